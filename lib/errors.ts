@@ -1,0 +1,161 @@
+/**
+ * Error classes raised by executors and futures.
+ *
+ * Each class has a fixed `name`, and `instanceof` works across the ESM and CommonJS builds of
+ * the same version (the check looks for a brand registered with `Symbol.for`, not for the class
+ * object), so `error instanceof CancelledError` holds even when both builds are loaded.
+ * Checking `error.name === 'CancelledError'` works everywhere too.
+ *
+ * @module
+ */
+
+const brand: unique symbol = Symbol.for('taskpool.error.brand') as never;
+
+type Branded = { [brand]?: Record<string, true> };
+
+/**
+ * `instanceof` for our error classes: by brand for the class itself (so that the ESM and
+ * CommonJS copies recognise each other's errors), the ordinary prototype check for a user's
+ * subclass of it.
+ */
+function hasBrand(target: unknown, base: unknown, value: unknown, name: string): boolean {
+  if (target !== base) return Function.prototype[Symbol.hasInstance].call(target, value);
+  return typeof value === 'object' && value !== null && (value as Branded)[brand]?.[name] === true;
+}
+
+function addBrand(target: Error, name: string): void {
+  const own = target as Branded;
+  const brands = Object.hasOwn(target, brand) ? own[brand]! : { ...own[brand] };
+  brands[name] = true;
+  Object.defineProperty(target, brand, { value: brands, configurable: true });
+}
+
+/**
+ * The future was cancelled before it produced an outcome. Mirrors Python's
+ * `concurrent.futures.CancelledError`.
+ *
+ * @example
+ * ```ts
+ * const future = pool.submit(() => 1);
+ * future.cancel();
+ * await future.result().catch((error) => error instanceof CancelledError); // true if it had not started
+ * ```
+ */
+export class CancelledError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(this, CancelledError, value, 'CancelledError');
+  }
+
+  /**
+   * @param message - what was cancelled; a default is used when omitted.
+   * @param options - `{ cause }`, the reason given to `cancel()` when there was one.
+   */
+  constructor(message = 'The operation was cancelled', options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'CancelledError';
+    addBrand(this, 'CancelledError');
+  }
+}
+
+/**
+ * A deadline passed: a task's `timeout`, or the `timeout` of `result()`, `exception()`,
+ * `map()` or `asCompleted()`. Mirrors Python's `TimeoutError`.
+ *
+ * @example
+ * ```ts
+ * const future = pool.run(() => new Promise(() => {}), { timeout: 10 });
+ * await future.exception(); // TimeoutError
+ * ```
+ */
+export class TimeoutError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(this, TimeoutError, value, 'TimeoutError');
+  }
+
+  /**
+   * @param message - what timed out; a default is used when omitted.
+   * @param options - standard `ErrorOptions`.
+   */
+  constructor(message = 'The operation timed out', options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'TimeoutError';
+    addBrand(this, 'TimeoutError');
+  }
+}
+
+/**
+ * An operation is not allowed in the object's current state. Mirrors Python's
+ * `concurrent.futures.InvalidStateError`.
+ *
+ * @example
+ * ```ts
+ * try { somethingInTheWrongState(); } catch (error) { if (error instanceof InvalidStateError) retryLater(); }
+ * ```
+ */
+export class InvalidStateError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(this, InvalidStateError, value, 'InvalidStateError');
+  }
+
+  /**
+   * @param message - what was attempted and why it is not allowed.
+   * @param options - standard `ErrorOptions`.
+   */
+  constructor(message = 'The object is not in a state that allows this operation', options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'InvalidStateError';
+    addBrand(this, 'InvalidStateError');
+  }
+}
+
+/**
+ * Work was submitted to an executor after `shutdown()` was called. Python raises a
+ * `RuntimeError` here.
+ *
+ * @example
+ * ```ts
+ * await pool.shutdown();
+ * try { pool.submit(() => 1); } catch (error) { error instanceof ExecutorShutdownError; } // true
+ * ```
+ */
+export class ExecutorShutdownError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(this, ExecutorShutdownError, value, 'ExecutorShutdownError');
+  }
+
+  /**
+   * @param message - names the executor and what to do instead.
+   * @param options - standard `ErrorOptions`.
+   */
+  constructor(message = 'Cannot submit to an executor that has been shut down', options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ExecutorShutdownError';
+    addBrand(this, 'ExecutorShutdownError');
+  }
+}
+
+/**
+ * The executor can no longer run tasks (for example a worker could not start). Every queued
+ * future fails with it. Mirrors Python's `BrokenExecutor`.
+ *
+ * @example
+ * ```ts
+ * const outcome = await settle(future);
+ * if (!outcome.ok && outcome.error instanceof BrokenExecutorError) replaceThePool();
+ * ```
+ */
+export class BrokenExecutorError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return hasBrand(this, BrokenExecutorError, value, 'BrokenExecutorError');
+  }
+
+  /**
+   * @param message - what broke and what to do next.
+   * @param options - `{ cause }`: the underlying failure.
+   */
+  constructor(message = 'The executor can no longer run tasks', options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'BrokenExecutorError';
+    addBrand(this, 'BrokenExecutorError');
+  }
+}

@@ -1,0 +1,471 @@
+import { BrokenExecutorError, ExecutorShutdownError, TimeoutError } from './errors.js';
+import { Future, internals, type FutureOwner } from './future.js';
+import { captureContext, runInContext, type Context } from './internal/async-context.js';
+import { PriorityQueue } from './internal/queue.js';
+import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
+import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkSignal, checkString, checkTimeout } from './internal/validate.js';
+
+/**
+ * Counts kept by every executor.
+ *
+ * @example
+ * ```ts
+ * const { pending, running, completed, failed, cancelled } = pool.stats;
+ * ```
+ */
+export interface ExecutorStats {
+  /** Queued tasks that have not started (cancelled ones excluded). */
+  readonly pending: number;
+  /** Task functions in flight: the slots in use, a cancelled or timed-out task included until it really settles. */
+  readonly running: number;
+  /** Futures fulfilled. */
+  readonly completed: number;
+  /** Futures rejected (a task `timeout` included). */
+  readonly failed: number;
+  /** Futures cancelled. */
+  readonly cancelled: number;
+}
+
+/**
+ * Options of {@link Executor.shutdown}, as Python's `shutdown(wait, cancel_futures)`.
+ *
+ * @example
+ * ```ts
+ * await pool.shutdown({ wait: true, cancelFutures: true });
+ * ```
+ */
+export interface ShutdownOptions {
+  /**
+   * Resolve only when every started task, and every queued task not cancelled, has settled.
+   * @default true
+   */
+  wait?: boolean;
+  /**
+   * Cancel every task that has not started.
+   * @default false
+   */
+  cancelFutures?: boolean;
+}
+
+/**
+ * Per-task options of `run()`.
+ *
+ * @example
+ * ```ts
+ * pool.run(({ signal }) => fetch(url, { signal }), { timeout: 5_000, priority: 1, signal: request.signal });
+ * ```
+ */
+export interface RunOptions {
+  /**
+   * Cancels the future when it aborts (already aborted included): a queued task never starts,
+   * a running one sees its own signal abort. The future rejects with `signal.reason`.
+   */
+  signal?: AbortSignal;
+  /**
+   * Milliseconds from the task's start; then its signal aborts with a {@link TimeoutError} and
+   * the future rejects with it. Overrides the executor's `taskTimeout`.
+   * @default the executor's `taskTimeout` (none)
+   */
+  timeout?: number;
+  /**
+   * Queued tasks start highest priority first, in submission order within a priority.
+   * @default 0
+   */
+  priority?: number;
+}
+
+/**
+ * Options shared by every executor's constructor.
+ *
+ * @example
+ * ```ts
+ * new TaskPoolExecutor({ maxWorkers: 8, name: 'fetchers', taskTimeout: 30_000 });
+ * ```
+ */
+export interface ExecutorOptions {
+  /**
+   * How many task functions may be in flight at once (a positive integer).
+   * @default depends on the executor
+   */
+  maxWorkers?: number;
+  /**
+   * Names the executor in error messages and diagnostics.
+   * @default `'<ClassName>-<n>'`
+   */
+  name?: string;
+  /**
+   * Default `timeout` of every task, in milliseconds from its start.
+   * @default none
+   */
+  taskTimeout?: number;
+}
+
+const RUN_OPTION_KEYS = ['signal', 'timeout', 'priority'] as const;
+const SHUTDOWN_OPTION_KEYS = ['wait', 'cancelFutures'] as const;
+/** Cancelled futures may pile up in the queue before it is compacted. */
+const COMPACT_MIN = 1024;
+
+/**
+ * What the executor remembers of a queued task until it starts: its async context, plus its
+ * timeout when that differs from the executor's `taskTimeout` (rare, so kept apart).
+ */
+class TimedContext {
+  constructor(
+    readonly timeout: number | undefined,
+    readonly context: Context,
+  ) {}
+}
+type QueuedExtra = Context | TimedContext;
+
+const counters = new Map<string, number>();
+
+function defaultName(kind: string): string {
+  const count = (counters.get(kind) ?? 0) + 1;
+  counters.set(kind, count);
+  return `${kind}-${count}`;
+}
+
+function isNotPending(future: Future<unknown>): boolean {
+  return future.state !== 'pending';
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/**
+ * The contract every executor keeps, as Python's `concurrent.futures.Executor`: a bounded
+ * number of tasks in flight, a queue that starts tasks in submission order (then by
+ * priority), futures that settle exactly once, cancellation, timeouts and shutdown.
+ * A backend says only how one task runs ({@link Executor.execute}).
+ *
+ * Guarantees: never more than `maxWorkers` task functions in flight (a timed-out or
+ * cancelled task keeps its slot until its promise really settles); a cancelled task never
+ * starts; any thrown value counts as a failure, falsy ones too; a task runs in the async
+ * context (AsyncLocalStorage) of the call that scheduled it; methods work detached
+ * (`const { shutdown } = pool`); nothing is kept of a finished task.
+ *
+ * @example
+ * ```ts
+ * await using pool = new TaskPoolExecutor({ maxWorkers: 4 });
+ * const future = pool.submit(fetchJson, url);
+ * console.log(pool.stats, await future);
+ * ```
+ */
+export abstract class Executor implements FutureOwner, AsyncDisposable {
+  /** The name used in messages. */
+  readonly name: string;
+  /** The most task functions in flight at once. */
+  readonly maxWorkers: number;
+  readonly #taskTimeout: number | undefined;
+  readonly #queue = new PriorityQueue<Future<unknown>>();
+  #pending = 0;
+  #running = 0;
+  #completed = 0;
+  #failed = 0;
+  #cancelled = 0;
+  /** Cancelled futures still sitting in the queue. */
+  #queuedCancelled = 0;
+  #draining = false;
+  #shutdown = false;
+  #broken: BrokenExecutorError | undefined = undefined;
+  #idleWaiters: (() => void)[] = [];
+
+  /**
+   * @param options - see {@link ExecutorOptions}.
+   * @param defaultMaxWorkers - used when `options.maxWorkers` is absent.
+   * @param extraKeys - further option names the subclass accepts.
+   */
+  protected constructor(options: ExecutorOptions | undefined, defaultMaxWorkers: number, extraKeys: readonly string[] = []) {
+    const kind = new.target.name;
+    const checked = checkOptions(options, ['maxWorkers', 'name', 'taskTimeout', ...extraKeys], `create ${kind}`);
+    const maxWorkers = checked.maxWorkers ?? defaultMaxWorkers;
+    checkPositiveInteger(maxWorkers, `create ${kind}`, 'maxWorkers');
+    checkString(checked.name, `create ${kind}`, 'name');
+    checkTimeout(checked.taskTimeout, `create ${kind}`, 'taskTimeout');
+    this.maxWorkers = maxWorkers;
+    this.name = checked.name ?? defaultName(kind);
+    this.#taskTimeout = checked.taskTimeout;
+    for (const method of ['submit', 'run', 'map', 'shutdown', 'onIdle'] as const) {
+      const self = this as unknown as Record<string, unknown>;
+      if (typeof self[method] === 'function') self[method] = (self[method] as (...args: unknown[]) => unknown).bind(this);
+    }
+  }
+
+  /**
+   * Counts of pending, running, completed, failed and cancelled tasks.
+   *
+   * @example
+   * ```ts
+   * console.log(`${pool.stats.running} running, ${pool.stats.pending} queued`);
+   * ```
+   */
+  get stats(): ExecutorStats {
+    return {
+      pending: this.#pending,
+      running: this.#running,
+      completed: this.#completed,
+      failed: this.#failed,
+      cancelled: this.#cancelled,
+    };
+  }
+
+  /**
+   * Whether `shutdown()` has been called.
+   *
+   * @example
+   * ```ts
+   * if (!pool.isShutdown) pool.submit(work);
+   * ```
+   */
+  get isShutdown(): boolean {
+    return this.#shutdown;
+  }
+
+  /**
+   * Stops accepting work, as Python's `shutdown(wait, cancel_futures)`. With `cancelFutures`
+   * every task that has not started is cancelled. With `wait` (the default) the promise
+   * resolves when every started task, and every queued task not cancelled, has settled.
+   * Calling it again is harmless (and applies `cancelFutures` again).
+   *
+   * @param options - `{ wait = true, cancelFutures = false }`.
+   * @returns a promise that resolves as described.
+   * @throws {TypeError} for options of the wrong type or unknown keys.
+   * @example
+   * ```ts
+   * await pool.shutdown({ cancelFutures: true });
+   * ```
+   */
+  shutdown(options?: ShutdownOptions): Promise<void> {
+    const { wait = true, cancelFutures = false } = checkOptions(options, SHUTDOWN_OPTION_KEYS, `shut down executor '${this.name}'`);
+    checkBoolean(wait, `shut down executor '${this.name}'`, 'wait');
+    checkBoolean(cancelFutures, `shut down executor '${this.name}'`, 'cancelFutures');
+    this.#shutdown = true;
+    if (cancelFutures) this.#cancelQueued();
+    if (!wait) return Promise.resolve();
+    return this.onIdle();
+  }
+
+  /**
+   * `shutdown({ wait: true })`, for `await using pool = new TaskPoolExecutor()`.
+   *
+   * @returns a promise that resolves when every task has settled.
+   * @example
+   * ```ts
+   * {
+   *   await using pool = new TaskPoolExecutor({ maxWorkers: 2 });
+   *   pool.submit(work);
+   * } // waits for work here
+   * ```
+   */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.shutdown({ wait: true });
+  }
+
+  /**
+   * Resolves when nothing is pending or running (p-queue's `onIdle`).
+   *
+   * @returns a promise that resolves at the next idle moment (at once when idle now).
+   * @example
+   * ```ts
+   * items.forEach((item) => pool.submit(handle, item));
+   * await pool.onIdle();
+   * ```
+   */
+  onIdle(): Promise<void> {
+    if (this.#pending === 0 && this.#running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  /**
+   * Runs one task: the backend's single job. Returns the value or a thenable of it, or throws.
+   * `task` and `args` are what {@link Executor.schedule} was given; `future` is the task's future
+   * (its `signal` aborts on cancellation or timeout).
+   */
+  protected abstract execute(task: unknown, args: unknown, future: Future<unknown>): unknown;
+
+  /**
+   * Called when a running task's future is cancelled or times out, with the reason. The
+   * default does nothing: the task's signal has already aborted. A backend that can stop a
+   * task by force (a worker) does it here; the slot stays occupied until `execute`'s thenable
+   * settles.
+   */
+  protected interrupt(future: Future<unknown>, reason: unknown): void {
+    void future;
+    void reason;
+  }
+
+  /**
+   * Queues a task and returns its future; the backend's `submit`/`run` call this.
+   *
+   * @throws {ExecutorShutdownError} after shutdown; {@link BrokenExecutorError} once broken;
+   *   `TypeError`/`RangeError` for bad options.
+   */
+  protected schedule<T>(task: unknown, args: unknown, options?: RunOptions): Future<T> {
+    let timeout = this.#taskTimeout;
+    let priority = 0;
+    let signal: AbortSignal | undefined;
+    if (options !== undefined) {
+      const action = `run a task on executor '${this.name}'`;
+      checkOptions(options, RUN_OPTION_KEYS, action);
+      checkTimeout(options.timeout, action, 'timeout');
+      checkFiniteNumber(options.priority, action, 'priority');
+      checkSignal(options.signal, action, 'signal');
+      if (options.timeout !== undefined) timeout = options.timeout;
+      priority = options.priority ?? 0;
+      signal = options.signal;
+    }
+    this.assertOpen();
+    const future = internals.create<T>(this, task, args, undefined) as Future<unknown>;
+    this.#pending++;
+    if (signal === undefined && !this.#draining && this.#running < this.maxWorkers && this.#queue.size === 0) {
+      internals.start(future);
+      this.#pending--;
+      this.#start(future, timeout);
+      return future as Future<T>;
+    }
+    const context = captureContext();
+    internals.setExtra(future, timeout === this.#taskTimeout ? context : new TimedContext(timeout, context));
+    this.#queue.push(future, priority);
+    if (signal !== undefined) {
+      if (signal.aborted) {
+        future.cancel(signal.reason);
+        return future as Future<T>;
+      }
+      const onAbort = (): void => void future.cancel(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+      future.addDoneCallback(() => signal.removeEventListener('abort', onAbort));
+    }
+    if (this.#running < this.maxWorkers) this.#drain();
+    return future as Future<T>;
+  }
+
+  /**
+   * Throws unless the executor accepts work.
+   *
+   * @throws {ExecutorShutdownError} after shutdown; {@link BrokenExecutorError} once broken.
+   */
+  protected assertOpen(): void {
+    if (this.#broken !== undefined) throw this.#broken;
+    if (this.#shutdown) {
+      throw new ExecutorShutdownError(`Cannot submit to executor '${this.name}' as it has been shut down: create a new executor, or submit before calling shutdown()`);
+    }
+  }
+
+  /**
+   * Marks the executor broken: it accepts no more work and every queued future fails with
+   * `error`. For backends that can no longer run tasks (a worker module that cannot load).
+   */
+  protected breakExecutor(error: BrokenExecutorError): void {
+    if (this.#broken !== undefined) return;
+    this.#broken = error;
+    this.#shutdown = true;
+    for (const future of this.#queue.drain()) {
+      if (internals.reject(future, error)) {
+        this.#pending--;
+        this.#failed++;
+      }
+    }
+    this.#queuedCancelled = 0;
+    this.#notifyIdle();
+  }
+
+  /** @internal Called by a future when it is cancelled. */
+  futureCancelled(future: Future<unknown>, wasRunning: boolean, reason: unknown): void {
+    this.#cancelled++;
+    if (wasRunning) {
+      this.interrupt(future, reason);
+      return;
+    }
+    this.#pending--;
+    this.#queuedCancelled++;
+    if (this.#queuedCancelled >= COMPACT_MIN && this.#queuedCancelled * 2 >= this.#queue.size) {
+      this.#queue.compact(isNotPending);
+      this.#queuedCancelled = 0;
+    }
+    this.#notifyIdle();
+  }
+
+  #cancelQueued(): void {
+    for (const future of this.#queue.drain()) future.cancel();
+    this.#queuedCancelled = 0;
+  }
+
+  /** Starts queued tasks while slots are free. The start gate drops cancelled ones. */
+  #drain(): void {
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      while (this.#running < this.maxWorkers) {
+        const future = this.#queue.shift();
+        if (future === undefined) break;
+        const extra = internals.extra(future) as QueuedExtra;
+        if (!internals.start(future)) {
+          this.#queuedCancelled--;
+          continue;
+        }
+        this.#pending--;
+        runInContext(extra instanceof TimedContext ? extra.context : extra, this.#startQueued, future);
+      }
+    } finally {
+      this.#draining = false;
+    }
+  }
+
+  readonly #startQueued = (future: Future<unknown>): void => {
+    const extra = internals.extra(future) as QueuedExtra;
+    internals.setExtra(future, undefined);
+    this.#start(future, extra instanceof TimedContext ? extra.timeout : this.#taskTimeout);
+  };
+
+  #start(future: Future<unknown>, timeout: number | undefined): void {
+    this.#running++;
+    const task = internals.task(future);
+    const args = internals.args(future);
+    let timer: TimerHandle | undefined;
+    if (timeout !== undefined) timer = startTimer(timeout, () => this.#timedOut(future, timeout));
+    let result: unknown;
+    try {
+      result = this.execute(task, args, future);
+    } catch (error) {
+      this.#finish(future, timer, false, error);
+      return;
+    }
+    if (isThenable(result)) {
+      const promise = result instanceof Promise ? result : Promise.resolve(result);
+      promise.then(
+        (value: unknown) => this.#finish(future, timer, true, value),
+        (error: unknown) => this.#finish(future, timer, false, error),
+      );
+    } else {
+      this.#finish(future, timer, true, result);
+    }
+  }
+
+  #finish(future: Future<unknown>, timer: TimerHandle | undefined, fulfilled: boolean, outcome: unknown): void {
+    cancelTimer(timer);
+    this.#running--;
+    if (fulfilled ? internals.resolve(future, outcome) : internals.reject(future, outcome)) {
+      if (fulfilled) this.#completed++;
+      else this.#failed++;
+    }
+    this.#drain();
+    this.#notifyIdle();
+  }
+
+  #timedOut(future: Future<unknown>, timeout: number): void {
+    const error = new TimeoutError(`Task on executor '${this.name}' timed out after ${timeout} ms: raise its 'timeout' or make the task honour its signal`);
+    if (!internals.reject(future, error)) return;
+    this.#failed++;
+    internals.abort(future, error);
+    this.interrupt(future, error);
+  }
+
+  #notifyIdle(): void {
+    if (this.#pending !== 0 || this.#running !== 0 || this.#idleWaiters.length === 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+

@@ -1,0 +1,469 @@
+import pDefer, { type DeferredPromise } from 'p-defer';
+import { CancelledError, TimeoutError } from './errors.js';
+import { reportError } from './internal/report.js';
+import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
+import { checkFunction, checkTimeout } from './internal/validate.js';
+
+/**
+ * The states of a {@link Future}, as constants: `FutureState.PENDING` is `'pending'`, and so on.
+ *
+ * `pending` (queued, not started) → `running` → `fulfilled` | `rejected`; or `pending` |
+ * `running` → `cancelled`. A future settles exactly once.
+ *
+ * @example
+ * ```ts
+ * if (future.state === FutureState.RUNNING) console.log('still working');
+ * ```
+ */
+export const FutureState = {
+  PENDING: 'pending',
+  RUNNING: 'running',
+  FULFILLED: 'fulfilled',
+  REJECTED: 'rejected',
+  CANCELLED: 'cancelled',
+} as const;
+
+/** One of the five states of a {@link Future}: see {@link FutureState}. */
+export type FutureState = (typeof FutureState)[keyof typeof FutureState];
+
+/**
+ * A callback for {@link Future.addDoneCallback}: called once with the settled future.
+ *
+ * @typeParam T - the future's value type.
+ */
+export type DoneCallback<T> = (future: Future<T>) => void;
+
+/** What a future tells the executor that owns it. @internal */
+export interface FutureOwner {
+  /** The future was cancelled; `wasRunning` says whether its task had started. */
+  futureCancelled(future: Future<unknown>, wasRunning: boolean, reason: unknown): void;
+}
+
+/** The executor's private access to a future. @internal */
+export interface FutureInternals {
+  create<T>(owner: FutureOwner | undefined, task: unknown, args: unknown, extra: unknown): Future<T>;
+  task(future: Future<unknown>): unknown;
+  args(future: Future<unknown>): unknown;
+  extra(future: Future<unknown>): unknown;
+  setExtra(future: Future<unknown>, extra: unknown): void;
+  /** The value, error or cancellation reason of a settled future. */
+  outcome(future: Future<unknown>): unknown;
+  /** The start gate: pending → running and `true`; `false` (and the task dropped) otherwise. */
+  start(future: Future<unknown>): boolean;
+  resolve(future: Future<unknown>, value: unknown): boolean;
+  reject(future: Future<unknown>, error: unknown): boolean;
+  /** Aborts the task's signal with `reason` (creating it if nobody has asked for it yet). */
+  abort(future: Future<unknown>, reason: unknown): void;
+  removeDoneCallback(future: Future<unknown>, callback: DoneCallback<never>): void;
+}
+
+type AnyCallback = (future: never) => void;
+
+const wrappers = new WeakMap<object, Future<unknown>>();
+
+/** @internal */
+export let internals: FutureInternals;
+
+/**
+ * A handle on one task's outcome, as Python's `concurrent.futures.Future`.
+ *
+ * It is a thenable: `await future`, `Promise.all([...futures])`, `Promise.race`,
+ * `allSettled` and `any` work unchanged. A failed future that nobody observes never raises
+ * an `unhandledRejection`: its error is stored in the future and becomes a rejection only
+ * for whoever awaits it.
+ *
+ * Futures are made by executors (`submit`, `run`) and by {@link Future.from}.
+ *
+ * @typeParam T - the value the task produces.
+ *
+ * @example
+ * ```ts
+ * const future = pool.submit(async (a: number, b: number) => a + b, 1, 2);
+ * future.state;          // 'running' (or 'pending' while queued)
+ * await future;          // 3
+ * future.done();         // true
+ * ```
+ */
+export class Future<T> implements PromiseLike<T> {
+  static {
+    internals = {
+      create: <T>(owner: FutureOwner | undefined, task: unknown, args: unknown, extra: unknown) => {
+        const future = new Future<T>();
+        future.#owner = owner;
+        future.#task = task;
+        future.#args = args;
+        future.#extra = extra;
+        return future;
+      },
+      task: (future) => future.#task,
+      args: (future) => future.#args,
+      extra: (future) => future.#extra,
+      setExtra: (future, extra) => {
+        future.#extra = extra;
+      },
+      outcome: (future) => future.#outcome,
+      start: (future) => {
+        if (future.#state !== 'pending') return false;
+        future.#state = 'running';
+        return true;
+      },
+      resolve: (future, value) => future.#settle('fulfilled', value),
+      reject: (future, error) => future.#settle('rejected', error),
+      abort: (future, reason) => {
+        const controller = (future.#controller ??= new AbortController());
+        if (!controller.signal.aborted) controller.abort(reason);
+      },
+      removeDoneCallback: (future, callback) => {
+        const callbacks = future.#callbacks;
+        if (callbacks === callback) future.#callbacks = undefined;
+        else if (Array.isArray(callbacks)) {
+          const index = callbacks.indexOf(callback);
+          if (index !== -1) callbacks.splice(index, 1);
+        }
+      },
+    };
+  }
+
+  #state: FutureState = 'pending';
+  /** The value, the error, or the cancellation reason. */
+  #outcome: unknown = undefined;
+  /** Typed loosely so that `Future<T>` stays covariant in `T`. */
+  #callbacks: AnyCallback | AnyCallback[] | undefined = undefined;
+  #deferred: DeferredPromise<unknown> | undefined = undefined;
+  #controller: AbortController | undefined = undefined;
+  #owner: FutureOwner | undefined = undefined;
+  /** The executor's description of the work: dropped once the task starts or is cancelled. */
+  #task: unknown = undefined;
+  #args: unknown = undefined;
+  #extra: unknown = undefined;
+
+  private constructor() {}
+
+  /**
+   * Wraps a promise or any thenable in a future whose state follows it (`running` until it
+   * settles). `cancel()` settles the wrapper as cancelled but cannot stop the promise; a
+   * later rejection of the promise is then ignored, never reported as unhandled. The same
+   * promise always gives the same wrapper, and a future is returned as it is.
+   *
+   * @typeParam T - the promise's value type.
+   * @param promise - a promise, a thenable or a future.
+   * @returns a future that follows `promise`.
+   * @throws {TypeError} when `promise` is not a thenable.
+   *
+   * @example
+   * ```ts
+   * const future = Future.from(fetch(url));
+   * const { done } = await wait([future, pool.submit(work)], { returnWhen: FIRST_COMPLETED });
+   * ```
+   */
+  static from<T>(promise: PromiseLike<T>): Future<Awaited<T>> {
+    if (promise instanceof Future) return promise as Future<Awaited<T>>;
+    if (
+      (typeof promise !== 'object' && typeof promise !== 'function') ||
+      promise === null ||
+      typeof (promise as PromiseLike<T>).then !== 'function'
+    ) {
+      throw new TypeError(`Cannot wrap a value in a future as 'promise' must be a promise or thenable: current value is ${String(promise)}`);
+    }
+    const existing = wrappers.get(promise);
+    if (existing !== undefined) return existing as Future<Awaited<T>>;
+    const future = new Future<Awaited<T>>();
+    future.#state = 'running';
+    wrappers.set(promise, future as Future<unknown>);
+    Promise.resolve(promise).then(
+      (value) => future.#settle('fulfilled', value),
+      (error: unknown) => future.#settle('rejected', error),
+    );
+    return future;
+  }
+
+  /** The current state: `'pending'`, `'running'`, `'fulfilled'`, `'rejected'` or `'cancelled'`. */
+  get state(): FutureState {
+    return this.#state;
+  }
+
+  /** `'Future'`, for `Object.prototype.toString`. */
+  get [Symbol.toStringTag](): string {
+    return 'Future';
+  }
+
+  /**
+   * The `AbortSignal` handed to the task. It aborts when the future is cancelled while its
+   * task runs (reason: the cancellation reason, a `CancelledError` by default) and when the
+   * task's `timeout` passes (reason: the `TimeoutError`). Created on first use: a task that
+   * never reads it costs no `AbortController`.
+   *
+   * @example
+   * ```ts
+   * const future = pool.submit(longJob);
+   * future.signal.addEventListener('abort', () => console.log('asked to stop'));
+   * ```
+   */
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.#state === 'cancelled') this.#controller.abort(this.#outcome);
+    }
+    return this.#controller.signal;
+  }
+
+  /**
+   * Whether the future has settled (fulfilled, rejected or cancelled). Python's `done()`.
+   *
+   * @returns `true` once settled.
+   * @example
+   * ```ts
+   * if (future.done()) console.log(await future);
+   * ```
+   */
+  done(): boolean {
+    const state = this.#state;
+    return state !== 'pending' && state !== 'running';
+  }
+
+  /**
+   * Whether the future was cancelled. Python's `cancelled()`.
+   *
+   * @returns `true` when the state is `'cancelled'`.
+   * @example
+   * ```ts
+   * future.cancel();
+   * future.cancelled(); // true unless it had already settled
+   * ```
+   */
+  cancelled(): boolean {
+    return this.#state === 'cancelled';
+  }
+
+  /**
+   * Whether the task is running now. Python's `running()`.
+   *
+   * @returns `true` when the state is `'running'`.
+   * @example
+   * ```ts
+   * const future = pool.submit(work);
+   * future.running(); // true when a slot was free
+   * ```
+   */
+  running(): boolean {
+    return this.#state === 'running';
+  }
+
+  /**
+   * Cancels the future, as Python's `cancel()` — and, unlike Python, a running one too.
+   *
+   * - pending: the task never starts; the future becomes `cancelled`; returns `true`.
+   * - running: the task's {@link Future.signal} aborts, the future settles as `cancelled` at
+   *   once and returns `true`; the executor's slot stays occupied until the task's own
+   *   promise settles, so `maxWorkers` is never exceeded.
+   * - already cancelled: `true`; fulfilled or rejected: `false`, nothing changes.
+   *
+   * Awaiting a cancelled future rejects with `reason` unchanged when one was given (as
+   * `AbortController.abort(reason)` does), otherwise with a {@link CancelledError}.
+   *
+   * @param reason - why; becomes the rejection and the signal's `reason`.
+   * @returns whether the future is now cancelled.
+   * @example
+   * ```ts
+   * const future = pool.submit(work);
+   * future.cancel(); // true
+   * await settle(future); // { ok: false, error: CancelledError }
+   * ```
+   */
+  cancel(reason?: unknown): boolean {
+    const state = this.#state;
+    if (state === 'cancelled') return true;
+    if (state !== 'pending' && state !== 'running') return false;
+    const outcome = reason === undefined ? new CancelledError(state === 'running' ? 'The running task was cancelled' : 'The task was cancelled before it started') : reason;
+    this.#settle('cancelled', outcome);
+    const controller = this.#controller;
+    if (controller !== undefined && !controller.signal.aborted) controller.abort(outcome);
+    this.#owner?.futureCancelled(this as Future<unknown>, state === 'running', outcome);
+    return true;
+  }
+
+  /**
+   * The task's value, as Python's `result(timeout)`.
+   *
+   * @param timeout - how many milliseconds to wait; the task is NOT cancelled when they pass.
+   * @returns a promise of the value.
+   * @throws (rejects) the task's error; the cancellation reason ({@link CancelledError}); a
+   *   {@link TimeoutError} when `timeout` passes first. `RangeError`/`TypeError` (thrown) for
+   *   a bad `timeout`.
+   * @example
+   * ```ts
+   * const value = await future.result(1_000); // TimeoutError after a second
+   * ```
+   */
+  result(timeout?: number): Promise<T> {
+    checkTimeout(timeout, 'wait for the result', 'timeout');
+    return this.#waitFor(timeout).then(() => (this.#state === 'fulfilled' ? (this.#outcome as T) : Promise.reject(this.#outcome)));
+  }
+
+  /**
+   * The task's error, as Python's `exception(timeout)`: `undefined` when it fulfilled.
+   *
+   * @param timeout - how many milliseconds to wait; the task is NOT cancelled when they pass.
+   * @returns a promise of the error (any thrown value, falsy ones included) or `undefined`.
+   * @throws (rejects) the cancellation reason when cancelled; {@link TimeoutError} when
+   *   `timeout` passes first.
+   * @example
+   * ```ts
+   * const error = await future.exception();
+   * if (error !== undefined) console.error(error);
+   * ```
+   */
+  exception(timeout?: number): Promise<unknown> {
+    checkTimeout(timeout, 'wait for the exception', 'timeout');
+    return this.#waitFor(timeout).then(() => {
+      if (this.#state === 'cancelled') return Promise.reject(this.#outcome);
+      return this.#state === 'rejected' ? this.#outcome : undefined;
+    });
+  }
+
+  /**
+   * Calls `callback(future)` once when the future settles, synchronously at settlement and in
+   * registration order; at once (synchronously) if it has already settled. Python's
+   * `add_done_callback`. A throwing callback breaks neither the others nor the executor: its
+   * error is written to `console.error`.
+   *
+   * @param callback - called with this future.
+   * @throws {TypeError} when `callback` is not a function.
+   * @example
+   * ```ts
+   * future.addDoneCallback((f) => console.log('settled as', f.state));
+   * ```
+   */
+  addDoneCallback(callback: DoneCallback<T>): void {
+    checkFunction(callback, 'add a done callback', 'callback');
+    if (this.done()) {
+      this.#invoke(callback);
+      return;
+    }
+    const callbacks = this.#callbacks;
+    if (callbacks === undefined) this.#callbacks = callback as AnyCallback;
+    else if (typeof callbacks === 'function') this.#callbacks = [callbacks, callback as AnyCallback];
+    else callbacks.push(callback as AnyCallback);
+  }
+
+  /**
+   * Promise-compatible `then`: `await future` works and gives the value.
+   *
+   * @typeParam R1 - what `onfulfilled` returns.
+   * @typeParam R2 - what `onrejected` returns.
+   * @param onfulfilled - called with the value.
+   * @param onrejected - called with the error or the cancellation reason.
+   * @returns a new promise, as `Promise.prototype.then`.
+   * @example
+   * ```ts
+   * future.then((value) => console.log(value), (error) => console.error(error));
+   * ```
+   */
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2> {
+    return this.#promise().then(onfulfilled, onrejected);
+  }
+
+  /**
+   * Promise-compatible `catch`.
+   *
+   * @typeParam R - what `onrejected` returns.
+   * @param onrejected - called with the error or the cancellation reason.
+   * @returns a new promise.
+   * @example
+   * ```ts
+   * const value = await future.catch(() => fallback);
+   * ```
+   */
+  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
+    return this.#promise().catch(onrejected);
+  }
+
+  /**
+   * Promise-compatible `finally`.
+   *
+   * @param onfinally - called when the future settles, whatever the outcome.
+   * @returns a new promise that settles as the future does.
+   * @example
+   * ```ts
+   * await future.finally(() => spinner.stop());
+   * ```
+   */
+  finally(onfinally?: (() => void) | null): Promise<T> {
+    return this.#promise().finally(onfinally);
+  }
+
+  /** A native promise that settles as this future does (made on demand, at most one while pending). */
+  #promise(): Promise<T> {
+    switch (this.#state) {
+      case 'fulfilled':
+        return Promise.resolve(this.#outcome as T);
+      case 'rejected':
+      case 'cancelled':
+        return Promise.reject(this.#outcome);
+      default:
+        return (this.#deferred ??= pDefer<unknown>()).promise as Promise<T>;
+    }
+  }
+
+  /** Resolves once settled, or rejects with a TimeoutError after `timeout` ms. */
+  #waitFor(timeout: number | undefined): Promise<void> {
+    if (this.done()) return Promise.resolve();
+    if (timeout === undefined) {
+      return new Promise((resolve) => this.addDoneCallback(() => resolve()));
+    }
+    return new Promise((resolve, reject) => {
+      let timer: TimerHandle | undefined = undefined;
+      const onDone: DoneCallback<T> = () => {
+        cancelTimer(timer);
+        resolve();
+      };
+      timer = startTimer(timeout, () => {
+        internals.removeDoneCallback(this as Future<unknown>, onDone);
+        reject(new TimeoutError(`Timed out after ${timeout} ms waiting for a future that is still ${this.#state}`));
+      });
+      this.addDoneCallback(onDone);
+    });
+  }
+
+  #settle(state: 'fulfilled' | 'rejected' | 'cancelled', outcome: unknown): boolean {
+    const current = this.#state;
+    if (current !== 'pending' && current !== 'running') return false;
+    this.#state = state;
+    this.#outcome = outcome;
+    this.#task = this.#args = this.#extra = undefined;
+    const deferred = this.#deferred;
+    if (deferred !== undefined) {
+      this.#deferred = undefined;
+      if (state === 'fulfilled') deferred.resolve(outcome);
+      else deferred.reject(outcome);
+    }
+    const callbacks = this.#callbacks;
+    if (callbacks !== undefined) {
+      this.#callbacks = undefined;
+      if (typeof callbacks === 'function') this.#invoke(callbacks as DoneCallback<T>);
+      else for (const callback of callbacks) this.#invoke(callback as DoneCallback<T>);
+    }
+    return true;
+  }
+
+  #invoke(callback: DoneCallback<T>): void {
+    try {
+      callback(this);
+    } catch (error) {
+      reportError('a done callback threw', error);
+    }
+  }
+}
+
+/** Throws unless `value` is a future or a thenable, and returns it as a future. @internal */
+export function toFuture<T>(value: Future<T> | PromiseLike<T>, action: string, name: string): Future<T> {
+  if (value instanceof Future) return value;
+  if (value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function') {
+    return Future.from(value) as Future<T>;
+  }
+  throw new TypeError(`Cannot ${action} as '${name}' must be a future or promise: current value is ${String(value)}`);
+}
+

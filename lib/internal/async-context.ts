@@ -1,0 +1,34 @@
+/**
+ * Carries the async context (AsyncLocalStorage) of the call that schedules a task over to the
+ * moment the task starts. Uses `node:async_hooks` where the runtime has it, looked up at run
+ * time so that the core still loads where it does not exist (browsers): there, tasks simply
+ * run in the context that starts them.
+ */
+
+type AsyncResourceLike = { runInAsyncScope<R>(fn: (...args: never[]) => R, thisArg?: unknown, ...args: unknown[]): R };
+type AsyncResourceClass = new (type: string) => AsyncResourceLike;
+
+function findAsyncResource(): AsyncResourceClass | undefined {
+  try {
+    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+    const hooks = proc?.getBuiltinModule?.('node:async_hooks') as { AsyncResource?: AsyncResourceClass } | undefined;
+    return hooks?.AsyncResource;
+  } catch {
+    return undefined;
+  }
+}
+
+const AsyncResource = findAsyncResource();
+
+/** An opaque captured context; `undefined` where the runtime has none to capture. */
+export type Context = AsyncResourceLike | undefined;
+
+/** Captures the current async context. */
+export const captureContext: () => Context = AsyncResource
+  ? () => new AsyncResource('taskpool.Task')
+  : () => undefined;
+
+/** Calls `fn(arg)` inside a context from {@link captureContext}, or directly when there is none. */
+export function runInContext<A, R>(context: Context, fn: (arg: A) => R, arg: A): R {
+  return context === undefined ? fn(arg) : context.runInAsyncScope(fn, undefined, arg);
+}

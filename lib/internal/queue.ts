@@ -1,0 +1,129 @@
+/**
+ * Queues behind the start gate.
+ *
+ * `FifoQueue` is an array with a moving head: `shift()` on a long array copies it, this does
+ * not; the consumed prefix is dropped once it is at least half of the array.
+ * `PriorityQueue` keeps one FIFO per distinct priority, highest first: with the default
+ * priority only it costs one extra comparison per operation. Items that will be skipped
+ * anyway (cancelled) stay until shifted, unless `compact()` is called.
+ */
+
+const COMPACT_AT = 1024;
+
+/** A first-in, first-out queue with amortised O(1) `push` and `shift`. */
+export class FifoQueue<T> {
+  #items: (T | undefined)[] = [];
+  #head = 0;
+
+  /** Number of items not yet shifted (dropped items included until compaction). */
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  /** Appends an item. */
+  push(item: T): void {
+    this.#items.push(item);
+  }
+
+  /** The oldest item, left in place, or `undefined`. */
+  peek(): T | undefined {
+    return this.#items[this.#head];
+  }
+
+  /** Removes and returns the oldest item, or `undefined`. */
+  shift(): T | undefined {
+    const items = this.#items;
+    if (this.#head === items.length) return undefined;
+    const item = items[this.#head];
+    items[this.#head++] = undefined;
+    if (this.#head === items.length) {
+      this.#items = [];
+      this.#head = 0;
+    } else if (this.#head >= COMPACT_AT && this.#head * 2 >= items.length) {
+      this.#items = items.slice(this.#head);
+      this.#head = 0;
+    }
+    return item;
+  }
+
+  /** Removes every item for which `isDropped` is true (a whole pass: call it rarely). */
+  compact(isDropped: (item: T) => boolean): void {
+    const kept: T[] = [];
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const item = this.#items[i]!;
+      if (!isDropped(item)) kept.push(item);
+    }
+    this.#items = kept;
+    this.#head = 0;
+  }
+
+  /** Removes and returns every item, oldest first. */
+  drain(): T[] {
+    const rest = this.#items.slice(this.#head) as T[];
+    this.#items = [];
+    this.#head = 0;
+    return rest;
+  }
+}
+
+/** One FIFO per priority; `shift()` takes from the highest priority first, ties in FIFO order. */
+export class PriorityQueue<T> {
+  /** Buckets sorted by priority, highest first. */
+  #buckets: { priority: number; queue: FifoQueue<T> }[] = [];
+  #size = 0;
+
+  /** Number of queued items (dropped ones included until they are shifted or compacted). */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Appends `item` behind the others of the same priority. */
+  push(item: T, priority = 0): void {
+    const buckets = this.#buckets;
+    let index = 0;
+    while (index < buckets.length && buckets[index]!.priority > priority) index++;
+    let bucket = buckets[index];
+    if (bucket === undefined || bucket.priority !== priority) {
+      bucket = { priority, queue: new FifoQueue<T>() };
+      buckets.splice(index, 0, bucket);
+    }
+    bucket.queue.push(item);
+    this.#size++;
+  }
+
+  /** Removes and returns the next item, or `undefined` when empty. */
+  shift(): T | undefined {
+    const buckets = this.#buckets;
+    while (buckets.length > 0) {
+      const bucket = buckets[0]!;
+      const item = bucket.queue.shift();
+      if (item !== undefined) {
+        this.#size--;
+        if (bucket.queue.size === 0 && buckets.length > 1) buckets.shift();
+        return item;
+      }
+      if (buckets.length === 1) return undefined;
+      buckets.shift();
+    }
+    return undefined;
+  }
+
+  /** Drops every item for which `isDropped` is true. */
+  compact(isDropped: (item: T) => boolean): void {
+    let size = 0;
+    for (const bucket of this.#buckets) {
+      bucket.queue.compact(isDropped);
+      size += bucket.queue.size;
+    }
+    this.#buckets = this.#buckets.filter((bucket) => bucket.queue.size > 0);
+    this.#size = size;
+  }
+
+  /** Removes and returns every item in the order `shift()` would have given them. */
+  drain(): T[] {
+    const all = this.#buckets.flatMap((bucket) => bucket.queue.drain());
+    this.#buckets = [];
+    this.#size = 0;
+    return all;
+  }
+}

@@ -1,0 +1,42 @@
+import { copyFile } from 'node:fs/promises';
+import nodeResolve from '@rollup/plugin-node-resolve';
+import typescript from '@rollup/plugin-typescript';
+import { dts } from 'rollup-plugin-dts';
+
+/**
+ * Entry points: the runtime-neutral core, plus Node-only ones added by their own modules.
+ * Shared code lands in chunks, so every entry point sees the same classes.
+ */
+export const entries = {
+  index: 'lib/index.ts',
+};
+
+/** Copies each `.d.ts` to `.d.cts`, so that CommonJS consumers get declarations of their own. */
+const ctsTypes = () => ({
+  name: 'cts-types',
+  async writeBundle(options, bundle) {
+    for (const file of Object.keys(bundle)) {
+      if (file.endsWith('.d.ts')) await copyFile(`${options.dir}/${file}`, `${options.dir}/${file.replace(/\.d\.ts$/, '.d.cts')}`);
+    }
+  },
+});
+
+const external = (id) => id.startsWith('node:');
+
+export default [
+  {
+    input: entries,
+    external,
+    plugins: [nodeResolve(), typescript({ tsconfig: './tsconfig.build.json' })],
+    output: [
+      { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js', sourcemap: true },
+      { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs', sourcemap: true, exports: 'named' },
+    ],
+  },
+  {
+    input: entries,
+    external,
+    plugins: [dts({ tsconfig: './tsconfig.build.json' }), ctsTypes()],
+    output: { dir: 'dist', format: 'es', entryFileNames: '[name].d.ts', chunkFileNames: 'chunks/[name]-[hash].d.ts' },
+  },
+];
