@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { copyFile } from 'node:fs/promises';
 import nodeResolve from '@rollup/plugin-node-resolve';
 import typescript from '@rollup/plugin-typescript';
@@ -7,9 +8,13 @@ import { dts } from 'rollup-plugin-dts';
  * Entry points: the runtime-neutral core, plus Node-only ones added by their own modules.
  * Shared code lands in chunks, so every entry point sees the same classes.
  */
-export const entries = {
+const allEntries = {
   index: 'lib/index.ts',
+  worker: 'lib/worker/index.ts',
+  process: 'lib/process/index.ts',
+  cli: 'lib/process/cli.ts',
 };
+export const entries = Object.fromEntries(Object.entries(allEntries).filter(([, file]) => existsSync(file)));
 
 /** Copies each `.d.ts` to `.d.cts`, so that CommonJS consumers get declarations of their own. */
 const ctsTypes = () => ({
