@@ -166,7 +166,6 @@ export abstract class Executor implements FutureOwner, AsyncDisposable {
   #cancelled = 0;
   /** Cancelled futures still sitting in the queue. */
   #queuedCancelled = 0;
-  #draining = false;
   #shutdown = false;
   #broken: BrokenExecutorError | undefined = undefined;
   #idleWaiters: (() => void)[] = [];
@@ -318,10 +317,11 @@ export abstract class Executor implements FutureOwner, AsyncDisposable {
     this.assertOpen();
     const future = internals.create<T>(this, task, args, undefined) as Future<unknown>;
     this.#pending++;
-    if (signal === undefined && !this.#draining && this.#running < this.maxWorkers && this.#queue.size === 0) {
+    if (signal === undefined && this.#running < this.maxWorkers && this.#queue.size === 0) {
       internals.start(future);
       this.#pending--;
-      this.#start(future, timeout);
+      this.#running++;
+      void this.#work(future, timeout, undefined);
       return future as Future<T>;
     }
     const context = captureContext();
@@ -336,7 +336,7 @@ export abstract class Executor implements FutureOwner, AsyncDisposable {
       signal.addEventListener('abort', onAbort, { once: true });
       future.addDoneCallback(() => signal.removeEventListener('abort', onAbort));
     }
-    if (this.#running < this.maxWorkers) this.#drain();
+    if (this.#running < this.maxWorkers) this.#startWorkers();
     return future as Future<T>;
   }
 
@@ -391,66 +391,85 @@ export abstract class Executor implements FutureOwner, AsyncDisposable {
     this.#queuedCancelled = 0;
   }
 
-  /** Starts queued tasks while slots are free. The start gate drops cancelled ones. */
-  #drain(): void {
-    if (this.#draining) return;
-    this.#draining = true;
-    try {
-      while (this.#running < this.maxWorkers) {
-        const future = this.#queue.shift();
-        if (future === undefined) break;
-        const extra = internals.extra(future) as QueuedExtra;
-        if (!internals.start(future)) {
-          this.#queuedCancelled--;
-          continue;
-        }
+  /** Starts a worker loop per free slot while tasks are queued. */
+  #startWorkers(): void {
+    while (this.#running < this.maxWorkers) {
+      const future = this.#takeNext();
+      if (future === undefined) return;
+      this.#running++;
+      const extra = internals.extra(future) as QueuedExtra;
+      internals.setExtra(future, undefined);
+      if (extra instanceof TimedContext) void this.#work(future, extra.timeout, extra.context);
+      else void this.#work(future, this.#taskTimeout, extra);
+    }
+  }
+
+  /**
+   * The start gate (CPython's `set_running_or_notify_cancel`): the next queued future that is
+   * still pending, now running. Cancelled futures are dropped here and nowhere else.
+   */
+  #takeNext(): Future<unknown> | undefined {
+    for (;;) {
+      const future = this.#queue.shift();
+      if (future === undefined) return undefined;
+      if (internals.start(future)) {
         this.#pending--;
-        runInContext(extra instanceof TimedContext ? extra.context : extra, this.#startQueued, future);
+        return future;
       }
-    } finally {
-      this.#draining = false;
+      this.#queuedCancelled--;
     }
   }
 
-  readonly #startQueued = (future: Future<unknown>): void => {
-    const extra = internals.extra(future) as QueuedExtra;
-    internals.setExtra(future, undefined);
-    this.#start(future, extra instanceof TimedContext ? extra.timeout : this.#taskTimeout);
-  };
-
-  #start(future: Future<unknown>, timeout: number | undefined): void {
-    this.#running++;
-    const task = internals.task(future);
-    const args = internals.args(future);
-    let timer: TimerHandle | undefined;
-    if (timeout !== undefined) timer = startTimer(timeout, () => this.#timedOut(future, timeout));
-    let result: unknown;
-    try {
-      result = this.execute(task, args, future);
-    } catch (error) {
-      this.#finish(future, timer, false, error);
-      return;
-    }
-    if (isThenable(result)) {
-      const promise = result instanceof Promise ? result : Promise.resolve(result);
-      promise.then(
-        (value: unknown) => this.#finish(future, timer, true, value),
-        (error: unknown) => this.#finish(future, timer, false, error),
-      );
-    } else {
-      this.#finish(future, timer, true, result);
+  /**
+   * One slot: runs a task, settles its future, then takes the next queued task, until the
+   * queue is empty. Awaiting the task here (rather than attaching callbacks) keeps the
+   * per-task cost to what the task itself allocates.
+   */
+  async #work(first: Future<unknown>, firstTimeout: number | undefined, firstContext: Context): Promise<void> {
+    let future = first;
+    let timeout = firstTimeout;
+    let context = firstContext;
+    for (;;) {
+      let timer: TimerHandle | undefined;
+      if (timeout !== undefined) timer = this.#startTimeout(future, timeout);
+      let fulfilled = true;
+      let outcome: unknown;
+      try {
+        outcome = context === undefined ? this.#invoke(future) : runInContext(context, this.#invoke, future);
+        if (isThenable(outcome)) outcome = await outcome;
+      } catch (error) {
+        fulfilled = false;
+        outcome = error;
+      }
+      cancelTimer(timer);
+      this.#running--;
+      if (fulfilled ? internals.resolve(future, outcome) : internals.reject(future, outcome)) {
+        if (fulfilled) this.#completed++;
+        else this.#failed++;
+      }
+      const next = this.#running < this.maxWorkers ? this.#takeNext() : undefined;
+      if (next === undefined) {
+        this.#notifyIdle();
+        return;
+      }
+      this.#running++;
+      future = next;
+      const extra = internals.extra(next) as QueuedExtra;
+      internals.setExtra(next, undefined);
+      if (extra instanceof TimedContext) {
+        timeout = extra.timeout;
+        context = extra.context;
+      } else {
+        timeout = this.#taskTimeout;
+        context = extra;
+      }
     }
   }
 
-  #finish(future: Future<unknown>, timer: TimerHandle | undefined, fulfilled: boolean, outcome: unknown): void {
-    cancelTimer(timer);
-    this.#running--;
-    if (fulfilled ? internals.resolve(future, outcome) : internals.reject(future, outcome)) {
-      if (fulfilled) this.#completed++;
-      else this.#failed++;
-    }
-    this.#drain();
-    this.#notifyIdle();
+  readonly #invoke = (future: Future<unknown>): unknown => this.execute(internals.task(future), internals.args(future), future);
+
+  #startTimeout(future: Future<unknown>, timeout: number): TimerHandle | undefined {
+    return startTimer(timeout, () => this.#timedOut(future, timeout));
   }
 
   #timedOut(future: Future<unknown>, timeout: number): void {
