@@ -152,7 +152,7 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * console.log(pool.stats, await future);
  * ```
  */
-export abstract class Executor implements FutureOwner, AsyncDisposable {
+export abstract class Executor implements AsyncDisposable {
   /** The name used in messages. */
   readonly name: string;
   /** The most task functions in flight at once. */
@@ -315,7 +315,7 @@ export abstract class Executor implements FutureOwner, AsyncDisposable {
       signal = options.signal;
     }
     this.assertOpen();
-    const future = internals.create<T>(this, task, args, undefined) as Future<unknown>;
+    const future = internals.create<T>(this.#owner, task, args, undefined) as Future<unknown>;
     this.#pending++;
     if (signal === undefined && this.#running < this.maxWorkers && this.#queue.size === 0) {
       internals.start(future);
@@ -370,8 +370,13 @@ export abstract class Executor implements FutureOwner, AsyncDisposable {
     this.#notifyIdle();
   }
 
-  /** @internal Called by a future when it is cancelled. */
-  futureCancelled(future: Future<unknown>, wasRunning: boolean, reason: unknown): void {
+  /** What this executor's futures call back into. */
+  readonly #owner: FutureOwner = {
+    futureCancelled: (future, wasRunning, reason) => this.#futureCancelled(future, wasRunning, reason),
+  };
+
+  /** A future of this executor was cancelled. */
+  #futureCancelled(future: Future<unknown>, wasRunning: boolean, reason: unknown): void {
     this.#cancelled++;
     if (wasRunning) {
       this.interrupt(future, reason);
@@ -474,9 +479,8 @@ export abstract class Executor implements FutureOwner, AsyncDisposable {
 
   #timedOut(future: Future<unknown>, timeout: number): void {
     const error = new TimeoutError(`Task on executor '${this.name}' timed out after ${timeout} ms: raise its 'timeout' or make the task honour its signal`);
-    if (!internals.reject(future, error)) return;
+    if (!internals.reject(future, error, true)) return;
     this.#failed++;
-    internals.abort(future, error);
     this.interrupt(future, error);
   }
 
