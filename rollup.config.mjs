@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { copyFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import nodeResolve from '@rollup/plugin-node-resolve';
 import typescript from '@rollup/plugin-typescript';
 import { dts } from 'rollup-plugin-dts';
@@ -16,12 +16,18 @@ const allEntries = {
 };
 export const entries = Object.fromEntries(Object.entries(allEntries).filter(([, file]) => existsSync(file)));
 
-/** Copies each `.d.ts` to `.d.cts`, so that CommonJS consumers get declarations of their own. */
+/**
+ * Writes each `.d.ts` again as `.d.cts`, its relative imports pointing at `.cjs` siblings, so
+ * that CommonJS consumers get declarations of their own.
+ */
 const ctsTypes = () => ({
   name: 'cts-types',
   async writeBundle(options, bundle) {
     for (const file of Object.keys(bundle)) {
-      if (file.endsWith('.d.ts')) await copyFile(`${options.dir}/${file}`, `${options.dir}/${file.replace(/\.d\.ts$/, '.d.cts')}`);
+      if (!file.endsWith('.d.ts')) continue;
+      const text = await readFile(`${options.dir}/${file}`, 'utf8');
+      const cts = text.replace(/((?:from\s+|import\()\s*['"]\.\.?\/[^'"]+)\.js(['"])/g, '$1.cjs$2');
+      await writeFile(`${options.dir}/${file.replace(/\.d\.ts$/, '.d.cts')}`, cts);
     }
   },
 });
@@ -41,7 +47,7 @@ export default [
   {
     input: entries,
     external,
-    plugins: [dts({ tsconfig: './tsconfig.build.json' }), ctsTypes()],
+    plugins: [dts({ tsconfig: './tsconfig.build.json', compilerOptions: { removeComments: false } }), ctsTypes()],
     output: { dir: 'dist', format: 'es', entryFileNames: '[name].d.ts', chunkFileNames: 'chunks/[name]-[hash].d.ts' },
   },
 ];

@@ -1,0 +1,72 @@
+/**
+ * `npm run size`: the size users pay for the core, as they would ship it.
+ *
+ * The core ESM bundle (the `import` target of package.json `exports['.']`, with any chunk it
+ * loads) is re-bundled in memory with rollup, minified with terser, and gzipped (level 9, as
+ * size-limit and bundlephobia do). Other entry points are measured for information.
+ * Fails when the core exceeds the budget (6 kB = 6144 bytes, or `--budget=BYTES`).
+ * Build first (`npm run build`).
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+import terser from '@rollup/plugin-terser';
+import { rollup } from 'rollup';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const budgetArg = process.argv.find((arg) => arg.startsWith('--budget='));
+const BUDGET = budgetArg ? Number(budgetArg.slice('--budget='.length)) : 6144;
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+
+/** The ESM file of an `exports` entry: its `import` condition (or the entry itself when a string). */
+function esmTarget(entry) {
+  if (typeof entry === 'string') return entry.endsWith('.js') || entry.endsWith('.mjs') ? entry : undefined;
+  const target = entry?.import ?? entry?.default;
+  if (typeof target === 'string') return target;
+  return typeof target?.default === 'string' ? target.default : undefined;
+}
+
+async function measure(file) {
+  const bundle = await rollup({
+    input: join(ROOT, file),
+    external: (id) => id.startsWith('node:'),
+    onwarn: () => {},
+  });
+  const plain = await bundle.generate({ format: 'es' });
+  const minified = await bundle.generate({
+    format: 'es',
+    plugins: [terser({ module: true, ecma: 2022, compress: { passes: 2 }, format: { comments: false } })],
+  });
+  await bundle.close();
+  const code = plain.output[0].code;
+  const min = minified.output[0].code;
+  return {
+    raw: Buffer.byteLength(code),
+    min: Buffer.byteLength(min),
+    gzip: gzipSync(min, { level: 9 }).length,
+  };
+}
+
+const kB = (bytes) => `${(bytes / 1024).toFixed(2)} kB`;
+let failed = false;
+for (const [subpath, entry] of Object.entries(pkg.exports ?? {})) {
+  const file = esmTarget(entry);
+  if (file === undefined || !/\.(m)?js$/.test(file)) continue;
+  const name = subpath === '.' ? pkg.name : `${pkg.name}${subpath.slice(1)}`;
+  if (!existsSync(join(ROOT, file))) {
+    console.log(`${name}: ${file} is missing; run npm run build`);
+    failed = true;
+    continue;
+  }
+  const { raw, min, gzip } = await measure(file);
+  const line = `${name} (${file}): ${raw} B bundled, ${min} B minified, ${gzip} B minified + gzipped (${kB(gzip)})`;
+  if (subpath === '.') {
+    const over = gzip > BUDGET;
+    failed ||= over;
+    console.log(`${line}; budget ${BUDGET} B: ${over ? `OVER by ${gzip - BUDGET} B` : 'ok'}`);
+  } else {
+    console.log(`${line}; Node-only, no budget`);
+  }
+}
+process.exitCode = failed ? 1 : 0;
