@@ -70,7 +70,8 @@ export function asCompleted<T>(futures: Iterable<Future<T> | PromiseLike<T>>, op
     throw new TypeError(`Cannot iterate futures as completed as 'futures' must be an iterable: current value is ${describe(futures)}`);
   }
   const unique = new Set<Future<T>>();
-  for (const item of futures) unique.add(toFuture(item, 'iterate futures as completed', 'futures[]'));
+  let index = 0;
+  for (const item of futures) unique.add(toFuture(item, 'iterate futures as completed', `futures[${index++}]`));
   return new AsCompletedIterator(unique, timeout);
 }
 
@@ -152,6 +153,11 @@ class AsCompletedIterator<T> implements AsyncIterableIterator<Completion<T>>, As
   readonly #onDone = (future: Future<T>): void => {
     if (!this.#pending.delete(future)) return;
     this.#ready.push(future);
+    if (this.#pending.size === 0) {
+      // Nothing can time out any more: the timer need not outlive the last settlement.
+      cancelTimer(this.#timer);
+      this.#timer = undefined;
+    }
     this.#wakeUp();
   };
 

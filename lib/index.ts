@@ -2,7 +2,7 @@ export { BrokenExecutorError, CancelledError, ExecutorShutdownError, InvalidStat
 export { Future, FutureState, type DoneCallback } from './future.js';
 export { Executor, type ExecutorOptions, type ExecutorStats, type RunOptions, type ShutdownOptions } from './executor.js';
 export { TaskPoolExecutor, type IterablesOf, type TaskContext } from './task-pool-executor.js';
-export type { AnyIterable, MapOptions } from './map.js';
+export type { AnyIterable, MapOptions, MapResults } from './map.js';
 export { wait, ReturnWhen, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, type WaitOptions, type WaitResult } from './wait.js';
 export { asCompleted, type AsCompletedOptions, type Completion } from './as-completed.js';
 export { settle } from './settle.js';

@@ -8,6 +8,19 @@ import { checkBoolean, checkOptions, checkPositiveInteger, checkSignal, checkTim
 export type AnyIterable<T> = Iterable<T> | AsyncIterable<T>;
 
 /**
+ * What `map()` returns: an async iterator of the results that can also be disposed of with
+ * `await using` (disposing of it is `return()`: what is outstanding is cancelled).
+ *
+ * @typeParam T - the results.
+ * @example
+ * ```ts
+ * await using results = pool.map(work, items, { bufferSize: 8 });
+ * for await (const result of results) console.log(result);
+ * ```
+ */
+export type MapResults<T> = AsyncIterableIterator<T> & AsyncDisposable;
+
+/**
  * Options of `map()`.
  *
  * @example
@@ -23,15 +36,21 @@ export interface MapOptions {
    */
   bufferSize?: number;
   /**
-   * One deadline for the whole map, in milliseconds from the call: waiting past it throws a
-   * `TimeoutError` and cancels what is outstanding. Results already done are still yielded.
+   * One deadline for the whole map, in milliseconds from the call. When it passes, what is
+   * outstanding is cancelled and the inputs are closed; the results done by then are still
+   * yielded, then the iterator throws a `TimeoutError`.
    * @default none
    */
   timeout?: number;
-  /** Stops the map: it throws `signal.reason` and cancels what is outstanding. */
+  /**
+   * Stops the map: the iterator throws `signal.reason` (unchanged) at once and what is
+   * outstanding is cancelled. An already aborted signal submits nothing.
+   * @default none
+   */
   signal?: AbortSignal;
   /**
-   * `true`: results in input order. `false`: in completion order.
+   * `true`: results in input order. `false`: in completion order (an error is then thrown
+   * as soon as its task fails and every result before it has been yielded).
    * @default true
    */
   ordered?: boolean;
@@ -74,23 +93,28 @@ export function splitMapArguments(rest: unknown[], action: string): { iterables:
 /**
  * Runs `submit` over zipped inputs and yields the outcomes in input or completion order,
  * keeping at most `bufferSize` submitted and not yet yielded. Built once on an executor's
- * submit, for every backend. @internal
+ * submit, for every backend. `action` names the call in messages ("map over executor 'x'");
+ * `assertOpen`, called once the arguments are valid, throws when the executor takes no work.
+ * @internal
  */
 export function mapIterables<R>(
   submit: (values: unknown[]) => Future<R>,
   iterables: AnyIterable<unknown>[],
   options: MapOptions | undefined,
   action: string,
-): AsyncIterableIterator<R> & AsyncDisposable {
+  assertOpen?: () => void,
+): MapResults<R> {
   const checked = checkOptions(options, MAP_OPTION_KEYS, action);
   if (checked.bufferSize !== undefined) checkPositiveInteger(checked.bufferSize, action, 'bufferSize');
   checkTimeout(checked.timeout, action, 'timeout');
   checkSignal(checked.signal, action, 'signal');
   checkBoolean(checked.ordered, action, 'ordered');
-  return new MapIterator(new MapRun(submit, iterables, checked));
+  assertOpen?.();
+  return new MapResultsIterator(new MapRun(submit, iterables, checked, action));
 }
 
-class MapIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable {
+/** The iterator `map()` returns: a thin shell over the generator of a {@link MapRun}. */
+class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable {
   readonly #run: MapRun<R>;
   readonly #generator: AsyncGenerator<R, undefined>;
 
@@ -103,6 +127,7 @@ class MapIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable {
     return this.#generator.next();
   }
 
+  /** Cancels what is outstanding at once, even while a `next()` is waiting (it then ends). */
   return(value?: unknown): Promise<IteratorResult<R>> {
     this.#run.close();
     return this.#generator.return(value as undefined);
@@ -122,150 +147,178 @@ class MapIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable {
   }
 
   get [Symbol.toStringTag](): string {
-    return 'MapIterator';
+    return 'MapResults';
   }
 }
 
+/**
+ * The state of one `map()` call.
+ *
+ * `#count` is the number of tasks submitted and not yet yielded, where an item counts as
+ * yielded once the consumer asks for the next one: then the bound holds for any observer,
+ * the consumer included (CPython 3.14 lets one more in).
+ *
+ * Ordered, `#queue` holds every submitted future in input order; unordered, it holds the
+ * settled ones in completion order and `#unsettled` the others. The consumer sleeps until
+ * the head of the queue settles (ordered), any future settles (unordered), the input pump
+ * stops, or the map is stopped (deadline, signal, `return()`).
+ */
 class MapRun<R> {
   readonly #submit: (values: unknown[]) => Future<R>;
   readonly #iterators: AnyIterator[];
   readonly #async: boolean;
   readonly #bufferSize: number;
   readonly #ordered: boolean;
-  /** Ordered: submitted and not yielded, in input order. Unordered: settled and not yielded. */
-  readonly #queue = new FifoQueue<Future<R>>();
-  /** Unordered only: submitted and not yet settled. */
-  readonly #unsettled = new Set<Future<R>>();
-  /** Submitted and not yet yielded. */
-  #count = 0;
-  #inputDone = false;
-  #inputError: { error: unknown } | undefined;
-  #stopped: { error: unknown } | undefined;
-  #deadlinePassed = false;
-  #closed = false;
-  #pulling = false;
-  #timer: TimerHandle | undefined;
   readonly #timeout: number | undefined;
   readonly #signal: AbortSignal | undefined;
+  readonly #action: string;
+  readonly #queue = new FifoQueue<Future<R>>();
+  readonly #unsettled = new Set<Future<R>>();
+  #count = 0;
+  /** No more input is read: it ended, failed, or the map stopped. */
+  #inputDone = false;
+  /** Thrown once every submitted result has been yielded: the input's error, or submit's. */
+  #inputError: { error: unknown } | undefined;
+  /** Thrown at once: the signal's reason. */
+  #aborted: { error: unknown } | undefined;
+  /** The deadline passed: thrown once the results done by then have been yielded. */
+  #deadline: TimeoutError | undefined;
+  /** The consumer is gone: `return()`, an error thrown, or the end. */
+  #closed = false;
+  #pulling = false;
+  #listening = false;
+  #timer: TimerHandle | undefined;
   #wake: (() => void) | undefined;
-  #watched: Future<R> | undefined;
 
-  constructor(submit: (values: unknown[]) => Future<R>, iterables: AnyIterable<unknown>[], options: MapOptions) {
+  constructor(submit: (values: unknown[]) => Future<R>, iterables: AnyIterable<unknown>[], options: MapOptions, action: string) {
     this.#submit = submit;
+    this.#action = action;
     this.#bufferSize = options.bufferSize ?? Infinity;
     this.#ordered = options.ordered ?? true;
-    this.#async = iterables.some((iterable) => !isSyncIterable(iterable));
-    this.#iterators = iterables.map((iterable) =>
-      isSyncIterable(iterable) ? iterable[Symbol.iterator]() : (iterable as AsyncIterable<unknown>)[Symbol.asyncIterator](),
-    );
     this.#timeout = options.timeout;
     this.#signal = options.signal;
-    if (this.#signal?.aborted) {
-      this.#stopped = { error: this.#signal.reason };
+    // As `for await`: an input that is both async and sync iterable is read asynchronously.
+    this.#async = iterables.some(isAsyncIterable);
+    this.#iterators = iterables.map((iterable) =>
+      isAsyncIterable(iterable) ? iterable[Symbol.asyncIterator]() : (iterable as Iterable<unknown>)[Symbol.iterator](),
+    );
+    const signal = this.#signal;
+    if (signal?.aborted) {
+      this.#aborted = { error: signal.reason };
       this.close();
       return;
     }
-    this.#signal?.addEventListener('abort', this.#onAbort, { once: true });
-    if (this.#timeout !== undefined) {
-      this.#timer = startTimer(this.#timeout, () => {
-        this.#timer = undefined;
-        this.#deadlinePassed = true;
-        this.#wakeUp();
-      });
+    if (signal !== undefined) {
+      signal.addEventListener('abort', this.#onAbort, { once: true });
+      this.#listening = true;
     }
+    if (this.#timeout !== undefined) this.#timer = startTimer(this.#timeout, this.#onDeadline);
     this.#fill();
   }
 
   async *consume(): AsyncGenerator<R, undefined> {
     try {
       for (;;) {
-        if (this.#stopped !== undefined) throw this.#stopped.error;
+        if (this.#aborted !== undefined) throw this.#aborted.error;
         if (this.#closed) return undefined;
         this.#fill();
         const head = this.#queue.peek();
-        if (head === undefined || !head.done()) {
-          if (head === undefined && this.#count === 0 && this.#inputDone) {
-            if (this.#inputError !== undefined) throw this.#inputError.error;
-            return undefined;
-          }
-          if (this.#deadlinePassed) {
-            throw new TimeoutError(`map timed out after ${this.#timeout} ms with ${this.#count} results outstanding`);
-          }
-          await this.#changed(this.#ordered ? head : undefined);
+        if (head !== undefined && head.done()) {
+          this.#queue.shift();
+          const outcome = internals.outcome(head as Future<unknown>);
+          if (head.state !== 'fulfilled') throw outcome;
+          yield outcome as R;
+          this.#count--;
           continue;
         }
-        this.#queue.shift();
-        this.#count--;
-        const outcome = internals.outcome(head as Future<unknown>);
-        if (head.state !== 'fulfilled') throw outcome;
-        yield outcome as R;
+        if (this.#deadline !== undefined) throw this.#deadline;
+        if (this.#count === 0 && this.#inputDone) {
+          if (this.#inputError !== undefined) throw this.#inputError.error;
+          return undefined;
+        }
+        await new Promise<void>((resolve) => (this.#wake = resolve));
       }
     } finally {
       this.close();
     }
   }
 
-  /** Stops the map: cancels what is outstanding, closes the inputs, stops timer and listener. */
+  /** The consumer is gone: cancels what is outstanding, closes the inputs, stops timer and listener. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    cancelTimer(this.#timer);
-    this.#signal?.removeEventListener('abort', this.#onAbort);
+    this.#stopInput();
+    this.#release();
     for (const future of this.#queue.drain()) future.cancel();
     for (const future of this.#unsettled) future.cancel();
     this.#unsettled.clear();
     this.#count = 0;
-    if (!this.#inputDone) {
-      this.#inputDone = true;
-      this.#closeInputs(undefined);
-    }
     this.#wakeUp();
   }
 
   readonly #onAbort = (): void => {
-    this.#stopped = { error: this.#signal!.reason };
+    this.#aborted = { error: this.#signal!.reason };
     this.close();
   };
 
-  readonly #wakeUp = (): void => {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    this.#watched = undefined;
-    wake?.();
-  };
-
-  readonly #onSettled = (future: Future<R>): void => {
-    if (!this.#unsettled.delete(future)) return;
-    this.#queue.push(future);
+  /** The deadline: cancels what is not done (with the `TimeoutError`); the rest stays to be yielded. */
+  readonly #onDeadline = (): void => {
+    this.#timer = undefined;
+    this.#stopInput();
+    this.#release();
+    const queued = this.#queue.drain();
+    for (const future of queued) this.#queue.push(future);
+    const outstanding = [...queued, ...this.#unsettled].filter((future) => !future.done());
+    const action = this.#action.charAt(0).toUpperCase() + this.#action.slice(1);
+    const error = new TimeoutError(
+      `${action} timed out after ${this.#timeout} ms with ${outstanding.length} tasks unfinished: they were cancelled; raise 'timeout' to give them longer`,
+    );
+    this.#deadline = error;
+    for (const future of outstanding) future.cancel(error);
     this.#wakeUp();
   };
 
-  /** Resolves at the next change worth looking at: `head` settles, input arrives, a stop. */
-  #changed(head: Future<R> | undefined): Promise<void> {
-    return new Promise((resolve) => {
-      this.#wake = resolve;
-      if (head !== undefined && this.#watched !== head) {
-        this.#watched = head;
-        head.addDoneCallback(this.#wakeUp);
-      }
-    });
+  readonly #onSettled = (future: Future<R>): void => {
+    if (this.#closed) return;
+    if (this.#ordered) {
+      if (future === this.#queue.peek()) this.#wakeUp();
+    } else if (this.#unsettled.delete(future)) {
+      this.#queue.push(future);
+      this.#wakeUp();
+    }
+  };
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  #release(): void {
+    cancelTimer(this.#timer);
+    this.#timer = undefined;
+    if (this.#listening) {
+      this.#listening = false;
+      this.#signal!.removeEventListener('abort', this.#onAbort);
+    }
+  }
+
+  /** Reads no more input, and closes every input unless that has already happened. */
+  #stopInput(): void {
+    if (this.#inputDone) return;
+    this.#inputDone = true;
+    this.#closeInputs(-1);
   }
 
   /** Submits more work while the buffer allows: synchronously for sync inputs, else via the pump. */
   #fill(): void {
-    if (this.#inputDone || this.#closed || this.#deadlinePassed || this.#count >= this.#bufferSize) return;
+    if (this.#inputDone || this.#count >= this.#bufferSize) return;
     if (this.#async) {
       if (!this.#pulling) void this.#pump();
       return;
     }
     while (this.#count < this.#bufferSize) {
-      let values: unknown[] | undefined;
-      try {
-        values = this.#pullSync();
-      } catch (error) {
-        this.#inputFailed(error);
-        return;
-      }
+      const values = this.#pullSync();
       if (values === undefined || !this.#submitOne(values)) return;
     }
   }
@@ -273,16 +326,10 @@ class MapRun<R> {
   async #pump(): Promise<void> {
     this.#pulling = true;
     try {
-      while (!this.#inputDone && !this.#closed && !this.#deadlinePassed && this.#count < this.#bufferSize) {
-        let values: unknown[] | undefined;
-        try {
-          values = await this.#pullAsync();
-        } catch (error) {
-          if (!this.#closed) this.#inputFailed(error);
-          break;
-        }
-        if (this.#closed || values === undefined || !this.#submitOne(values)) break;
-        if (this.#watched === undefined) this.#wakeUp();
+      while (!this.#inputDone && this.#count < this.#bufferSize) {
+        const values = await this.#pullAsync();
+        // The map may have stopped in the turn between the read and this line.
+        if (values === undefined || this.#inputDone || !this.#submitOne(values)) break;
       }
     } finally {
       this.#pulling = false;
@@ -290,29 +337,50 @@ class MapRun<R> {
     }
   }
 
-  /** The next zipped tuple, or `undefined` (and the other inputs closed) when one input ends. */
+  /** The next zipped tuple, or `undefined` when an input ended or failed (or the map stopped). */
   #pullSync(): unknown[] | undefined {
     const iterators = this.#iterators as Iterator<unknown>[];
     const values = new Array<unknown>(iterators.length);
     for (let index = 0; index < iterators.length; index++) {
-      const step = iterators[index]!.next();
-      if (step.done) {
-        this.#inputEnded(iterators[index]!);
+      let done: boolean | undefined;
+      try {
+        const step = iterators[index]!.next();
+        done = step.done;
+        values[index] = step.value;
+      } catch (error) {
+        this.#inputEnded(index, { error });
         return undefined;
       }
-      values[index] = step.value;
+      if (this.#inputDone) return undefined;
+      if (done) {
+        this.#inputEnded(index, undefined);
+        return undefined;
+      }
     }
     return values;
   }
 
+  /** As {@link MapRun.#pullSync}, one input after the other (as `zip`: a later input is not read once an earlier one ends). */
   async #pullAsync(): Promise<unknown[] | undefined> {
-    const steps = await Promise.all(this.#iterators.map((iterator) => iterator.next()));
-    const ended = steps.findIndex((step) => step.done);
-    if (ended !== -1) {
-      if (!this.#closed) this.#inputEnded(this.#iterators[ended]!);
-      return undefined;
+    const iterators = this.#iterators;
+    const values = new Array<unknown>(iterators.length);
+    for (let index = 0; index < iterators.length; index++) {
+      let done: boolean | undefined;
+      try {
+        const step = await iterators[index]!.next();
+        done = step.done;
+        values[index] = step.value;
+      } catch (error) {
+        if (!this.#inputDone) this.#inputEnded(index, { error });
+        return undefined;
+      }
+      if (this.#inputDone) return undefined;
+      if (done) {
+        this.#inputEnded(index, undefined);
+        return undefined;
+      }
     }
-    return steps.map((step) => step.value);
+    return values;
   }
 
   #submitOne(values: unknown[]): boolean {
@@ -320,40 +388,37 @@ class MapRun<R> {
     try {
       future = this.#submit(values);
     } catch (error) {
-      this.#inputFailed(error);
-      this.#closeInputs(undefined);
+      // The executor was shut down (or broke): yield what was submitted, then throw this.
+      this.#inputEnded(-1, { error });
       return false;
     }
     this.#count++;
-    if (this.#ordered) {
-      this.#queue.push(future);
-    } else {
-      this.#unsettled.add(future);
-      future.addDoneCallback(this.#onSettled);
-    }
+    if (this.#ordered) this.#queue.push(future);
+    else this.#unsettled.add(future);
+    future.addDoneCallback(this.#onSettled);
     return true;
   }
 
-  #inputEnded(finished: AnyIterator): void {
+  /** Input `index` ended (or failed with `failure`; -1: submit failed): closes the other inputs. */
+  #inputEnded(index: number, failure: { error: unknown } | undefined): void {
     this.#inputDone = true;
-    this.#closeInputs(finished);
+    this.#inputError = failure;
+    this.#closeInputs(index);
+    this.#wakeUp();
   }
 
-  /** The input failed (or submission did): yield what was submitted, then throw `error`. */
-  #inputFailed(error: unknown): void {
-    this.#inputDone = true;
-    this.#inputError = { error };
-  }
-
-  #closeInputs(except: AnyIterator | undefined): void {
-    for (const iterator of this.#iterators) {
-      if (iterator === except || typeof iterator.return !== 'function') continue;
+  /** Calls `return()` on every input but `except`, without waiting and ignoring its errors. */
+  #closeInputs(except: number): void {
+    this.#iterators.forEach((iterator, index) => {
+      if (index === except || typeof iterator.return !== 'function') return;
       try {
-        const closing = iterator.return();
-        if (closing instanceof Promise) closing.catch(ignore);
+        const closing: unknown = iterator.return();
+        if (closing !== null && typeof closing === 'object' && typeof (closing as PromiseLike<unknown>).then === 'function') {
+          Promise.resolve(closing).catch(ignore);
+        }
       } catch {
         // An input that fails while being closed has nothing left to give.
       }
-    }
+    });
   }
 }

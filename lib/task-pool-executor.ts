@@ -1,6 +1,6 @@
 import { Executor, type ExecutorOptions, type RunOptions } from './executor.js';
 import type { Future } from './future.js';
-import { mapIterables, splitMapArguments, type AnyIterable, type MapOptions } from './map.js';
+import { mapIterables, splitMapArguments, type AnyIterable, type MapOptions, type MapResults } from './map.js';
 import { checkFunction } from './internal/validate.js';
 
 /**
@@ -141,22 +141,21 @@ export class TaskPoolExecutor extends Executor {
    * for await (const sum of pool.map((a: number, b: number) => a + b, [1, 2], [10, 20])) console.log(sum);
    * ```
    */
-  map<T1, R>(fn: (a: T1) => R, iterable: AnyIterable<T1>, options?: MapOptions): AsyncIterableIterator<Awaited<R>>;
-  map<T1, T2, R>(fn: (a: T1, b: T2) => R, iterable1: AnyIterable<T1>, iterable2: AnyIterable<T2>, options?: MapOptions): AsyncIterableIterator<Awaited<R>>;
+  map<T1, R>(fn: (a: T1) => R, iterable: AnyIterable<T1>, options?: MapOptions): MapResults<Awaited<R>>;
+  map<T1, T2, R>(fn: (a: T1, b: T2) => R, iterable1: AnyIterable<T1>, iterable2: AnyIterable<T2>, options?: MapOptions): MapResults<Awaited<R>>;
   map<T1, T2, T3, R>(
     fn: (a: T1, b: T2, c: T3) => R,
     iterable1: AnyIterable<T1>,
     iterable2: AnyIterable<T2>,
     iterable3: AnyIterable<T3>,
     options?: MapOptions,
-  ): AsyncIterableIterator<Awaited<R>>;
-  map<A extends unknown[], R>(fn: (...args: A) => R, ...iterables: IterablesOf<A> | [...IterablesOf<A>, MapOptions]): AsyncIterableIterator<Awaited<R>>;
-  map(fn: (...args: unknown[]) => unknown, ...rest: unknown[]): AsyncIterableIterator<unknown> {
+  ): MapResults<Awaited<R>>;
+  map<A extends unknown[], R>(fn: (...args: A) => R, ...iterables: IterablesOf<A> | [...IterablesOf<A>, MapOptions]): MapResults<Awaited<R>>;
+  map(fn: (...args: unknown[]) => unknown, ...rest: unknown[]): MapResults<unknown> {
     const action = `map over executor '${this.name}'`;
     checkFunction(fn, action, 'fn');
     const { iterables, options } = splitMapArguments(rest, action);
-    this.assertOpen();
-    return mapIterables((values) => this.schedule(fn, values), iterables, options, action);
+    return mapIterables((values) => this.schedule(fn, values), iterables, options, action, () => this.assertOpen());
   }
 
   protected execute(task: unknown, args: unknown, future: Future<unknown>): unknown {

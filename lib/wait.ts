@@ -109,8 +109,9 @@ export function wait<T>(futures: Iterable<Future<T> | PromiseLike<T>>, options?:
   }
   const done = new Set<Future<T>>();
   const notDone = new Set<Future<T>>();
+  let index = 0;
   for (const item of futures) {
-    const future = toFuture(item, 'wait for futures', 'futures[]');
+    const future = toFuture(item, 'wait for futures', `futures[${index++}]`);
     (future.done() ? done : notDone).add(future);
   }
   if (isSatisfied(returnWhen, done as Set<Future<unknown>>, notDone as Set<Future<unknown>>, undefined) || timeout === 0) {
