@@ -361,10 +361,10 @@ export abstract class Executor implements AsyncDisposable {
     this.#broken = error;
     this.#shutdown = true;
     for (const future of this.#queue.drain()) {
-      if (internals.reject(future, error)) {
-        this.#pending--;
-        this.#failed++;
-      }
+      if (future.done()) continue;
+      this.#pending--;
+      this.#failed++;
+      internals.reject(future, error);
     }
     this.#queuedCancelled = 0;
     this.#notifyIdle();
@@ -430,10 +430,9 @@ export abstract class Executor implements AsyncDisposable {
    * queue is empty. Awaiting the task here (rather than attaching callbacks) keeps the
    * per-task cost to what the task itself allocates.
    */
-  async #work(first: Future<unknown>, firstTimeout: number | undefined, firstContext: Context): Promise<void> {
-    let future = first;
-    let timeout = firstTimeout;
-    let context = firstContext;
+  async #work(future: Future<unknown>, timeout: number | undefined, context: Context): Promise<void> {
+    // The parameters are reassigned for each task: a suspended async function keeps its
+    // parameters alive, so copies of them would pin the first task's future and result.
     for (;;) {
       let timer: TimerHandle | undefined;
       if (timeout !== undefined) timer = this.#startTimeout(future, timeout);
@@ -448,9 +447,15 @@ export abstract class Executor implements AsyncDisposable {
       }
       cancelTimer(timer);
       this.#running--;
-      if (fulfilled ? internals.resolve(future, outcome) : internals.reject(future, outcome)) {
-        if (fulfilled) this.#completed++;
-        else this.#failed++;
+      // Counted before settling, so that done callbacks see up-to-date stats.
+      if (!future.done()) {
+        if (fulfilled) {
+          this.#completed++;
+          internals.resolve(future, outcome);
+        } else {
+          this.#failed++;
+          internals.reject(future, outcome);
+        }
       }
       const next = this.#running < this.maxWorkers ? this.#takeNext() : undefined;
       if (next === undefined) {
@@ -479,8 +484,9 @@ export abstract class Executor implements AsyncDisposable {
 
   #timedOut(future: Future<unknown>, timeout: number): void {
     const error = new TimeoutError(`Task on executor '${this.name}' timed out after ${timeout} ms: raise its 'timeout' or make the task honour its signal`);
-    if (!internals.reject(future, error, true)) return;
+    if (future.done()) return;
     this.#failed++;
+    internals.reject(future, error, true);
     this.interrupt(future, error);
   }
 

@@ -2,7 +2,7 @@ import pDefer, { type DeferredPromise } from 'p-defer';
 import { CancelledError, TimeoutError } from './errors.js';
 import { reportError } from './internal/report.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
-import { checkFunction, checkTimeout } from './internal/validate.js';
+import { checkFunction, checkTimeout, describe } from './internal/validate.js';
 
 /**
  * The states of a {@link Future}, as constants: `FutureState.PENDING` is `'pending'`, and so on.
@@ -51,9 +51,11 @@ export interface FutureInternals {
   /** The start gate: pending → running and `true`; `false` (and the task dropped) otherwise. */
   start(future: Future<unknown>): boolean;
   resolve(future: Future<unknown>, value: unknown): boolean;
-  reject(future: Future<unknown>, error: unknown): boolean;
-  /** Aborts the task's signal with `reason` (creating it if nobody has asked for it yet). */
-  abort(future: Future<unknown>, reason: unknown): void;
+  /**
+   * Settles as rejected. With `abortSignal` (a task timeout) the task's signal aborts with
+   * `error` too, before any done callback runs.
+   */
+  reject(future: Future<unknown>, error: unknown, abortSignal?: boolean): boolean;
   removeDoneCallback(future: Future<unknown>, callback: DoneCallback<never>): void;
 }
 
@@ -108,10 +110,9 @@ export class Future<T> implements PromiseLike<T> {
         return true;
       },
       resolve: (future, value) => future.#settle('fulfilled', value),
-      reject: (future, error) => future.#settle('rejected', error),
-      abort: (future, reason) => {
-        const controller = (future.#controller ??= new AbortController());
-        if (!controller.signal.aborted) controller.abort(reason);
+      reject: (future, error, abortSignal = false) => {
+        if (abortSignal && !future.done()) future.#controller ??= new AbortController();
+        return future.#settle('rejected', error, abortSignal);
       },
       removeDoneCallback: (future, callback) => {
         const callbacks = future.#callbacks;
@@ -163,7 +164,7 @@ export class Future<T> implements PromiseLike<T> {
       promise === null ||
       typeof (promise as PromiseLike<T>).then !== 'function'
     ) {
-      throw new TypeError(`Cannot wrap a value in a future as 'promise' must be a promise or thenable: current value is ${String(promise)}`);
+      throw new TypeError(`Cannot wrap a value in a future as 'promise' must be a promise or thenable: current value is ${describe(promise)}`);
     }
     const existing = wrappers.get(promise);
     if (existing !== undefined) return existing as Future<Awaited<T>>;
@@ -275,10 +276,7 @@ export class Future<T> implements PromiseLike<T> {
     if (state === 'cancelled') return true;
     if (state !== 'pending' && state !== 'running') return false;
     const outcome = reason === undefined ? new CancelledError(state === 'running' ? 'The running task was cancelled' : 'The task was cancelled before it started') : reason;
-    this.#settle('cancelled', outcome);
-    const controller = this.#controller;
-    if (controller !== undefined && !controller.signal.aborted) controller.abort(outcome);
-    this.#owner?.futureCancelled(this as Future<unknown>, state === 'running', outcome);
+    this.#settle('cancelled', outcome, true);
     return true;
   }
 
@@ -428,12 +426,21 @@ export class Future<T> implements PromiseLike<T> {
     });
   }
 
-  #settle(state: 'fulfilled' | 'rejected' | 'cancelled', outcome: unknown): boolean {
+  /**
+   * Settles once. With `abortSignal` the task's signal (when somebody has asked for it; the
+   * getter aborts a later one for a cancelled future) aborts with `outcome`, and a cancellation
+   * is reported to the owner, before the done callbacks run: they see the signal aborted and
+   * the executor's stats up to date.
+   */
+  #settle(state: 'fulfilled' | 'rejected' | 'cancelled', outcome: unknown, abortSignal = false): boolean {
     const current = this.#state;
     if (current !== 'pending' && current !== 'running') return false;
     this.#state = state;
     this.#outcome = outcome;
     this.#task = this.#args = this.#extra = undefined;
+    const controller = this.#controller;
+    if (abortSignal && controller !== undefined && !controller.signal.aborted) controller.abort(outcome);
+    if (state === 'cancelled') this.#owner?.futureCancelled(this as Future<unknown>, current === 'running', outcome);
     const deferred = this.#deferred;
     if (deferred !== undefined) {
       this.#deferred = undefined;
@@ -464,6 +471,6 @@ export function toFuture<T>(value: Future<T> | PromiseLike<T>, action: string, n
   if (value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function') {
     return Future.from(value) as Future<T>;
   }
-  throw new TypeError(`Cannot ${action} as '${name}' must be a future or promise: current value is ${String(value)}`);
+  throw new TypeError(`Cannot ${action} as '${name}' must be a future or promise: current value is ${describe(value)}`);
 }
 
