@@ -13,21 +13,29 @@ const brand: unique symbol = Symbol.for('taskpool.error.brand') as never;
 
 type Branded = { [brand]?: Record<string, true> };
 
-/**
- * `instanceof` for our error classes: by brand for the class itself (so that the ESM and
- * CommonJS copies recognise each other's errors), the ordinary prototype check for a user's
- * subclass of it.
- */
-function hasBrand(target: unknown, base: unknown, value: unknown, name: string): boolean {
-  if (target !== base) return Function.prototype[Symbol.hasInstance].call(target, value);
-  return typeof value === 'object' && value !== null && (value as Branded)[brand]?.[name] === true;
-}
+/** Our error classes and the name each one brands its instances with. */
+const brandNames = new WeakMap<object, string>();
 
-function addBrand(target: Error, name: string): void {
-  const own = target as Branded;
-  const brands = Object.hasOwn(target, brand) ? own[brand]! : { ...own[brand] };
-  brands[name] = true;
-  Object.defineProperty(target, brand, { value: brands, configurable: true });
+/**
+ * The base of the library's errors (not exported): sets `name` and a brand that the
+ * ESM and CommonJS copies of each class recognise. `instanceof` on one of our classes checks
+ * the brand; on a user's subclass of it, the ordinary prototype chain.
+ */
+abstract class BrandedError extends Error {
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    const name = brandNames.get(this);
+    if (name === undefined) return Function.prototype[Symbol.hasInstance].call(this, value);
+    return typeof value === 'object' && value !== null && (value as Branded)[brand]?.[name] === true;
+  }
+
+  constructor(name: string, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = name;
+    const own = this as Branded;
+    const brands = Object.hasOwn(this, brand) ? own[brand]! : { ...own[brand] };
+    brands[name] = true;
+    Object.defineProperty(this, brand, { value: brands, configurable: true });
+  }
 }
 
 /**
@@ -41,19 +49,13 @@ function addBrand(target: Error, name: string): void {
  * await future.result().catch((error) => error instanceof CancelledError); // true if it had not started
  * ```
  */
-export class CancelledError extends Error {
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return hasBrand(this, CancelledError, value, 'CancelledError');
-  }
-
+export class CancelledError extends BrandedError {
   /**
    * @param message - what was cancelled; a default is used when omitted.
    * @param options - `{ cause }`, the reason given to `cancel()` when there was one.
    */
   constructor(message = 'The operation was cancelled', options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'CancelledError';
-    addBrand(this, 'CancelledError');
+    super('CancelledError', message, options);
   }
 }
 
@@ -67,19 +69,13 @@ export class CancelledError extends Error {
  * await future.exception(); // TimeoutError
  * ```
  */
-export class TimeoutError extends Error {
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return hasBrand(this, TimeoutError, value, 'TimeoutError');
-  }
-
+export class TimeoutError extends BrandedError {
   /**
    * @param message - what timed out; a default is used when omitted.
    * @param options - standard `ErrorOptions`.
    */
   constructor(message = 'The operation timed out', options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'TimeoutError';
-    addBrand(this, 'TimeoutError');
+    super('TimeoutError', message, options);
   }
 }
 
@@ -92,19 +88,13 @@ export class TimeoutError extends Error {
  * try { somethingInTheWrongState(); } catch (error) { if (error instanceof InvalidStateError) retryLater(); }
  * ```
  */
-export class InvalidStateError extends Error {
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return hasBrand(this, InvalidStateError, value, 'InvalidStateError');
-  }
-
+export class InvalidStateError extends BrandedError {
   /**
    * @param message - what was attempted and why it is not allowed.
    * @param options - standard `ErrorOptions`.
    */
   constructor(message = 'The object is not in a state that allows this operation', options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'InvalidStateError';
-    addBrand(this, 'InvalidStateError');
+    super('InvalidStateError', message, options);
   }
 }
 
@@ -118,19 +108,13 @@ export class InvalidStateError extends Error {
  * try { pool.submit(() => 1); } catch (error) { error instanceof ExecutorShutdownError; } // true
  * ```
  */
-export class ExecutorShutdownError extends Error {
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return hasBrand(this, ExecutorShutdownError, value, 'ExecutorShutdownError');
-  }
-
+export class ExecutorShutdownError extends BrandedError {
   /**
    * @param message - names the executor and what to do instead.
    * @param options - standard `ErrorOptions`.
    */
   constructor(message = 'Cannot submit to an executor that has been shut down', options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'ExecutorShutdownError';
-    addBrand(this, 'ExecutorShutdownError');
+    super('ExecutorShutdownError', message, options);
   }
 }
 
@@ -144,18 +128,22 @@ export class ExecutorShutdownError extends Error {
  * if (!outcome.ok && outcome.error instanceof BrokenExecutorError) replaceThePool();
  * ```
  */
-export class BrokenExecutorError extends Error {
-  static override [Symbol.hasInstance](value: unknown): boolean {
-    return hasBrand(this, BrokenExecutorError, value, 'BrokenExecutorError');
-  }
-
+export class BrokenExecutorError extends BrandedError {
   /**
    * @param message - what broke and what to do next.
    * @param options - `{ cause }`: the underlying failure.
    */
   constructor(message = 'The executor can no longer run tasks', options?: ErrorOptions) {
-    super(message, options);
-    this.name = 'BrokenExecutorError';
-    addBrand(this, 'BrokenExecutorError');
+    super('BrokenExecutorError', message, options);
   }
+}
+
+for (const [type, name] of [
+  [CancelledError, 'CancelledError'],
+  [TimeoutError, 'TimeoutError'],
+  [InvalidStateError, 'InvalidStateError'],
+  [ExecutorShutdownError, 'ExecutorShutdownError'],
+  [BrokenExecutorError, 'BrokenExecutorError'],
+] as const) {
+  brandNames.set(type, name);
 }
