@@ -45,7 +45,8 @@ export default [
     ],
   },
   {
-    input: entries,
+    // The command has no types to publish.
+    input: Object.fromEntries(Object.entries(entries).filter(([name]) => name !== 'cli')),
     external,
     plugins: [dts({ tsconfig: './tsconfig.build.json', compilerOptions: { removeComments: false } }), ctsTypes()],
     output: { dir: 'dist', format: 'es', entryFileNames: '[name].d.ts', chunkFileNames: 'chunks/[name]-[hash].d.ts' },

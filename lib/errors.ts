@@ -17,11 +17,11 @@ type Branded = { [brand]?: Record<string, true> };
 const brandNames = new WeakMap<object, string>();
 
 /**
- * The base of the library's errors (not exported): sets `name` and a brand that the
+ * The base of the library's errors (not exported from the package): sets `name` and a brand that the
  * ESM and CommonJS copies of each class recognise. `instanceof` on one of our classes checks
  * the brand; on a user's subclass of it, the ordinary prototype chain.
  */
-abstract class BrandedError extends Error {
+export abstract class BrandedError extends Error {
   static override [Symbol.hasInstance](value: unknown): boolean {
     const name = brandNames.get(this);
     if (name === undefined) return Function.prototype[Symbol.hasInstance].call(this, value);
@@ -138,6 +138,14 @@ export class BrokenExecutorError extends BrandedError {
   }
 }
 
+/**
+ * Makes `instanceof type` check the brand `name`, which instances of `type` (a subclass of
+ * {@link BrandedError} that passes `name` to it) carry, in every build. @internal
+ */
+export function registerBrand(type: abstract new (...args: never[]) => BrandedError, name: string): void {
+  brandNames.set(type, name);
+}
+
 for (const [type, name] of [
   [CancelledError, 'CancelledError'],
   [TimeoutError, 'TimeoutError'],
@@ -145,5 +153,5 @@ for (const [type, name] of [
   [ExecutorShutdownError, 'ExecutorShutdownError'],
   [BrokenExecutorError, 'BrokenExecutorError'],
 ] as const) {
-  brandNames.set(type, name);
+  registerBrand(type, name);
 }
