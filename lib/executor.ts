@@ -316,6 +316,12 @@ export abstract class Executor implements AsyncDisposable {
     }
     this.assertOpen();
     const future = internals.create<T>(this.#owner, task, args, undefined) as Future<unknown>;
+    // The abort listener goes on first: if the signal refuses it, nothing has been queued.
+    let onAbort: (() => void) | undefined;
+    if (signal !== undefined && !signal.aborted) {
+      onAbort = (): void => void future.cancel(signal.reason);
+      signal.addEventListener('abort', onAbort, { once: true });
+    }
     this.#pending++;
     if (signal === undefined && this.#running < this.maxWorkers && this.#queue.size === 0) {
       internals.start(future);
@@ -327,14 +333,10 @@ export abstract class Executor implements AsyncDisposable {
     const context = captureContext();
     internals.setExtra(future, timeout === this.#taskTimeout ? context : new TimedContext(timeout, context));
     this.#queue.push(future, priority);
-    if (signal !== undefined) {
-      if (signal.aborted) {
-        future.cancel(signal.reason);
-        return future as Future<T>;
-      }
-      const onAbort = (): void => void future.cancel(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-      future.addDoneCallback(() => signal.removeEventListener('abort', onAbort));
+    if (onAbort !== undefined) future.addDoneCallback(() => signal!.removeEventListener('abort', onAbort));
+    if (signal?.aborted) {
+      future.cancel(signal.reason);
+      return future as Future<T>;
     }
     if (this.#running < this.maxWorkers) this.#startWorkers();
     return future as Future<T>;
@@ -392,7 +394,8 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   #cancelQueued(): void {
-    for (const future of this.#queue.drain()) future.cancel();
+    // One at a time: a done callback that shuts down again finds only what is left.
+    for (let future = this.#queue.shift(); future !== undefined; future = this.#queue.shift()) future.cancel();
     this.#queuedCancelled = 0;
   }
 

@@ -199,9 +199,16 @@ class MapRun<R> {
     this.#signal = options.signal;
     // As `for await`: an input that is both async and sync iterable is read asynchronously.
     this.#async = iterables.some(isAsyncIterable);
-    this.#iterators = iterables.map((iterable) =>
-      isAsyncIterable(iterable) ? iterable[Symbol.asyncIterator]() : (iterable as Iterable<unknown>)[Symbol.iterator](),
-    );
+    const iterators: AnyIterator[] = [];
+    this.#iterators = iterators;
+    try {
+      for (const iterable of iterables) {
+        iterators.push(isAsyncIterable(iterable) ? iterable[Symbol.asyncIterator]() : (iterable as Iterable<unknown>)[Symbol.iterator]());
+      }
+    } catch (error) {
+      this.#closeInputs(-1); // as zip does: close the inputs opened before the one that failed
+      throw error;
+    }
     const signal = this.#signal;
     if (signal?.aborted) {
       this.#aborted = { error: signal.reason };

@@ -1,0 +1,35 @@
+/**
+ * `npm run fuzz`: the property-based test (spec/property.spec.ts) over many more generated
+ * programs than `npm test` runs, with a fresh random seed unless one is given.
+ *
+ *   npm run fuzz                         # 50,000 programs, random seed
+ *   npm run fuzz -- --runs 200000 --max-ops 60
+ *   npm run fuzz -- --minutes 10         # as many programs as fit in 10 minutes
+ *   npm run fuzz -- --seed 42 --path "17:3:0"   # replay what a failure printed
+ *
+ * Expects the specs compiled to build/ (the npm script runs `npm run build:test` first).
+ */
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const flags = { '--runs': 'TASKPOOL_FUZZ_RUNS', '--minutes': 'TASKPOOL_FUZZ_MINUTES', '--seed': 'TASKPOOL_FUZZ_SEED', '--path': 'TASKPOOL_FUZZ_PATH', '--max-ops': 'TASKPOOL_FUZZ_MAX_OPS' };
+const env = { ...process.env, TASKPOOL_FUZZ_RUNS: '50000', TASKPOOL_FUZZ_SEED: 'random', TASKPOOL_FUZZ_REPORT: '1' };
+const args = process.argv.slice(2);
+for (let index = 0; index < args.length; index += 2) {
+  const name = flags[args[index]];
+  if (name === undefined || args[index + 1] === undefined) {
+    console.error(`Usage: npm run fuzz -- [${Object.keys(flags).map((flag) => `${flag} N`).join('] [')}]`);
+    process.exit(2);
+  }
+  env[name] = args[index + 1];
+}
+if (env.TASKPOOL_FUZZ_MINUTES !== undefined && !args.includes('--runs')) env.TASKPOOL_FUZZ_RUNS = String(Number.MAX_SAFE_INTEGER);
+const mocha = createRequire(import.meta.url).resolve('mocha/bin/mocha.js');
+const result = spawnSync(process.execPath, [mocha, '--no-config', '--require', 'build/spec/setup.js', '--timeout', '0', 'build/spec/property.spec.js'], {
+  cwd: root,
+  env,
+  stdio: 'inherit',
+});
+process.exit(result.status ?? 1);

@@ -1,0 +1,89 @@
+/**
+ * Checks the checker: runs the property-based test (spec/property.spec.ts) against copies of
+ * the library, each with one deliberate bug, and expects every copy to fail it.
+ *
+ *   npm run build:test && node scripts/mutants.mjs [--runs N]
+ *
+ * Each mutant replaces one piece of a source file in lib/; the file is transpiled over a copy
+ * of build/, so nothing in the repository changes. A mutant whose text is no longer found (the
+ * library changed) is reported, and so is one that survives: both make the script fail.
+ */
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import ts from 'typescript';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** [name, file, text to find (string or RegExp), replacement]. */
+const MUTANTS = [
+  ['bound: start at once one task too many', 'lib/executor.ts', 'this.#running < this.maxWorkers && this.#queue.size === 0', 'this.#running <= this.maxWorkers && this.#queue.size === 0'],
+  ['bound: a worker loop too many', 'lib/executor.ts', 'while (this.#running < this.maxWorkers) {', 'while (this.#running <= this.maxWorkers) {'],
+  ['liveness: a freed slot takes no queued task', 'lib/executor.ts', 'const next = this.#running < this.maxWorkers ? this.#takeNext() : undefined;', 'const next: Future<unknown> | undefined = undefined;'],
+  ['start gate: a cancelled task starts', 'lib/executor.ts', 'if (internals.start(future)) {', 'if (internals.start(future) || true) {'],
+  ['stats: cancellations not counted', 'lib/executor.ts', 'this.#cancelled++;', ''],
+  ['shutdown: cancelFutures cancels nothing', 'lib/executor.ts', /(#cancelQueued\(\): void \{[\s\S]*?)future\.cancel\(\);/, '$1void future;'],
+  ['timeout: timer left behind', 'lib/executor.ts', /(#work\([\s\S]*?)cancelTimer\(timer\);/, '$1'],
+  ['timeout: signal not aborted', 'lib/executor.ts', 'internals.reject(future, error, true)', 'internals.reject(future, error, false)'],
+  ['onIdle: not resolved when the last task ends', 'lib/executor.ts', /(if \(next === undefined\) \{\s*)this\.#notifyIdle\(\);/, '$1'],
+  ['done callbacks: errors swallowed', 'lib/future.ts', "reportError('a done callback threw', error);", ''],
+  ['result(timeout): timer left behind', 'lib/future.ts', /(#waitFor\([\s\S]*?)cancelTimer\(timer\);/, '$1'],
+  ['priority: lowest first', 'lib/internal/queue.ts', 'buckets[index]!.priority > priority', 'buckets[index]!.priority < priority'],
+  ['map: one more than bufferSize (sync input)', 'lib/map.ts', 'while (this.#count < this.#bufferSize) {', 'while (this.#count <= this.#bufferSize) {'],
+  ['map: one more than bufferSize (async input)', 'lib/map.ts', 'while (!this.#inputDone && this.#count < this.#bufferSize) {', 'while (!this.#inputDone && this.#count <= this.#bufferSize) {'],
+  ['map: inputs not closed when it stops', 'lib/map.ts', /(#stopInput\(\): void \{[\s\S]*?)this\.#closeInputs\(-1\);/, '$1'],
+  ['map: an item read as the map stops is still submitted', 'lib/map.ts', 'if (values === undefined || this.#inputDone || !this.#submitOne(values)) break;', 'if (values === undefined || !this.#submitOne(values)) break;'],
+  ['map: outstanding tasks not cancelled', 'lib/map.ts', 'for (const future of this.#queue.drain()) future.cancel();', 'this.#queue.drain();'],
+  ['wait: timer left behind', 'lib/wait.ts', /(const finish = \(\): void => \{\s*)cancelTimer\(timer\);/, '$1'],
+  ['wait: FIRST_EXCEPTION on any settlement', 'lib/wait.ts', "return last.state === 'rejected';", "return last.state !== 'pending';"],
+  ['wait: FIRST_COMPLETED waits for two', 'lib/wait.ts', 'return done.size > 0;', 'return done.size > 1;'],
+  ['asCompleted: a settled future dropped', 'lib/as-completed.ts', /(#onDone = \(future: Future<T>\): void => \{[\s\S]*?)this\.#ready\.push\(future\);/, '$1'],
+];
+
+const args = process.argv.slice(2);
+const runs = args[0] === '--runs' && args[1] !== undefined ? args[1] : '2000';
+const mocha = createRequire(import.meta.url).resolve('mocha/bin/mocha.js');
+const copy = mkdtempSync(join(tmpdir(), 'taskpool-mutants-'));
+// TASKPOOL_BUILD: where the compiled specs are, when not in build/.
+cpSync(process.env.TASKPOOL_BUILD ?? join(root, 'build'), copy, { recursive: true });
+
+let failures = 0;
+try {
+  for (const [name, file, from, to] of MUTANTS) {
+    const source = readFileSync(join(root, file), 'utf8');
+    const mutated = source.replace(from, to);
+    if (mutated === source) {
+      console.log(`NOT FOUND  ${name} (${file})`);
+      failures++;
+      continue;
+    }
+    const target = join(copy, file.replace(/\.ts$/, '.js'));
+    const original = readFileSync(target, 'utf8');
+    const { outputText } = ts.transpileModule(mutated, {
+      compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.ESNext, useDefineForClassFields: true },
+      fileName: file,
+    });
+    writeFileSync(target, outputText);
+    const result = spawnSync(process.execPath, [mocha, '--no-config', '--require', join(copy, 'spec/setup.js'), '--timeout', '0', join(copy, 'spec/property.spec.js')], {
+      cwd: root,
+      env: { ...process.env, TASKPOOL_FUZZ_RUNS: runs },
+      encoding: 'utf8',
+    });
+    writeFileSync(target, original);
+    const output = `${result.stdout}${result.stderr}`;
+    if (result.status === 0) {
+      console.log(`SURVIVED   ${name}`);
+      failures++;
+    } else {
+      const reason = /Violation: [^\n]*\n\s*(.*)/.exec(output)?.[1] ?? output.split('\n').find((line) => line.includes('Error')) ?? '';
+      console.log(`caught     ${name}: ${reason.trim().slice(0, 110)}`);
+    }
+  }
+} finally {
+  rmSync(copy, { recursive: true, force: true });
+}
+console.log(`mutants: ${MUTANTS.length - failures} passed, ${failures} failed`);
+process.exit(failures === 0 ? 0 : 1);
