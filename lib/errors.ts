@@ -22,6 +22,18 @@ const brandNames = new WeakMap<object, string>();
  * the brand; on a user's subclass of it, the ordinary prototype chain.
  */
 export abstract class BrandedError extends Error {
+  /**
+   * `instanceof` that also recognises errors made by the other build (ESM or CommonJS) of
+   * this package.
+   *
+   * @param value - what is tested.
+   * @returns whether `value` is an instance of this class.
+   * @example
+   * ```ts
+   * const error = await future.exception().catch((reason) => reason);
+   * error instanceof CancelledError; // true for a cancelled future, whichever build made it
+   * ```
+   */
   static override [Symbol.hasInstance](value: unknown): boolean {
     const name = brandNames.get(this);
     if (name === undefined) return Function.prototype[Symbol.hasInstance].call(this, value);

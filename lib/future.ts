@@ -16,10 +16,15 @@ import { checkFunction, checkTimeout, describe } from './internal/validate.js';
  * ```
  */
 export const FutureState = {
+  /** Queued: the task has not started. */
   PENDING: 'pending',
+  /** The task is running (or the wrapped promise has not settled). */
   RUNNING: 'running',
+  /** The task produced a value. */
   FULFILLED: 'fulfilled',
+  /** The task failed (a `timeout` included). */
   REJECTED: 'rejected',
+  /** The future was cancelled. */
   CANCELLED: 'cancelled',
 } as const;
 
@@ -30,6 +35,11 @@ export type FutureState = (typeof FutureState)[keyof typeof FutureState];
  * A callback for {@link Future.addDoneCallback}: called once with the settled future.
  *
  * @typeParam T - the future's value type.
+ * @example
+ * ```ts
+ * const log: DoneCallback<number> = (future) => console.log(future.state);
+ * future.addDoneCallback(log);
+ * ```
  */
 export type DoneCallback<T> = (future: Future<T>) => void;
 
@@ -178,7 +188,14 @@ export class Future<T> implements PromiseLike<T> {
     return future;
   }
 
-  /** The current state: `'pending'`, `'running'`, `'fulfilled'`, `'rejected'` or `'cancelled'`. */
+  /**
+   * The current state: `'pending'`, `'running'`, `'fulfilled'`, `'rejected'` or `'cancelled'`.
+   *
+   * @example
+   * ```ts
+   * if (future.state === 'rejected') console.error(await future.exception());
+   * ```
+   */
   get state(): FutureState {
     return this.#state;
   }

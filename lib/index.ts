@@ -1,3 +1,9 @@
+/**
+ * taskpool: Python's `concurrent.futures` for JavaScript. The runtime-neutral core: executors,
+ * futures, `map`, `wait`, `asCompleted`, `settle` and `Result`.
+ *
+ * @module taskpool
+ */
 export { BrokenExecutorError, CancelledError, ExecutorShutdownError, InvalidStateError, TimeoutError } from './errors.js';
 export { Future, FutureState, type DoneCallback } from './future.js';
 export { Executor, type ExecutorOptions, type ExecutorStats, type RunOptions, type ShutdownOptions } from './executor.js';

@@ -4,7 +4,15 @@ import { FifoQueue } from './internal/queue.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkBoolean, checkOptions, checkPositiveInteger, checkSignal, checkTimeout, describe } from './internal/validate.js';
 
-/** A sync or async iterable of `T`: what `map()` accepts as input. */
+/**
+ * A sync or async iterable of `T`: what `map()` accepts as input.
+ *
+ * @typeParam T - the items.
+ * @example
+ * ```ts
+ * const inputs: AnyIterable<number> = (async function* () { yield 1; yield 2; })();
+ * ```
+ */
 export type AnyIterable<T> = Iterable<T> | AsyncIterable<T>;
 
 /**

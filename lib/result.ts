@@ -11,15 +11,39 @@
  * if (result.ok) use(result.value); else log(result.error);
  * ```
  */
-export type Result<T, E = unknown> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly error: E };
+export type Result<T, E = unknown> = Ok<T> | Err<E>;
 
-/** The success branch of {@link Result}. @typeParam T - the value. */
-export type Ok<T> = { readonly ok: true; readonly value: T };
+/**
+ * The success branch of {@link Result}.
+ *
+ * @typeParam T - the value.
+ * @example
+ * ```ts
+ * const success: Ok<number> = { ok: true, value: 1 };
+ * ```
+ */
+export interface Ok<T> {
+  /** `true`: this is a success. */
+  readonly ok: true;
+  /** The value. */
+  readonly value: T;
+}
 
-/** The failure branch of {@link Result}. @typeParam E - the error. */
-export type Err<E> = { readonly ok: false; readonly error: E };
+/**
+ * The failure branch of {@link Result}.
+ *
+ * @typeParam E - the error.
+ * @example
+ * ```ts
+ * const failure: Err<Error> = { ok: false, error: new Error('boom') };
+ * ```
+ */
+export interface Err<E> {
+  /** `false`: this is a failure. */
+  readonly ok: false;
+  /** The error (any thrown value, falsy ones included). */
+  readonly error: E;
+}
 
 /**
  * Makes a successful {@link Result}.

@@ -29,7 +29,15 @@ class Context implements TaskContext {
   }
 }
 
-/** The iterables of `map()`, one per parameter of `fn`. */
+/**
+ * The iterables of `map()`, one per parameter of `fn`.
+ *
+ * @typeParam A - `fn`'s parameters.
+ * @example
+ * ```ts
+ * const inputs: IterablesOf<[number, string]> = [[1, 2], ['a', 'b']];
+ * ```
+ */
 export type IterablesOf<A extends readonly unknown[]> = { [K in keyof A]: AnyIterable<A[K]> };
 
 function defaultMaxWorkers(): number {
