@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['build/**', 'dist/**', 'docs/**', 'node_modules/**', 'coverage/**'] },
+  { ignores: ['build/**', 'dist/**', 'docs/**', 'node_modules/**', 'coverage/**', '.build-*/**', '.readme-run/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -11,6 +11,7 @@ import { dts } from 'rollup-plugin-dts';
 const allEntries = {
   index: 'lib/index.ts',
   worker: 'lib/worker/index.ts',
+  'worker-thread': 'lib/worker/worker-thread.ts',
   process: 'lib/process/index.ts',
   cli: 'lib/process/cli.ts',
 };
@@ -45,8 +46,8 @@ export default [
     ],
   },
   {
-    // The command has no types to publish.
-    input: Object.fromEntries(Object.entries(entries).filter(([name]) => name !== 'cli')),
+    // The command and the worker thread's program have no types to publish.
+    input: Object.fromEntries(Object.entries(entries).filter(([name]) => name !== 'cli' && name !== 'worker-thread')),
     external,
     plugins: [dts({ tsconfig: './tsconfig.build.json', compilerOptions: { removeComments: false } }), ctsTypes()],
     output: { dir: 'dist', format: 'es', entryFileNames: '[name].d.ts', chunkFileNames: 'chunks/[name]-[hash].d.ts' },
