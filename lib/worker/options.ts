@@ -68,19 +68,60 @@ export interface WorkerRunOptions extends RunOptions {
   transfer?: readonly TransferListItem[];
 }
 
-/** The type of a task module for an executor built without one: any name, any arguments. */
+/**
+ * The type of a task module for an executor built without one: any name, any arguments.
+ *
+ * @example
+ * ```ts
+ * const pool = new WorkerPoolExecutor({ filename: './tasks.js' }); // WorkerPoolExecutor<UntypedTaskModule>
+ * ```
+ */
 export type UntypedTaskModule = Record<string, (...args: unknown[]) => unknown>;
 
-/** The names of `M`'s function-valued exports. */
+/**
+ * The names of `M`'s function-valued exports.
+ *
+ * @typeParam M - the task module's type.
+ * @example
+ * ```ts
+ * type Names = TaskName<typeof import('./tasks.js')>; // 'resize' | 'hash'
+ * ```
+ */
 export type TaskName<M> = { [K in keyof M]-?: M[K] extends (...args: never[]) => unknown ? K : never }[keyof M] & string;
 
-/** The parameters of `M`'s export `K`. */
+/**
+ * The parameters of `M`'s export `K`.
+ *
+ * @typeParam M - the task module's type.
+ * @typeParam K - the export's name.
+ * @example
+ * ```ts
+ * type ResizeArgs = TaskArguments<typeof import('./tasks.js'), 'resize'>; // [bytes: Uint8Array, width: number]
+ * ```
+ */
 export type TaskArguments<M, K extends keyof M> = M[K] extends (...args: infer A) => unknown ? A : unknown[];
 
-/** What a task `M[K]` settles to (its return value, awaited). */
+/**
+ * What a task `M[K]` settles to (its return value, awaited).
+ *
+ * @typeParam M - the task module's type.
+ * @typeParam K - the export's name.
+ * @example
+ * ```ts
+ * type Resized = TaskResult<typeof import('./tasks.js'), 'resize'>; // Uint8Array
+ * ```
+ */
 export type TaskResult<M, K extends keyof M> = M[K] extends (...args: never[]) => infer R ? Awaited<R> : unknown;
 
-/** The iterables of `map()`, one per parameter of the task. */
+/**
+ * The iterables of `map()`, one per parameter of the task.
+ *
+ * @typeParam A - the task's parameters.
+ * @example
+ * ```ts
+ * const inputs: TaskIterables<[Uint8Array, number]> = [images, [800, 400]];
+ * ```
+ */
 export type TaskIterables<A extends readonly unknown[]> = { [I in keyof A]: AnyIterable<A[I]> };
 
 /** Option names beyond those of every executor. */
