@@ -16,6 +16,9 @@ export interface TaskContext {
   readonly signal: AbortSignal;
 }
 
+/** The arguments of every task submitted without any: one shared array, never written to. */
+const NO_ARGS: unknown[] = [];
+
 /** Marks a future made by `run()`: its task takes a {@link TaskContext}, not arguments. */
 const RUN = Symbol('run');
 
@@ -93,8 +96,9 @@ export class TaskPoolExecutor extends Executor {
    * ```
    */
   submit<A extends unknown[], R>(fn: (...args: A) => R, ...args: A): Future<Awaited<R>> {
-    checkFunction(fn, `submit to executor '${this.name}'`, 'fn');
-    return this.schedule(fn, args);
+    // The message is built only when it is needed: this is the hot path.
+    if (typeof fn !== 'function') checkFunction(fn, `submit to executor '${this.name}'`, 'fn');
+    return this.schedule(fn, args.length === 0 ? NO_ARGS : args);
   }
 
   /**
@@ -116,7 +120,7 @@ export class TaskPoolExecutor extends Executor {
    * ```
    */
   run<R>(task: (context: TaskContext) => R, options?: RunOptions): Future<Awaited<R>> {
-    checkFunction(task, `run a task on executor '${this.name}'`, 'task');
+    if (typeof task !== 'function') checkFunction(task, `run a task on executor '${this.name}'`, 'task');
     return this.schedule(task, RUN, options);
   }
 
@@ -168,6 +172,6 @@ export class TaskPoolExecutor extends Executor {
 
   protected execute(task: unknown, args: unknown, future: Future<unknown>): unknown {
     if (args === RUN) return (task as (context: TaskContext) => unknown)(new Context(future));
-    return Reflect.apply(task as (...values: unknown[]) => unknown, undefined, args as unknown[]);
+    return (task as (...values: unknown[]) => unknown)(...(args as unknown[]));
   }
 }
