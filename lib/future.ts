@@ -1,7 +1,7 @@
-import pDefer, { type DeferredPromise } from 'p-defer';
+import pDefer from 'p-defer';
 import { CancelledError, TimeoutError } from './errors.js';
 import { reportError } from './internal/report.js';
-import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
+import { cancelTimer, startTimer } from './internal/timers.js';
 import { checkFunction, checkTimeout, describe } from './internal/validate.js';
 
 /**
@@ -76,11 +76,20 @@ const wrappers = new WeakMap<object, Future<unknown>>();
 /** @internal */
 export let internals: FutureInternals;
 
+/** Takes the `resolve` of a future's own promise out of the Promise constructor. */
+let capturedResolve: ((value: unknown) => void) | undefined;
+function captureResolve(resolve: (value: unknown) => void): void {
+  capturedResolve = resolve;
+}
+function ignore(): void {}
+const promiseThen = Promise.prototype.then;
+
 /**
  * A handle on one task's outcome, as Python's `concurrent.futures.Future`.
  *
- * It is a thenable: `await future`, `Promise.all([...futures])`, `Promise.race`,
- * `allSettled` and `any` work unchanged. A failed future that nobody observes never raises
+ * It is a native `Promise` (settled by the executor, never by the caller): `await future`,
+ * `Promise.all([...futures])`, `Promise.race`, `allSettled` and `any` work unchanged and take
+ * the engine's fast path; promises derived with `then`/`catch`/`finally` are plain promises. A failed future that nobody observes never raises
  * an `unhandledRejection`: its error is stored in the future and becomes a rejection only
  * for whoever awaits it.
  *
@@ -96,7 +105,8 @@ export let internals: FutureInternals;
  * future.done();         // true
  * ```
  */
-export class Future<T> implements PromiseLike<T> {
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export class Future<T> extends Promise<T> {
   static {
     internals = {
       create: <T>(owner: FutureOwner | undefined, task: unknown, args: unknown, extra: unknown) => {
@@ -104,14 +114,14 @@ export class Future<T> implements PromiseLike<T> {
         future.#owner = owner;
         future.#task = task;
         future.#args = args;
-        future.#extra = extra;
+        future.#outcome = extra;
         return future;
       },
       task: (future) => future.#task,
       args: (future) => future.#args,
-      extra: (future) => future.#extra,
+      extra: (future) => (future.done() ? undefined : future.#outcome),
       setExtra: (future, extra) => {
-        future.#extra = extra;
+        if (!future.done()) future.#outcome = extra;
       },
       outcome: (future) => future.#outcome,
       start: (future) => {
@@ -136,19 +146,32 @@ export class Future<T> implements PromiseLike<T> {
   }
 
   #state: FutureState = 'pending';
-  /** The value, the error, or the cancellation reason. */
+  /**
+   * Once settled: the value, the error, or the cancellation reason. Before that: what the
+   * executor keeps for the task until it starts (`internals.extra`), so that a future needs
+   * one field less.
+   */
   #outcome: unknown = undefined;
   /** Typed loosely so that `Future<T>` stays covariant in `T`. */
   #callbacks: AnyCallback | AnyCallback[] | undefined = undefined;
-  #deferred: DeferredPromise<unknown> | undefined = undefined;
+  /** Settles the promise this future is; dropped once used. */
+  #resolve: ((value: unknown) => void) | undefined;
   #controller: AbortController | undefined = undefined;
   #owner: FutureOwner | undefined = undefined;
   /** The executor's description of the work: dropped once the task starts or is cancelled. */
   #task: unknown = undefined;
   #args: unknown = undefined;
-  #extra: unknown = undefined;
 
-  private constructor() {}
+  /** Promises derived from a future (`then`, `catch`, `finally`) are plain promises. */
+  static override get [Symbol.species](): PromiseConstructor {
+    return Promise;
+  }
+
+  private constructor() {
+    super(captureResolve as never);
+    this.#resolve = capturedResolve;
+    capturedResolve = undefined;
+  }
 
   /**
    * Wraps a promise or any thenable in a future whose state follows it (`running` until it
@@ -201,7 +224,7 @@ export class Future<T> implements PromiseLike<T> {
   }
 
   /** `'Future'`, for `Object.prototype.toString`. */
-  get [Symbol.toStringTag](): string {
+  override get [Symbol.toStringTag](): string {
     return 'Future';
   }
 
@@ -361,87 +384,25 @@ export class Future<T> implements PromiseLike<T> {
     else callbacks.push(callback as AnyCallback);
   }
 
-  /**
-   * Promise-compatible `then`: `await future` works and gives the value.
-   *
-   * @typeParam R1 - what `onfulfilled` returns.
-   * @typeParam R2 - what `onrejected` returns.
-   * @param onfulfilled - called with the value.
-   * @param onrejected - called with the error or the cancellation reason.
-   * @returns a new promise, as `Promise.prototype.then`.
-   * @example
-   * ```ts
-   * future.then((value) => console.log(value), (error) => console.error(error));
-   * ```
-   */
-  then<R1 = T, R2 = never>(
-    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
-    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
-  ): Promise<R1 | R2> {
-    return this.#promise().then(onfulfilled, onrejected);
-  }
-
-  /**
-   * Promise-compatible `catch`.
-   *
-   * @typeParam R - what `onrejected` returns.
-   * @param onrejected - called with the error or the cancellation reason.
-   * @returns a new promise.
-   * @example
-   * ```ts
-   * const value = await future.catch(() => fallback);
-   * ```
-   */
-  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
-    return this.#promise().catch(onrejected);
-  }
-
-  /**
-   * Promise-compatible `finally`.
-   *
-   * @param onfinally - called when the future settles, whatever the outcome.
-   * @returns a new promise that settles as the future does.
-   * @example
-   * ```ts
-   * await future.finally(() => spinner.stop());
-   * ```
-   */
-  finally(onfinally?: (() => void) | null): Promise<T> {
-    return this.#promise().finally(onfinally);
-  }
-
-  /** A native promise that settles as this future does (made on demand, at most one while pending). */
-  #promise(): Promise<T> {
-    switch (this.#state) {
-      case 'fulfilled':
-        return Promise.resolve(this.#outcome as T);
-      case 'rejected':
-      case 'cancelled':
-        return Promise.reject(this.#outcome);
-      default:
-        return (this.#deferred ??= pDefer<unknown>()).promise as Promise<T>;
-    }
-  }
-
   /** Resolves once settled, or rejects with a TimeoutError after `timeout` ms. */
   #waitFor(timeout: number | undefined): Promise<void> {
     if (this.done()) return Promise.resolve();
-    if (timeout === undefined) {
-      return new Promise((resolve) => this.addDoneCallback(() => resolve()));
-    }
-    return new Promise((resolve, reject) => {
-      let timer: TimerHandle | undefined = undefined;
-      const onDone: DoneCallback<T> = () => {
-        cancelTimer(timer);
-        resolve();
-      };
-      timer = startTimer(timeout, () => {
-        internals.removeDoneCallback(this as Future<unknown>, onDone);
-        reject(new TimeoutError(`Timed out after ${timeout} ms waiting for a future that is still ${this.#state}`));
-      });
-      this.addDoneCallback(onDone);
-    });
+    const settled = pDefer<void>();
+    const onDone: DoneCallback<T> = () => {
+      cancelTimer(timer);
+      settled.resolve();
+    };
+    const timer =
+      timeout === undefined
+        ? undefined
+        : startTimer(timeout, () => {
+            internals.removeDoneCallback(this as Future<unknown>, onDone);
+            settled.reject(new TimeoutError(`Timed out after ${timeout} ms waiting for a future that is still ${this.#state}`));
+          });
+    this.addDoneCallback(onDone);
+    return settled.promise;
   }
+
 
   /**
    * Settles once. With `abortSignal` the task's signal (when somebody has asked for it; the
@@ -454,15 +415,19 @@ export class Future<T> implements PromiseLike<T> {
     if (current !== 'pending' && current !== 'running') return false;
     this.#state = state;
     this.#outcome = outcome;
-    this.#task = this.#args = this.#extra = undefined;
+    this.#task = this.#args = undefined;
     const controller = this.#controller;
     if (abortSignal && controller !== undefined && !controller.signal.aborted) controller.abort(outcome);
     if (state === 'cancelled') this.#owner?.futureCancelled(this as Future<unknown>, current === 'running', outcome);
-    const deferred = this.#deferred;
-    if (deferred !== undefined) {
-      this.#deferred = undefined;
-      if (state === 'fulfilled') deferred.resolve(outcome);
-      else deferred.reject(outcome);
+    const resolve = this.#resolve!;
+    this.#resolve = undefined;
+    if (state === 'fulfilled') resolve(outcome);
+    else {
+      // Marked as handled first: a failed future that nobody awaits raises no unhandledRejection.
+      promiseThen.call(this, undefined, ignore);
+      const rejected = Promise.reject(outcome);
+      promiseThen.call(rejected, undefined, ignore);
+      resolve(rejected);
     }
     const callbacks = this.#callbacks;
     if (callbacks !== undefined) {
@@ -491,3 +456,24 @@ export function toFuture<T>(value: Future<T> | PromiseLike<T>, action: string, n
   throw new TypeError(`Cannot ${action} as '${name}' must be a future or promise: current value is ${describe(value)}`);
 }
 
+// `await future` and `Promise.all([future])` take the engine's fast path for native promises,
+// which requires `constructor === Promise`.
+Object.defineProperty(Future.prototype, 'constructor', { value: Promise, writable: true, configurable: true });
+// The statics inherited from Promise would construct futures; they make plain promises instead.
+for (const name of ['resolve', 'reject', 'all', 'allSettled', 'any', 'race', 'withResolvers', 'try'] as const) {
+  const method = (Promise as unknown as Record<string, unknown>)[name];
+  if (typeof method === 'function') Object.defineProperty(Future, name, { value: method.bind(Promise), writable: true, configurable: true });
+}
+
+/**
+ * The promise methods of a future, typed with `unknown` for the rejection reason (a thrown
+ * value can be anything). Only types are merged here: the methods are Promise's own.
+ */
+ 
+export interface Future<T> {
+  then<R1 = T, R2 = never>(
+    onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
+    onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
+  ): Promise<R1 | R2>;
+  catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R>;
+}

@@ -500,10 +500,24 @@ describe('Future', () => {
       expect(await Promise.resolve(f1)).to.equal(1);
     });
 
-    it('is not a Promise and Promise.resolve does not return it', () => {
+    it('is a native Promise that await and Promise.resolve take as it is; derived promises are plain', async () => {
       const future = fulfilledFuture();
-      expect(future).not.to.be.instanceOf(Promise);
-      expect(Promise.resolve(future)).not.to.equal(future);
+      expect(future).to.be.instanceOf(Promise);
+      expect(future).to.be.instanceOf(Future);
+      expect(Promise.resolve(future)).to.equal(future);
+      const derived = future.then((value) => value);
+      expect(derived).not.to.be.instanceOf(Future);
+      expect(Object.getPrototypeOf(derived)).to.equal(Promise.prototype);
+      expect(Object.prototype.toString.call(future)).to.equal('[object Future]');
+    });
+
+    it("makes plain promises from the statics it inherits", async () => {
+      const statics = Future as unknown as PromiseConstructor;
+      const resolved = statics.resolve(1);
+      expect(resolved).not.to.be.instanceOf(Future);
+      expect(await resolved).to.equal(1);
+      expect(await statics.all([statics.resolve(2), fulfilledFuture()])).to.have.length(2);
+      await statics.reject(new Error('x')).catch(() => undefined);
     });
   });
 
