@@ -305,6 +305,41 @@ describe('fault injection', () => {
       expect(rest.map((future) => future.state)).to.deep.equal(['fulfilled', 'fulfilled']);
     });
 
+    it('a done callback that submits while a queued task waits: the submit starts that task, whose callback shuts down, so the new future comes back cancelled', async () => {
+      // The slot of `first` is free while its callbacks run: the submit inside them starts
+      // `second` at once, and the callback of `second` shuts down with cancelFutures. `third` was
+      // queued before that shutdown, so it is cancelled as Python's shutdown(cancel_futures=True)
+      // would; a submit made after the shutdown throws.
+      const executor = pool({ maxWorkers: 1 });
+      const release = gate();
+      const started: string[] = [];
+      const first = executor.submit(() => release.promise);
+      const second = executor.submit(() => void started.push('second'));
+      second.addDoneCallback(() => void executor.shutdown({ wait: false, cancelFutures: true }));
+      let third: Future<void> | undefined;
+      let stateAtReturn: string | undefined;
+      let late: unknown;
+      first.addDoneCallback(() => {
+        third = executor.submit(() => void started.push('third'));
+        stateAtReturn = third.state;
+      });
+      first.addDoneCallback(() => {
+        try {
+          executor.submit(() => void started.push('late'));
+        } catch (error) {
+          late = error;
+        }
+      });
+      release.resolve();
+      await flush();
+      expect(executor.isShutdown).to.equal(true);
+      expect(started).to.deep.equal(['second']);
+      expect(stateAtReturn).to.equal('cancelled');
+      expect(await third!.exception().catch((error: unknown) => error)).to.be.instanceOf(CancelledError);
+      expect(late).to.be.instanceOf(ExecutorShutdownError);
+      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, completed: 2, failed: 0, cancelled: 1 });
+    });
+
     it('BUG: a done callback of a cancelled future that calls shutdown({ cancelFutures }) again finds the rest cancelled', () => {
       // shutdown({ cancelFutures: true }) drains the whole queue first, then cancels each future.
       // A cancellation callback that calls shutdown({ cancelFutures: true }) again returns while

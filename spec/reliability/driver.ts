@@ -121,6 +121,7 @@ export class Driver {
     try {
       return action();
     } finally {
+      this.model.causeEnding();
       cause[key] = previous;
     }
   }

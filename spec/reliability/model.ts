@@ -111,6 +111,12 @@ export class TaskRecord {
   cancelledBeforeStart = false;
   /** Cancelled by its map (closing, deadline) rather than by the program. */
   cancelledByMap = false;
+  /**
+   * While its `schedule()` call runs: the causes of cancellation set meanwhile. That call may
+   * start queued tasks whose done callbacks cancel or shut down; a future that settles inside
+   * its own `schedule()` is checked only when the call returns, with these causes.
+   */
+  causesWhileScheduling: CancelCause[] | undefined;
 
   constructor(
     readonly id: number,
@@ -140,8 +146,13 @@ export class Probe extends TaskPoolExecutor {
   }
 
   protected override schedule<T>(task: unknown, args: unknown, options?: RunOptions): Future<T> {
-    this.#model.scheduling(task, args);
-    const future = super.schedule<T>(task, args, options);
+    const record = this.#model.scheduling(task, args);
+    let future: Future<T>;
+    try {
+      future = super.schedule<T>(task, args, options);
+    } finally {
+      this.#model.scheduleReturned(record);
+    }
     this.#model.scheduled(task, args, future as Future<unknown>);
     return future;
   }
@@ -187,6 +198,8 @@ export class Model {
   shutdownCalled = false;
   /** How many program-supplied done callbacks are running (they may settle other futures). */
   callbackDepth = 0;
+  /** Tasks whose `schedule()` call is running, innermost last. */
+  readonly #inSchedule: TaskRecord[] = [];
   readonly #byFuture = new Map<Future<unknown>, TaskRecord>();
   readonly #runTasks = new WeakMap<object, TaskRecord>();
   #settleSeq = 0;
@@ -262,9 +275,25 @@ export class Model {
    * Probe hook: `schedule` was called. Submission order is the order of these calls (a call
    * made from a done callback inside another `schedule` returns first, but came later).
    */
-  scheduling(task: unknown, args: unknown): void {
+  scheduling(task: unknown, args: unknown): TaskRecord | undefined {
     const record = this.#find(task, args);
-    if (record !== undefined && record.submitSeq < 0) record.submitSeq = this.#submitSeq++;
+    if (record === undefined) return undefined;
+    if (record.submitSeq < 0) record.submitSeq = this.#submitSeq++;
+    record.causesWhileScheduling = [];
+    this.#inSchedule.push(record);
+    return record;
+  }
+
+  /** Probe hook: `schedule` returned or threw. */
+  scheduleReturned(record: TaskRecord | undefined): void {
+    if (record === undefined) return;
+    const index = this.#inSchedule.lastIndexOf(record);
+    if (index !== -1) this.#inSchedule.splice(index, 1);
+  }
+
+  /** The driver is about to unset a cause of cancellation: the tasks being scheduled remember it. */
+  causeEnding(): void {
+    for (const record of this.#inSchedule) record.causesWhileScheduling!.push({ ...this.cause });
   }
 
   /** Probe hook: `schedule` returned `future`. */
@@ -275,7 +304,12 @@ export class Model {
       return;
     }
     this.#bind(record, future);
+    // Runs at once when the future settled inside schedule(): checked with the causes seen there.
     future.addDoneCallback(this.#onSettled);
+    if (future.state === 'pending' && record.causesWhileScheduling?.some((cause) => cause.shuttingDown)) {
+      this.fail(`${record.describe()} was queued when a shutdown({ cancelFutures: true }) ran inside its submit, and is still pending`);
+    }
+    record.causesWhileScheduling = undefined;
   }
 
   /** Probe hook: the executor is about to call the task function of `future`. */
@@ -430,8 +464,19 @@ export class Model {
   }
 
   #checkCancelled(record: TaskRecord, future: Future<unknown>, outcome: unknown): void {
-    const cause = this.cause;
     if (!record.started) record.cancelledBeforeStart = true;
+    const causes = [this.cause, ...(record.causesWhileScheduling ?? [])];
+    if (!causes.some((cause) => this.#explainsCancel(cause, record, future, outcome))) {
+      if (record.origin === 'map') record.cancelledByMap = true;
+      else this.fail(`${record.describe()} was cancelled and nothing cancelled it (outcome ${show(outcome)})`);
+    }
+    if (record.started && (!future.signal.aborted || !Object.is(future.signal.reason, outcome))) {
+      this.fail(`${record.describe()} cancelled while running but its signal did not abort with the reason`);
+    }
+  }
+
+  /** Whether `cause` accounts for the cancellation of `future`; if so, checks its outcome. */
+  #explainsCancel(cause: CancelCause, record: TaskRecord, future: Future<unknown>, outcome: unknown): boolean {
     if (cause.cancelling?.future === future) {
       const reason = cause.cancelling.reason;
       if (reason === undefined ? !(outcome instanceof CancelledError) : !Object.is(outcome, reason)) {
@@ -443,14 +488,10 @@ export class Model {
       if (!Object.is(outcome, record.controller?.signal.reason)) this.fail(`${record.describe()} run with an aborted signal was cancelled with ${show(outcome)}`);
     } else if (cause.shuttingDown && !record.started) {
       if (!(outcome instanceof CancelledError)) this.fail(`${record.describe()} cancelled by shutdown with ${show(outcome)}`);
-    } else if (record.origin === 'map') {
-      record.cancelledByMap = true;
     } else {
-      this.fail(`${record.describe()} was cancelled and nothing cancelled it (outcome ${show(outcome)})`);
+      return false;
     }
-    if (record.started && (!future.signal.aborted || !Object.is(future.signal.reason, outcome))) {
-      this.fail(`${record.describe()} cancelled while running but its signal did not abort with the reason`);
-    }
+    return true;
   }
 
   /** Checks made when everything has settled down (no microtask left to run). */
