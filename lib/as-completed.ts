@@ -1,8 +1,8 @@
 import { TimeoutError } from './errors.js';
-import { internals, toFuture, type Future } from './future.js';
+import { internals, toFutureSet, type Future } from './future.js';
 import { FifoQueue } from './internal/queue.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
-import { checkOptions, checkTimeout, describe } from './internal/validate.js';
+import { checkOptions, checkTimeout } from './internal/validate.js';
 import type { Result } from './result.js';
 import { resultOf } from './settle.js';
 
@@ -66,13 +66,7 @@ export interface AsCompletedOptions {
 export function asCompleted<T>(futures: Iterable<Future<T> | PromiseLike<T>>, options?: AsCompletedOptions): AsyncIterableIterator<Completion<T>> & AsyncDisposable {
   const { timeout } = checkOptions(options, ['timeout'], 'iterate futures as completed');
   checkTimeout(timeout, 'iterate futures as completed', 'timeout');
-  if (futures == null || typeof (futures as Iterable<unknown>)[Symbol.iterator] !== 'function') {
-    throw new TypeError(`Cannot iterate futures as completed as 'futures' must be an iterable: current value is ${describe(futures)}`);
-  }
-  const unique = new Set<Future<T>>();
-  let index = 0;
-  for (const item of futures) unique.add(toFuture(item, 'iterate futures as completed', `futures[${index++}]`));
-  return new AsCompletedIterator(unique, timeout);
+  return new AsCompletedIterator(toFutureSet(futures, 'iterate futures as completed'), timeout);
 }
 
 class AsCompletedIterator<T> implements AsyncIterableIterator<Completion<T>>, AsyncDisposable {

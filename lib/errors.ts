@@ -37,17 +37,22 @@ export abstract class BrandedError extends Error {
   static override [Symbol.hasInstance](value: unknown): boolean {
     const name = brandNames.get(this);
     if (name === undefined) return Function.prototype[Symbol.hasInstance].call(this, value);
-    return typeof value === 'object' && value !== null && (value as Branded)[brand]?.[name] === true;
+    return typeof value === 'object' && (value as Branded | null)?.[brand]?.[name] === true;
   }
 
   constructor(name: string, message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = name;
-    const own = this as Branded;
-    const brands = Object.hasOwn(this, brand) ? own[brand]! : { ...own[brand] };
-    brands[name] = true;
-    Object.defineProperty(this, brand, { value: brands, configurable: true });
+    Object.defineProperty(this, brand, { value: { [name]: true }, configurable: true });
   }
+}
+
+/**
+ * Makes `instanceof type` check the brand `name`, which instances of `type` (a subclass of
+ * {@link BrandedError} that passes `name` to it) carry, in every build. @internal
+ */
+export function registerBrand(type: abstract new (...args: never[]) => BrandedError, name: string): void {
+  brandNames.set(type, name);
 }
 
 /**
@@ -62,6 +67,10 @@ export abstract class BrandedError extends Error {
  * ```
  */
 export class CancelledError extends BrandedError {
+  static {
+    registerBrand(this, 'CancelledError');
+  }
+
   /**
    * @param message - what was cancelled; a default is used when omitted.
    * @param options - `{ cause }`, the reason given to `cancel()` when there was one.
@@ -82,6 +91,10 @@ export class CancelledError extends BrandedError {
  * ```
  */
 export class TimeoutError extends BrandedError {
+  static {
+    registerBrand(this, 'TimeoutError');
+  }
+
   /**
    * @param message - what timed out; a default is used when omitted.
    * @param options - standard `ErrorOptions`.
@@ -101,6 +114,10 @@ export class TimeoutError extends BrandedError {
  * ```
  */
 export class InvalidStateError extends BrandedError {
+  static {
+    registerBrand(this, 'InvalidStateError');
+  }
+
   /**
    * @param message - what was attempted and why it is not allowed.
    * @param options - standard `ErrorOptions`.
@@ -121,6 +138,10 @@ export class InvalidStateError extends BrandedError {
  * ```
  */
 export class ExecutorShutdownError extends BrandedError {
+  static {
+    registerBrand(this, 'ExecutorShutdownError');
+  }
+
   /**
    * @param message - names the executor and what to do instead.
    * @param options - standard `ErrorOptions`.
@@ -141,6 +162,10 @@ export class ExecutorShutdownError extends BrandedError {
  * ```
  */
 export class BrokenExecutorError extends BrandedError {
+  static {
+    registerBrand(this, 'BrokenExecutorError');
+  }
+
   /**
    * @param message - what broke and what to do next.
    * @param options - `{ cause }`: the underlying failure.
@@ -148,22 +173,4 @@ export class BrokenExecutorError extends BrandedError {
   constructor(message = 'The executor can no longer run tasks', options?: ErrorOptions) {
     super('BrokenExecutorError', message, options);
   }
-}
-
-/**
- * Makes `instanceof type` check the brand `name`, which instances of `type` (a subclass of
- * {@link BrandedError} that passes `name` to it) carry, in every build. @internal
- */
-export function registerBrand(type: abstract new (...args: never[]) => BrandedError, name: string): void {
-  brandNames.set(type, name);
-}
-
-for (const [type, name] of [
-  [CancelledError, 'CancelledError'],
-  [TimeoutError, 'TimeoutError'],
-  [InvalidStateError, 'InvalidStateError'],
-  [ExecutorShutdownError, 'ExecutorShutdownError'],
-  [BrokenExecutorError, 'BrokenExecutorError'],
-] as const) {
-  registerBrand(type, name);
 }

@@ -3,7 +3,7 @@ import { Future, internals, type FutureOwner } from './future.js';
 import { captureContext, runInContext, type Context } from './internal/async-context.js';
 import { PriorityQueue } from './internal/queue.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
-import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkSignal, checkString, checkTimeout } from './internal/validate.js';
+import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkSignal, checkString, checkTimeout, isThenable } from './internal/validate.js';
 
 /**
  * Counts kept by every executor.
@@ -102,6 +102,7 @@ export interface ExecutorOptions {
 
 const RUN_OPTION_KEYS = ['signal', 'timeout', 'priority'] as const;
 const SHUTDOWN_OPTION_KEYS = ['wait', 'cancelFutures'] as const;
+const NO_OPTIONS: RunOptions = {};
 /** Cancelled futures may pile up in the queue before it is compacted. */
 const COMPACT_MIN = 1024;
 
@@ -127,10 +128,6 @@ function defaultName(kind: string): string {
 
 function isNotPending(future: Future<unknown>): boolean {
   return future.state !== 'pending';
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
 }
 
 /**
@@ -177,11 +174,12 @@ export abstract class Executor implements AsyncDisposable {
    */
   protected constructor(options: ExecutorOptions | undefined, defaultMaxWorkers: number, extraKeys: readonly string[] = []) {
     const kind = new.target.name;
-    const checked = checkOptions(options, ['maxWorkers', 'name', 'taskTimeout', ...extraKeys], `create ${kind}`);
+    const action = `create ${kind}`;
+    const checked = checkOptions(options, ['maxWorkers', 'name', 'taskTimeout', ...extraKeys], action);
     const maxWorkers = checked.maxWorkers ?? defaultMaxWorkers;
-    checkPositiveInteger(maxWorkers, `create ${kind}`, 'maxWorkers');
-    checkString(checked.name, `create ${kind}`, 'name');
-    checkTimeout(checked.taskTimeout, `create ${kind}`, 'taskTimeout');
+    checkPositiveInteger(maxWorkers, action, 'maxWorkers');
+    checkString(checked.name, action, 'name');
+    checkTimeout(checked.taskTimeout, action, 'taskTimeout');
     this.maxWorkers = maxWorkers;
     this.name = checked.name ?? defaultName(kind);
     this.#taskTimeout = checked.taskTimeout;
@@ -236,13 +234,17 @@ export abstract class Executor implements AsyncDisposable {
    * ```
    */
   shutdown(options?: ShutdownOptions): Promise<void> {
-    const { wait = true, cancelFutures = false } = checkOptions(options, SHUTDOWN_OPTION_KEYS, `shut down executor '${this.name}'`);
-    checkBoolean(wait, `shut down executor '${this.name}'`, 'wait');
-    checkBoolean(cancelFutures, `shut down executor '${this.name}'`, 'cancelFutures');
+    const action = `shut down executor '${this.name}'`;
+    const { wait = true, cancelFutures = false } = checkOptions(options, SHUTDOWN_OPTION_KEYS, action);
+    checkBoolean(wait, action, 'wait');
+    checkBoolean(cancelFutures, action, 'cancelFutures');
     this.#shutdown = true;
-    if (cancelFutures) this.#cancelQueued();
-    if (!wait) return Promise.resolve();
-    return this.onIdle();
+    if (cancelFutures) {
+      // One at a time: a done callback that shuts down again finds only what is left.
+      for (let future = this.#queue.shift(); future !== undefined; future = this.#queue.shift()) future.cancel();
+      this.#queuedCancelled = 0;
+    }
+    return wait ? this.onIdle() : Promise.resolve();
   }
 
   /**
@@ -272,8 +274,10 @@ export abstract class Executor implements AsyncDisposable {
    * ```
    */
   onIdle(): Promise<void> {
-    if (this.#pending === 0 && this.#running === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+    return new Promise((resolve) => {
+      this.#idleWaiters.push(resolve);
+      this.#notifyIdle();
+    });
   }
 
   /**
@@ -301,21 +305,26 @@ export abstract class Executor implements AsyncDisposable {
    *   `TypeError`/`RangeError` for bad options.
    */
   protected schedule<T>(task: unknown, args: unknown, options?: RunOptions): Future<T> {
-    let timeout = this.#taskTimeout;
-    let priority = 0;
-    let signal: AbortSignal | undefined;
     if (options !== undefined) {
       const action = `run a task on executor '${this.name}'`;
       checkOptions(options, RUN_OPTION_KEYS, action);
       checkTimeout(options.timeout, action, 'timeout');
       checkFiniteNumber(options.priority, action, 'priority');
       checkSignal(options.signal, action, 'signal');
-      if (options.timeout !== undefined) timeout = options.timeout;
-      priority = options.priority ?? 0;
-      signal = options.signal;
     }
+    const { timeout = this.#taskTimeout, priority = 0, signal } = options ?? NO_OPTIONS;
     this.assertOpen();
-    const future = internals.create<T>(this.#owner, task, args, undefined) as Future<unknown>;
+    const startNow = signal === undefined && this.#running < this.maxWorkers && this.#pending === 0;
+    // A task that starts now runs in the caller's context: none is captured for it.
+    const context = startNow ? undefined : captureContext();
+    const extra: QueuedExtra = timeout === this.#taskTimeout ? context : new TimedContext(timeout, context);
+    const future = internals.create<T>(this.#owner, task, args, extra) as Future<unknown>;
+    if (startNow) {
+      internals.start(future);
+      this.#running++;
+      void this.#work(future);
+      return future as Future<T>;
+    }
     // The abort listener goes on first: if the signal refuses it, nothing has been queued.
     let onAbort: (() => void) | undefined;
     if (signal !== undefined && !signal.aborted) {
@@ -323,22 +332,10 @@ export abstract class Executor implements AsyncDisposable {
       signal.addEventListener('abort', onAbort, { once: true });
     }
     this.#pending++;
-    if (signal === undefined && this.#running < this.maxWorkers && this.#queue.size === 0) {
-      internals.start(future);
-      this.#pending--;
-      this.#running++;
-      void this.#work(future, timeout, undefined);
-      return future as Future<T>;
-    }
-    const context = captureContext();
-    internals.setExtra(future, timeout === this.#taskTimeout ? context : new TimedContext(timeout, context));
     this.#queue.push(future, priority);
     if (onAbort !== undefined) future.addDoneCallback(() => signal!.removeEventListener('abort', onAbort));
-    if (signal?.aborted) {
-      future.cancel(signal.reason);
-      return future as Future<T>;
-    }
-    if (this.#running < this.maxWorkers) this.#startWorkers();
+    if (signal?.aborted) future.cancel(signal.reason);
+    else this.#startWorkers();
     return future as Future<T>;
   }
 
@@ -372,52 +369,40 @@ export abstract class Executor implements AsyncDisposable {
     this.#notifyIdle();
   }
 
-  /** What this executor's futures call back into. */
+  /** What this executor's futures call back into: a future of this executor was cancelled. */
   readonly #owner: FutureOwner = {
-    futureCancelled: (future, wasRunning, reason) => this.#futureCancelled(future, wasRunning, reason),
+    futureCancelled: (future, wasRunning, reason) => {
+      this.#cancelled++;
+      if (wasRunning) {
+        this.interrupt(future, reason);
+        return;
+      }
+      this.#pending--;
+      this.#queuedCancelled++;
+      // The queue holds the pending futures and the cancelled ones: compacted once half are cancelled.
+      if (this.#queuedCancelled >= COMPACT_MIN && this.#queuedCancelled >= this.#pending) {
+        this.#queue.compact(isNotPending);
+        this.#queuedCancelled = 0;
+      }
+      this.#notifyIdle();
+    },
   };
-
-  /** A future of this executor was cancelled. */
-  #futureCancelled(future: Future<unknown>, wasRunning: boolean, reason: unknown): void {
-    this.#cancelled++;
-    if (wasRunning) {
-      this.interrupt(future, reason);
-      return;
-    }
-    this.#pending--;
-    this.#queuedCancelled++;
-    if (this.#queuedCancelled >= COMPACT_MIN && this.#queuedCancelled * 2 >= this.#queue.size) {
-      this.#queue.compact(isNotPending);
-      this.#queuedCancelled = 0;
-    }
-    this.#notifyIdle();
-  }
-
-  #cancelQueued(): void {
-    // One at a time: a done callback that shuts down again finds only what is left.
-    for (let future = this.#queue.shift(); future !== undefined; future = this.#queue.shift()) future.cancel();
-    this.#queuedCancelled = 0;
-  }
 
   /** Starts a worker loop per free slot while tasks are queued. */
   #startWorkers(): void {
-    while (this.#running < this.maxWorkers) {
-      const future = this.#takeNext();
-      if (future === undefined) return;
+    for (let future = this.#takeNext(); future !== undefined; future = this.#takeNext()) {
       this.#running++;
-      const extra = internals.extra(future) as QueuedExtra;
-      internals.setExtra(future, undefined);
-      if (extra instanceof TimedContext) void this.#work(future, extra.timeout, extra.context);
-      else void this.#work(future, this.#taskTimeout, extra);
+      void this.#work(future);
     }
   }
 
   /**
    * The start gate (CPython's `set_running_or_notify_cancel`): the next queued future that is
-   * still pending, now running. Cancelled futures are dropped here and nowhere else.
+   * still pending, now running, when a slot is free. Cancelled futures are dropped here and
+   * nowhere else.
    */
   #takeNext(): Future<unknown> | undefined {
-    for (;;) {
+    while (this.#running < this.maxWorkers) {
       const future = this.#queue.shift();
       if (future === undefined) return undefined;
       if (internals.start(future)) {
@@ -426,6 +411,7 @@ export abstract class Executor implements AsyncDisposable {
       }
       this.#queuedCancelled--;
     }
+    return undefined;
   }
 
   /**
@@ -433,16 +419,21 @@ export abstract class Executor implements AsyncDisposable {
    * queue is empty. Awaiting the task here (rather than attaching callbacks) keeps the
    * per-task cost to what the task itself allocates.
    */
-  async #work(future: Future<unknown>, timeout: number | undefined, context: Context): Promise<void> {
-    // The parameters are reassigned for each task: a suspended async function keeps its
-    // parameters alive, so copies of them would pin the first task's future and result.
+  async #work(future: Future<unknown>): Promise<void> {
+    // The parameter is reassigned for each task: a suspended async function keeps its
+    // parameters alive, so a copy of it would pin the first task's future.
     for (;;) {
-      let timer: TimerHandle | undefined;
-      if (timeout !== undefined) timer = this.#startTimeout(future, timeout);
+      // What was kept for the task until it started: its context, and its timeout when that is not the executor's.
+      const extra = internals.extra(future) as QueuedExtra;
+      internals.setExtra(future, undefined);
+      const timed = extra instanceof TimedContext;
+      const timeout = timed ? extra.timeout : this.#taskTimeout;
+      const context = timed ? extra.context : extra;
+      const timer = timeout === undefined ? undefined : this.#startTimeout(future, timeout);
       let fulfilled = true;
       let outcome: unknown;
       try {
-        outcome = context === undefined ? this.#invoke(future) : runInContext(context, this.#invoke, future);
+        outcome = runInContext(context, this.#invoke, future);
         if (isThenable(outcome)) outcome = await outcome;
       } catch (error) {
         fulfilled = false;
@@ -460,22 +451,13 @@ export abstract class Executor implements AsyncDisposable {
           internals.reject(future, outcome);
         }
       }
-      const next = this.#running < this.maxWorkers ? this.#takeNext() : undefined;
+      const next = this.#takeNext();
       if (next === undefined) {
         this.#notifyIdle();
         return;
       }
       this.#running++;
       future = next;
-      const extra = internals.extra(next) as QueuedExtra;
-      internals.setExtra(next, undefined);
-      if (extra instanceof TimedContext) {
-        timeout = extra.timeout;
-        context = extra.context;
-      } else {
-        timeout = this.#taskTimeout;
-        context = extra;
-      }
     }
   }
 
@@ -493,6 +475,7 @@ export abstract class Executor implements AsyncDisposable {
     this.interrupt(future, error);
   }
 
+  /** Resolves the `onIdle()` promises when nothing is pending or running. */
   #notifyIdle(): void {
     if (this.#pending !== 0 || this.#running !== 0 || this.#idleWaiters.length === 0) return;
     const waiters = this.#idleWaiters;

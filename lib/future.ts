@@ -2,7 +2,7 @@ import pDefer from 'p-defer';
 import { CancelledError, TimeoutError } from './errors.js';
 import { reportError } from './internal/report.js';
 import { cancelTimer, startTimer } from './internal/timers.js';
-import { checkFunction, checkTimeout, describe } from './internal/validate.js';
+import { checkFunction, checkTimeout, describe, isThenable } from './internal/validate.js';
 
 /**
  * The states of a {@link Future}, as constants: `FutureState.PENDING` is `'pending'`, and so on.
@@ -109,14 +109,7 @@ const promiseThen = Promise.prototype.then;
 export class Future<T> extends Promise<T> {
   static {
     internals = {
-      create: <T>(owner: FutureOwner | undefined, task: unknown, args: unknown, extra: unknown) => {
-        const future = new Future<T>();
-        future.#owner = owner;
-        future.#task = task;
-        future.#args = args;
-        future.#outcome = extra;
-        return future;
-      },
+      create: <T>(owner: FutureOwner | undefined, task: unknown, args: unknown, extra: unknown) => new Future<T>(owner, task, args, extra),
       task: (future) => future.#task,
       args: (future) => future.#args,
       extra: (future) => (future.done() ? undefined : future.#outcome),
@@ -151,26 +144,30 @@ export class Future<T> extends Promise<T> {
    * executor keeps for the task until it starts (`internals.extra`), so that a future needs
    * one field less.
    */
-  #outcome: unknown = undefined;
+  #outcome: unknown;
   /** Typed loosely so that `Future<T>` stays covariant in `T`. */
   #callbacks: AnyCallback | AnyCallback[] | undefined = undefined;
   /** Settles the promise this future is; dropped once used. */
   #resolve: ((value: unknown) => void) | undefined;
   #controller: AbortController | undefined = undefined;
-  #owner: FutureOwner | undefined = undefined;
+  #owner: FutureOwner | undefined;
   /** The executor's description of the work: dropped once the task starts or is cancelled. */
-  #task: unknown = undefined;
-  #args: unknown = undefined;
+  #task: unknown;
+  #args: unknown;
 
   /** Promises derived from a future (`then`, `catch`, `finally`) are plain promises. */
   static override get [Symbol.species](): PromiseConstructor {
     return Promise;
   }
 
-  private constructor() {
+  private constructor(owner?: FutureOwner, task?: unknown, args?: unknown, extra?: unknown) {
     super(captureResolve as never);
     this.#resolve = capturedResolve;
     capturedResolve = undefined;
+    this.#owner = owner;
+    this.#task = task;
+    this.#args = args;
+    this.#outcome = extra;
   }
 
   /**
@@ -192,11 +189,7 @@ export class Future<T> extends Promise<T> {
    */
   static from<T>(promise: PromiseLike<T>): Future<Awaited<T>> {
     if (promise instanceof Future) return promise as Future<Awaited<T>>;
-    if (
-      (typeof promise !== 'object' && typeof promise !== 'function') ||
-      promise === null ||
-      typeof (promise as PromiseLike<T>).then !== 'function'
-    ) {
+    if (!isThenable(promise)) {
       throw new TypeError(`Cannot wrap a value in a future as 'promise' must be a promise or thenable: current value is ${describe(promise)}`);
     }
     const existing = wrappers.get(promise);
@@ -312,12 +305,11 @@ export class Future<T> extends Promise<T> {
    * ```
    */
   cancel(reason?: unknown): boolean {
-    const state = this.#state;
-    if (state === 'cancelled') return true;
-    if (state !== 'pending' && state !== 'running') return false;
-    const outcome = reason === undefined ? new CancelledError(state === 'running' ? 'The running task was cancelled' : 'The task was cancelled before it started') : reason;
-    this.#settle('cancelled', outcome, true);
-    return true;
+    if (!this.done()) {
+      const outcome = reason === undefined ? new CancelledError(this.running() ? 'The running task was cancelled' : 'The task was cancelled before it started') : reason;
+      this.#settle('cancelled', outcome, true);
+    }
+    return this.cancelled();
   }
 
   /**
@@ -416,8 +408,7 @@ export class Future<T> extends Promise<T> {
     this.#state = state;
     this.#outcome = outcome;
     this.#task = this.#args = undefined;
-    const controller = this.#controller;
-    if (abortSignal && controller !== undefined && !controller.signal.aborted) controller.abort(outcome);
+    if (abortSignal) this.#controller?.abort(outcome);
     if (state === 'cancelled') this.#owner?.futureCancelled(this as Future<unknown>, current === 'running', outcome);
     const resolve = this.#resolve!;
     this.#resolve = undefined;
@@ -449,20 +440,34 @@ export class Future<T> extends Promise<T> {
 
 /** Throws unless `value` is a future or a thenable, and returns it as a future. @internal */
 export function toFuture<T>(value: Future<T> | PromiseLike<T>, action: string, name: string): Future<T> {
-  if (value instanceof Future) return value;
-  if (value !== null && (typeof value === 'object' || typeof value === 'function') && typeof value.then === 'function') {
-    return Future.from(value) as Future<T>;
-  }
+  if (isThenable(value)) return Future.from(value) as Future<T>;
   throw new TypeError(`Cannot ${action} as '${name}' must be a future or promise: current value is ${describe(value)}`);
+}
+
+/**
+ * Throws unless `futures` is an iterable of futures or thenables, and returns them as a set of
+ * futures (duplicates count once). @internal
+ */
+export function toFutureSet<T>(futures: Iterable<Future<T> | PromiseLike<T>>, action: string): Set<Future<T>> {
+  if (futures == null || typeof futures[Symbol.iterator] !== 'function') {
+    throw new TypeError(`Cannot ${action} as 'futures' must be an iterable: current value is ${describe(futures)}`);
+  }
+  const set = new Set<Future<T>>();
+  let index = 0;
+  for (const item of futures) set.add(toFuture(item, action, `futures[${index++}]`));
+  return set;
 }
 
 // `await future` and `Promise.all([future])` take the engine's fast path for native promises,
 // which requires `constructor === Promise`.
 Object.defineProperty(Future.prototype, 'constructor', { value: Promise, writable: true, configurable: true });
-// The statics inherited from Promise would construct futures; they make plain promises instead.
-for (const name of ['resolve', 'reject', 'all', 'allSettled', 'any', 'race', 'withResolvers', 'try'] as const) {
+// The static methods inherited from Promise (`resolve`, `all`, `withResolvers`...) would construct
+// futures; they make plain promises instead.
+for (const name of Object.getOwnPropertyNames(Promise)) {
   const method = (Promise as unknown as Record<string, unknown>)[name];
-  if (typeof method === 'function') Object.defineProperty(Future, name, { value: method.bind(Promise), writable: true, configurable: true });
+  if (typeof method === 'function' && !Object.hasOwn(Future, name)) {
+    Object.defineProperty(Future, name, { value: method.bind(Promise), writable: true, configurable: true });
+  }
 }
 
 /**

@@ -51,6 +51,6 @@ export function settle(target: unknown): unknown {
     };
   }
   const future = toFuture(target as PromiseLike<unknown>, 'settle', 'future');
-  if (future.done()) return Promise.resolve(resultOf(future));
+  // Called at once when the future has settled already.
   return new Promise((resolve) => future.addDoneCallback((settled) => resolve(resultOf(settled))));
 }

@@ -1,4 +1,4 @@
-import { toFuture, internals, type Future, type DoneCallback } from './future.js';
+import { toFutureSet, internals, type Future, type DoneCallback } from './future.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkOptions, checkTimeout, describe } from './internal/validate.js';
 
@@ -68,16 +68,6 @@ export interface WaitResult<T> {
 
 const WAIT_OPTION_KEYS = ['timeout', 'returnWhen'] as const;
 
-function isSatisfied(returnWhen: ReturnWhen, done: Set<Future<unknown>>, notDone: Set<Future<unknown>>, last: Future<unknown> | undefined): boolean {
-  if (notDone.size === 0) return true;
-  if (returnWhen === 'FIRST_COMPLETED') return done.size > 0;
-  if (returnWhen === 'FIRST_EXCEPTION') {
-    if (last !== undefined) return last.state === 'rejected';
-    for (const future of done) if (future.state === 'rejected') return true;
-  }
-  return false;
-}
-
 /**
  * Waits for futures, as Python's `concurrent.futures.wait`. Resolves with the futures that
  * are done and those that are not, when `returnWhen` is met or `timeout` ms pass (a timeout
@@ -104,19 +94,12 @@ export function wait<T>(futures: Iterable<Future<T> | PromiseLike<T>>, options?:
   if (!Object.values(ReturnWhen).includes(returnWhen)) {
     throw new TypeError(`Cannot wait for futures as 'returnWhen' must be 'FIRST_COMPLETED', 'FIRST_EXCEPTION' or 'ALL_COMPLETED': current value is ${describe(returnWhen)}`);
   }
-  if (futures == null || typeof (futures as Iterable<unknown>)[Symbol.iterator] !== 'function') {
-    throw new TypeError(`Cannot wait for futures as 'futures' must be an iterable: current value is ${describe(futures)}`);
-  }
   const done = new Set<Future<T>>();
   const notDone = new Set<Future<T>>();
-  let index = 0;
-  for (const item of futures) {
-    const future = toFuture(item, 'wait for futures', `futures[${index++}]`);
-    (future.done() ? done : notDone).add(future);
-  }
-  if (isSatisfied(returnWhen, done as Set<Future<unknown>>, notDone as Set<Future<unknown>>, undefined) || timeout === 0) {
-    return Promise.resolve({ done, notDone });
-  }
+  for (const future of toFutureSet(futures, 'wait for futures')) (future.done() ? done : notDone).add(future);
+  /** Whether `returnWhen` is met once `future` is done (and no longer in `notDone`). */
+  const isMetBy = (future: Future<T>): boolean =>
+    notDone.size === 0 || returnWhen === 'FIRST_COMPLETED' || (returnWhen === 'FIRST_EXCEPTION' && future.state === 'rejected');
   return new Promise((resolve) => {
     let timer: TimerHandle | undefined;
     const finish = (): void => {
@@ -127,9 +110,11 @@ export function wait<T>(futures: Iterable<Future<T> | PromiseLike<T>>, options?:
     const onDone: DoneCallback<T> = (future) => {
       notDone.delete(future);
       done.add(future);
-      if (isSatisfied(returnWhen, done as Set<Future<unknown>>, notDone as Set<Future<unknown>>, future as Future<unknown>)) finish();
+      if (isMetBy(future)) finish();
     };
+    if (notDone.size === 0 || timeout === 0 || [...done].some(isMetBy)) return finish();
     if (timeout !== undefined) timer = startTimer(timeout, finish);
-    for (const future of [...notDone]) future.addDoneCallback(onDone);
+    // A pending future does not call back at once: none leaves `notDone` during this loop.
+    for (const future of notDone) future.addDoneCallback(onDone);
   });
 }

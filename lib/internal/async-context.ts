@@ -10,9 +10,8 @@ type AsyncResourceClass = new (type: string) => AsyncResourceLike;
 
 function findAsyncResource(): AsyncResourceClass | undefined {
   try {
-    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-    const hooks = proc?.getBuiltinModule?.('node:async_hooks') as { AsyncResource?: AsyncResourceClass } | undefined;
-    return hooks?.AsyncResource;
+    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => { AsyncResource?: AsyncResourceClass } } }).process;
+    return proc?.getBuiltinModule?.('node:async_hooks')?.AsyncResource;
   } catch {
     return undefined;
   }

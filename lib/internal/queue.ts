@@ -36,10 +36,8 @@ export class FifoQueue<T> {
     if (this.#head === items.length) return undefined;
     const item = items[this.#head];
     items[this.#head++] = undefined;
-    if (this.#head === items.length) {
-      this.#items = [];
-      this.#head = 0;
-    } else if (this.#head >= COMPACT_AT && this.#head * 2 >= items.length) {
+    // Once empty, or once the consumed prefix is large: start again from a fresh array.
+    if (this.#head === items.length || (this.#head >= COMPACT_AT && this.#head * 2 >= items.length)) {
       this.#items = items.slice(this.#head);
       this.#head = 0;
     }
@@ -48,13 +46,7 @@ export class FifoQueue<T> {
 
   /** Removes every item for which `isDropped` is true (a whole pass: call it rarely). */
   compact(isDropped: (item: T) => boolean): void {
-    const kept: T[] = [];
-    for (let i = this.#head; i < this.#items.length; i++) {
-      const item = this.#items[i]!;
-      if (!isDropped(item)) kept.push(item);
-    }
-    this.#items = kept;
-    this.#head = 0;
+    this.#items = this.drain().filter((item) => !isDropped(item));
   }
 
   /** Removes and returns every item, oldest first. */
@@ -70,11 +62,10 @@ export class FifoQueue<T> {
 export class PriorityQueue<T> {
   /** Buckets sorted by priority, highest first. */
   #buckets: { priority: number; queue: FifoQueue<T> }[] = [];
-  #size = 0;
 
   /** Number of queued items (dropped ones included until they are shifted or compacted). */
   get size(): number {
-    return this.#size;
+    return this.#buckets.reduce((size, bucket) => size + bucket.queue.size, 0);
   }
 
   /** Appends `item` behind the others of the same priority. */
@@ -82,48 +73,28 @@ export class PriorityQueue<T> {
     const buckets = this.#buckets;
     let index = 0;
     while (index < buckets.length && buckets[index]!.priority > priority) index++;
-    let bucket = buckets[index];
-    if (bucket === undefined || bucket.priority !== priority) {
-      bucket = { priority, queue: new FifoQueue<T>() };
-      buckets.splice(index, 0, bucket);
-    }
-    bucket.queue.push(item);
-    this.#size++;
+    if (buckets[index]?.priority !== priority) buckets.splice(index, 0, { priority, queue: new FifoQueue<T>() });
+    buckets[index]!.queue.push(item);
   }
 
   /** Removes and returns the next item, or `undefined` when empty. */
   shift(): T | undefined {
     const buckets = this.#buckets;
-    while (buckets.length > 0) {
-      const bucket = buckets[0]!;
-      const item = bucket.queue.shift();
-      if (item !== undefined) {
-        this.#size--;
-        if (bucket.queue.size === 0 && buckets.length > 1) buckets.shift();
-        return item;
-      }
-      if (buckets.length === 1) return undefined;
-      buckets.shift();
-    }
-    return undefined;
+    // Empty buckets ahead are dropped; the last one stays, to be reused by the next push.
+    while (buckets.length > 1 && buckets[0]!.queue.size === 0) buckets.shift();
+    return buckets[0]?.queue.shift();
   }
 
   /** Drops every item for which `isDropped` is true. */
   compact(isDropped: (item: T) => boolean): void {
-    let size = 0;
-    for (const bucket of this.#buckets) {
-      bucket.queue.compact(isDropped);
-      size += bucket.queue.size;
-    }
+    for (const bucket of this.#buckets) bucket.queue.compact(isDropped);
     this.#buckets = this.#buckets.filter((bucket) => bucket.queue.size > 0);
-    this.#size = size;
   }
 
   /** Removes and returns every item in the order `shift()` would have given them. */
   drain(): T[] {
     const all = this.#buckets.flatMap((bucket) => bucket.queue.drain());
     this.#buckets = [];
-    this.#size = 0;
     return all;
   }
 }

@@ -3,77 +3,72 @@
 
 /** Renders a value for an error message: strings quoted, everything else as it prints. */
 export function describe(value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value);
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value === 'symbol') return value.toString();
-  if (value !== null && typeof value === 'object') {
-    try {
-      return JSON.stringify(value) ?? Object.prototype.toString.call(value);
-    } catch {
-      return Object.prototype.toString.call(value);
-    }
+  if (typeof value !== 'object' && typeof value !== 'string') return String(value);
+  const tag = Object.prototype.toString.call(value);
+  try {
+    return JSON.stringify(value) ?? tag;
+  } catch {
+    return tag;
   }
-  return String(value);
 }
 
-function message(action: string, name: string, requirement: string, value: unknown): string {
-  return `Cannot ${action} as '${name}' must be ${requirement}: current value is ${describe(value)}`;
+/** Whether `value` is a promise or any other thenable. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
+}
+
+/** Throws an `ErrorType` saying what `name` must be, with `value` shown. */
+function fail(ErrorType: typeof TypeError, requirement: string, action: string, name: string, value: unknown): never {
+  throw new ErrorType(`Cannot ${action} as '${name}' must be ${requirement}: current value is ${describe(value)}`);
+}
+
+/**
+ * Throws a `TypeError` unless `typeof value` is `type` (`null` is no object here), then a
+ * `RangeError` unless `inRange(value)`.
+ */
+function check<T>(value: unknown, type: string, requirement: string, action: string, name: string, inRange?: (value: T) => boolean): void {
+  if (typeof value !== type || value === null) fail(TypeError, requirement, action, name, value);
+  if (inRange?.(value as T) === false) fail(RangeError, requirement, action, name, value);
 }
 
 /** Throws unless `value` is a positive safe integer. */
 export function checkPositiveInteger(value: unknown, action: string, name: string): asserts value is number {
-  if (typeof value !== 'number') throw new TypeError(message(action, name, 'a positive integer', value));
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new RangeError(message(action, name, 'a positive integer', value));
-  }
+  check(value, 'number', 'a positive integer', action, name, (number: number) => Number.isSafeInteger(number) && number > 0);
 }
 
 /** Throws unless `value` is undefined or a non-negative number of milliseconds (`Infinity` allowed). */
 export function checkTimeout(value: unknown, action: string, name: string): asserts value is number | undefined {
-  if (value === undefined) return;
-  if (typeof value !== 'number') {
-    throw new TypeError(message(action, name, 'a non-negative number of milliseconds', value));
-  }
-  if (Number.isNaN(value) || value < 0) {
-    throw new RangeError(message(action, name, 'a non-negative number of milliseconds', value));
-  }
+  if (value !== undefined) check(value, 'number', 'a non-negative number of milliseconds', action, name, (ms: number) => ms >= 0);
 }
 
 /** Throws unless `value` is a function. */
 export function checkFunction(value: unknown, action: string, name: string): asserts value is (...args: never[]) => unknown {
-  if (typeof value !== 'function') throw new TypeError(message(action, name, 'a function', value));
+  check(value, 'function', 'a function', action, name);
 }
 
 /** Throws unless `value` is undefined or an `AbortSignal`-like object. */
 export function checkSignal(value: unknown, action: string, name: string): asserts value is AbortSignal | undefined {
-  if (value === undefined) return;
-  if (
-    typeof value !== 'object' || value === null ||
-    typeof (value as AbortSignal).aborted !== 'boolean' ||
-    typeof (value as AbortSignal).addEventListener !== 'function'
-  ) {
-    throw new TypeError(message(action, name, 'an AbortSignal', value));
+  const signal = value as AbortSignal | null;
+  if (value !== undefined && (typeof value !== 'object' || signal === null || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
+    fail(TypeError, 'an AbortSignal', action, name, value);
   }
 }
 
 /** Throws unless `value` is undefined or a finite number. */
 export function checkFiniteNumber(value: unknown, action: string, name: string): asserts value is number | undefined {
-  if (value === undefined) return;
-  if (typeof value !== 'number') throw new TypeError(message(action, name, 'a finite number', value));
-  if (!Number.isFinite(value)) throw new RangeError(message(action, name, 'a finite number', value));
+  if (value !== undefined) check(value, 'number', 'a finite number', action, name, Number.isFinite);
 }
 
 /** Throws unless `value` is undefined or a boolean. */
 export function checkBoolean(value: unknown, action: string, name: string): asserts value is boolean | undefined {
-  if (value === undefined) return;
-  if (typeof value !== 'boolean') throw new TypeError(message(action, name, 'a boolean', value));
+  if (value !== undefined) check(value, 'boolean', 'a boolean', action, name);
 }
 
 /** Throws unless `value` is undefined or a string. */
 export function checkString(value: unknown, action: string, name: string): asserts value is string | undefined {
-  if (value === undefined) return;
-  if (typeof value !== 'string') throw new TypeError(message(action, name, 'a string', value));
+  if (value !== undefined) check(value, 'string', 'a string', action, name);
 }
 
 /**
@@ -82,14 +77,10 @@ export function checkString(value: unknown, action: string, name: string): asser
  */
 export function checkOptions<T extends object>(options: T | undefined, known: readonly string[], action: string): Partial<T> {
   if (options === undefined) return {};
-  if (typeof options !== 'object' || options === null) {
-    throw new TypeError(message(action, 'options', 'an object', options));
-  }
+  check(options, 'object', 'an object', action, 'options');
   for (const key in options) {
     if (!known.includes(key)) {
-      throw new TypeError(
-        `Cannot ${action} as 'options' has an unknown key ${describe(key)}: the known keys are ${known.map((k) => `'${k}'`).join(', ')}`,
-      );
+      throw new TypeError(`Cannot ${action} as 'options' has an unknown key ${describe(key)}: the known keys are '${known.join("', '")}'`);
     }
   }
   return options;
