@@ -118,60 +118,36 @@ export function mapIterables<R>(
   checkSignal(checked.signal, action, 'signal');
   checkBoolean(checked.ordered, action, 'ordered');
   assertOpen?.();
-  return new MapResultsIterator(new MapRun(submit, iterables, checked, action));
-}
-
-/** The iterator `map()` returns: a thin shell over the generator of a {@link MapRun}. */
-class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable {
-  readonly #run: MapRun<R>;
-  readonly #generator: AsyncGenerator<R, undefined>;
-
-  constructor(run: MapRun<R>) {
-    this.#run = run;
-    this.#generator = run.consume();
-  }
-
-  next(): Promise<IteratorResult<R>> {
-    return this.#generator.next();
-  }
-
-  /** Cancels what is outstanding at once, even while a `next()` is waiting (it then ends). */
-  return(value?: unknown): Promise<IteratorResult<R>> {
-    this.#run.close();
-    return this.#generator.return(value as undefined);
-  }
-
-  throw(error?: unknown): Promise<IteratorResult<R>> {
-    this.#run.close();
-    return this.#generator.throw(error);
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.return();
-  }
-
-  get [Symbol.toStringTag](): string {
-    return 'MapResults';
-  }
+  return new MapResultsIterator(submit, iterables, checked, action);
 }
 
 /**
- * The state of one `map()` call.
+ * A call that waits for its turn. `end` is set for `return()` and `throw()`: it ends the
+ * iterator and gives the call's outcome.
+ */
+interface Request<R> {
+  end: (() => Promise<IteratorResult<R>>) | undefined;
+  resolve: (result: IteratorResult<R>) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * The iterator `map()` returns, and the state of that call.
+ *
+ * Calls are served one after the other, in the order they were made, as by an async
+ * generator, without a generator's cost: a call made while none is pending is served at
+ * once, so a `next()` whose result is ready returns an already settled promise; one that
+ * must wait sleeps until a result settles, the input pump stops, or the map is stopped
+ * (deadline, signal, `return()`), and the calls made meanwhile wait behind it.
  *
  * `#count` is the number of tasks submitted and not yet yielded, where an item counts as
  * yielded once the consumer asks for the next one: then the bound holds for any observer,
  * the consumer included (CPython 3.14 lets one more in).
  *
  * Ordered, `#queue` holds every submitted future in input order; unordered, it holds the
- * settled ones in completion order and `#unsettled` the others. The consumer sleeps until
- * the head of the queue settles (ordered), any future settles (unordered), the input pump
- * stops, or the map is stopped (deadline, signal, `return()`).
+ * settled ones in completion order and `#unsettled` the others.
  */
-class MapRun<R> {
+class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable {
   readonly #submit: (values: unknown[]) => Future<R>;
   readonly #iterators: AnyIterator[];
   readonly #async: boolean;
@@ -183,16 +159,22 @@ class MapRun<R> {
   readonly #queue = new FifoQueue<Future<R>>();
   readonly #unsettled = new Set<Future<R>>();
   #count = 0;
+  /** The last result handed out still counts against the buffer (until the next `next()`). */
+  #held = false;
   /** No more input is read: it ended, failed, or the map stopped. */
   #inputDone = false;
   /** Thrown once every submitted result has been yielded: the input's error, or submit's. */
   #inputError: { error: unknown } | undefined;
-  /** Thrown at once: the signal's reason. */
+  /** Thrown at once, by one call: the signal's reason. Cleared once the iterator has ended. */
   #aborted: { error: unknown } | undefined;
   /** The deadline passed: thrown once the results done by then have been yielded. */
   #deadline: TimeoutError | undefined;
   /** The consumer is gone: `return()`, an error thrown, or the end. */
   #closed = false;
+  /** A call is being served, or calls wait in `#requests`: a new call waits its turn. */
+  #busy = false;
+  /** The calls waiting, oldest first; the first one is being served. */
+  #requests: Request<R>[] = [];
   #pulling = false;
   #listening = false;
   #timer: TimerHandle | undefined;
@@ -220,7 +202,7 @@ class MapRun<R> {
     const signal = this.#signal;
     if (signal?.aborted) {
       this.#aborted = { error: signal.reason };
-      this.close();
+      this.#close();
       return;
     }
     if (signal !== undefined) {
@@ -231,35 +213,154 @@ class MapRun<R> {
     this.#fill();
   }
 
-  async *consume(): AsyncGenerator<R, undefined> {
+  next(): Promise<IteratorResult<R>> {
+    if (this.#busy) return this.#call(undefined);
+    // Busy while serving: a call made meanwhile (by an input, a task, a signal listener) waits.
+    this.#busy = true;
+    let promise: Promise<IteratorResult<R>>;
     try {
-      for (;;) {
-        if (this.#aborted !== undefined) throw this.#aborted.error;
-        if (this.#closed) return undefined;
+      const result = this.#step();
+      if (result === undefined) {
+        // It waits first in line, ahead of any call made meanwhile.
+        promise = this.#call(undefined, true);
+        void this.#sleep();
+        return promise;
+      }
+      promise = Promise.resolve(result);
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
+    if (this.#requests.length === 0) this.#busy = false;
+    else {
+      // Calls made meanwhile are served once this one has settled, as a generator would.
+      void this.#sleep();
+      this.#wakeUp();
+    }
+    return promise;
+  }
+
+  /**
+   * Cancels what is outstanding at once, even while a `next()` is waiting (it then ends);
+   * settles, after the calls made before it, once `value` has (as a generator's does).
+   */
+  return(value?: unknown): Promise<IteratorResult<R>> {
+    this.#close();
+    return this.#call(async () => ({ value: (await value) as R, done: true }));
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<R>> {
+    this.#close();
+    return this.#call(() => Promise.reject(error));
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'MapResults';
+  }
+
+  /** A call served once the calls before it have been (`first`: before every other). */
+  #call(end: Request<R>['end'], first?: boolean): Promise<IteratorResult<R>> {
+    const promise = new Promise<IteratorResult<R>>((resolve, reject) => this.#requests[first ? 'unshift' : 'push']({ end, resolve, reject }));
+    if (!this.#busy) {
+      this.#busy = true;
+      this.#serve();
+    }
+    return promise;
+  }
+
+  /**
+   * One `next()`: its result, or `undefined` when it must wait; throws what the iterator
+   * throws. Once it has thrown or returned `{ done: true }`, the map is closed and every later
+   * call returns `{ done: true }`. One turn of an async generator's loop.
+   */
+  #step(): IteratorResult<R> | undefined {
+    if (this.#held) {
+      this.#held = false;
+      this.#count--;
+    }
+    try {
+      if (this.#aborted !== undefined) throw this.#aborted.error;
+      if (!this.#closed) {
         this.#fill();
+        // Reading the input may have aborted the map (its signal fired meanwhile).
+        const aborted = this.#aborted as { error: unknown } | undefined;
+        if (aborted !== undefined) throw aborted.error;
         const head = this.#queue.peek();
         if (head !== undefined && head.done()) {
           this.#queue.shift();
           const outcome = internals.outcome(head as Future<unknown>);
           if (head.state !== 'fulfilled') throw outcome;
-          yield outcome as R;
-          this.#count--;
-          continue;
+          this.#held = true;
+          return { value: outcome as R, done: false };
         }
         if (this.#deadline !== undefined) throw this.#deadline;
-        if (this.#count === 0 && this.#inputDone) {
-          if (this.#inputError !== undefined) throw this.#inputError.error;
-          return undefined;
-        }
-        await new Promise<void>((resolve) => (this.#wake = resolve));
+        if (this.#count !== 0 || !this.#inputDone) return undefined;
+        if (this.#inputError !== undefined) throw this.#inputError.error;
       }
-    } finally {
-      this.close();
+    } catch (error) {
+      this.#end();
+      throw error;
     }
+    this.#end();
+    return { value: undefined, done: true };
+  }
+
+  /** The iterator has ended: from now on, every call is `{ done: true }`. */
+  #end(): void {
+    this.#aborted = undefined;
+    this.#close();
+  }
+
+  /** Serves the calls waiting, in order, until one must wait or none is left. */
+  #serve(): void {
+    const requests = this.#requests;
+    for (let request = requests[0]; request !== undefined; request = requests[0]) {
+      if (request.end) {
+        // `return()` or `throw()`: the iterator ends; the calls after it wait until it has settled.
+        requests.shift();
+        this.#end();
+        request.end().then(
+          (result) => {
+            request.resolve(result);
+            this.#serve();
+          },
+          (error: unknown) => {
+            request.reject(error);
+            this.#serve();
+          },
+        );
+        return;
+      }
+      try {
+        const result = this.#step();
+        if (result === undefined) {
+          void this.#sleep();
+          return;
+        }
+        request.resolve(result);
+      } catch (error) {
+        request.reject(error);
+      }
+      requests.shift();
+    }
+    this.#busy = false;
+  }
+
+  /** Waits for a change (a result settles, the input stops, the map stops), then serves again. */
+  async #sleep(): Promise<void> {
+    await new Promise<void>((resolve) => (this.#wake = resolve));
+    this.#serve();
   }
 
   /** The consumer is gone: cancels what is outstanding, closes the inputs, stops timer and listener. */
-  close(): void {
+  #close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopInput();
@@ -273,7 +374,7 @@ class MapRun<R> {
 
   readonly #onAbort = (): void => {
     this.#aborted = { error: this.#signal!.reason };
-    this.close();
+    this.#close();
   };
 
   /** The deadline: cancels what is not done (with the `TimeoutError`); the rest stays to be yielded. */

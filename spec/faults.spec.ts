@@ -392,7 +392,7 @@ describe('fault injection', () => {
     });
 
     it('BUG: an input that cannot be opened closes the inputs opened before it', () => {
-      // MapRun opens every input with iterables.map(...): when a later one throws, the earlier
+      // map opens every input with iterables.map(...): when a later one throws, the earlier
       // ones stay open (their return() is never called), unlike the other ways a map stops.
       const executor = pool();
       let closed = false;

@@ -690,6 +690,112 @@ describe('map', () => {
     });
   });
 
+  describe('calls in order', () => {
+    it('hands out results that are ready at once, even when return() follows in the same turn', async () => {
+      const iterator = pool().map((n: number) => n * 2, [1, 2, 3]);
+      const first = iterator.next();
+      const second = iterator.next();
+      const returned = iterator.return!('stop');
+      expect(await first).to.deep.equal({ done: false, value: 2 });
+      expect(await second).to.deep.equal({ done: false, value: 4 });
+      expect(await returned).to.deep.equal({ done: true, value: 'stop' });
+      expect(await iterator.next()).to.deep.equal({ done: true, value: undefined });
+    });
+
+    it('settles next, return(value) and a later next in the order they were called', async () => {
+      const executor = pool({ maxWorkers: 1 });
+      const task = instrumented();
+      const iterator = executor.map(task.fn, [0, 1]);
+      const order: string[] = [];
+      const record = (label: string, promise: Promise<IteratorResult<number>>): Promise<void> =>
+        promise.then((step) => void order.push(`${label}: ${String(step.value)} ${step.done}`));
+      const waiting = record('next', iterator.next());
+      const value = gate<string>();
+      const returning = record('return', iterator.return!(value.promise));
+      const after = record('after', iterator.next());
+      await flush();
+      // The waiting next() has ended; return() waits for its value, and the next() after it waits for return().
+      expect(order).to.deep.equal(['next: undefined true']);
+      value.resolve('bye');
+      await Promise.all([waiting, returning, after]);
+      expect(order).to.deep.equal(['next: undefined true', 'return: bye true', 'after: undefined true']);
+      expect(task.started).to.deep.equal([0]);
+    });
+
+    it('rejects return(value) when value rejects, and ends all the same', async () => {
+      const executor = pool({ maxWorkers: 1 });
+      const { futures, map } = recorded(executor, never);
+      const iterator = map([[1, 2]]);
+      const error = new Error('no value');
+      expect(await outcome(iterator.return!(Promise.reject(error)))).to.deep.equal({ ok: false, error });
+      expect(futures.every((future) => future.cancelled())).to.equal(true);
+      expect(await iterator.next()).to.deep.equal({ done: true, value: undefined });
+    });
+
+    it('throw() while a next() waits: the next() ends, then throw() rejects, and the iterator is done', async () => {
+      const executor = pool({ maxWorkers: 1 });
+      const { futures, map } = recorded(executor, never);
+      const iterator = map([[1, 2]]);
+      const waiting = iterator.next();
+      const error = new Error('stop');
+      const throwing = outcome(iterator.throw!(error));
+      expect(futures.every((future) => future.cancelled())).to.equal(true);
+      expect(await waiting).to.deep.equal({ done: true, value: undefined });
+      expect(await throwing).to.deep.equal({ ok: false, error });
+      expect(await iterator.next()).to.deep.equal({ done: true, value: undefined });
+    });
+
+    it('disposing of it while a next() waits ends that next()', async () => {
+      const executor = pool({ maxWorkers: 1 });
+      const { futures, map } = recorded(executor, never);
+      const iterator = map([[1, 2]]);
+      const waiting = iterator.next();
+      await iterator[Symbol.asyncDispose]();
+      expect(await waiting).to.deep.equal({ done: true, value: undefined });
+      expect(futures.every((future) => future.cancelled())).to.equal(true);
+    });
+
+    it('when the signal aborts under several waiting next() calls, the first throws the reason and the others end', async () => {
+      const executor = pool({ maxWorkers: 1 });
+      const controller = new AbortController();
+      const iterator = executor.map(never, [1, 2], { signal: controller.signal });
+      const first = outcome(iterator.next());
+      const second = iterator.next();
+      controller.abort(0);
+      expect(await first).to.deep.equal({ ok: false, error: 0 });
+      expect(await second).to.deep.equal({ done: true, value: undefined });
+    });
+
+    it('serves a next() that its own input makes after the next() being served', async () => {
+      const executor = pool();
+      const early: Promise<IteratorResult<number>>[] = [];
+      const holder: { iterator?: MapResults<number> } = {};
+      function* input(): Generator<number> {
+        yield 0;
+        yield 1;
+        early.push(holder.iterator!.next()); // while the consumer's second next() reads this input
+        yield 2;
+        yield 3;
+      }
+      const iterator = executor.map((n: number) => n, input(), { bufferSize: 2 });
+      holder.iterator = iterator;
+      expect(await iterator.next()).to.deep.equal({ done: false, value: 0 });
+      expect(await iterator.next()).to.deep.equal({ done: false, value: 1 });
+      expect(early).to.have.length(1);
+      expect(await iterator.next()).to.deep.equal({ done: false, value: 3 });
+      expect(await early[0]).to.deep.equal({ done: false, value: 2 });
+      expect(await iterator.next()).to.deep.equal({ done: true, value: undefined });
+    });
+
+    it('once ended, settles return(value) with the value and throw(error) with the error', async () => {
+      const iterator = pool().map((n: number) => n, [1]);
+      expect((await drain(iterator)).values).to.deep.equal([1]);
+      expect(await iterator.return!(5)).to.deep.equal({ done: true, value: 5 });
+      expect(await outcome(iterator.throw!(undefined))).to.deep.equal({ ok: false, error: undefined });
+      expect(await iterator.next()).to.deep.equal({ done: true, value: undefined });
+    });
+  });
+
   describe('timeout', () => {
     it('throws TimeoutError at the deadline and cancels what is outstanding', async () => {
       const executor = pool({ maxWorkers: 2 });
@@ -786,6 +892,21 @@ describe('map', () => {
       expect(await outcome(waiting)).to.deep.equal({ ok: false, error: reason });
       expect(futures.map((future) => future.state)).to.deep.equal(['cancelled', 'cancelled', 'cancelled']);
       expect(counts).to.deep.equal({ added: 1, removed: 1 });
+      expect(await iterator.next()).to.deep.equal({ done: true, value: undefined });
+    });
+
+    it('throws the reason when the signal aborts while the input is being read', async () => {
+      const executor = pool({ maxWorkers: 1 });
+      const controller = new AbortController();
+      const reason = new Error('stopped while reading');
+      function* input(): Generator<number> {
+        yield 1;
+        controller.abort(reason);
+        yield 2;
+      }
+      const iterator = executor.map(async (n: number) => n, input(), { bufferSize: 1, signal: controller.signal });
+      expect(await iterator.next()).to.deep.equal({ done: false, value: 1 });
+      expect(await outcome(iterator.next())).to.deep.equal({ ok: false, error: reason });
       expect(await iterator.next()).to.deep.equal({ done: true, value: undefined });
     });
 
