@@ -1,66 +1,7 @@
 import { expect } from 'chai';
-import { CancelledError, Future, TimeoutError, asCompleted, err, ok, settle, type Completion, type DoneCallback } from '../lib/index.js';
-import { internals } from '../lib/future.js';
-import { flush, gate, pool } from './helpers.js';
+import { CancelledError, Future, TimeoutError, asCompleted, err, ok, settle, type Completion } from '../lib/index.js';
+import { callbackSpy, flush, gate, gated, liveTimersAfter, pool } from './helpers.js';
 
-function gated(count: number) {
-  const executor = pool({ maxWorkers: count });
-  const gates = Array.from({ length: count }, () => gate<number>());
-  const futures = gates.map((g) => executor.submit(() => g.promise));
-  return { executor, gates, futures };
-}
-
-/** Counts the done callbacks still attached to the unsettled futures among `futures`. */
-function callbackSpy(futures: Future<unknown>[]) {
-  const added = new Map<Future<unknown>, DoneCallback<never>[]>();
-  for (const future of futures) {
-    const original = future.addDoneCallback.bind(future);
-    added.set(future, []);
-    future.addDoneCallback = (callback) => {
-      added.get(future)!.push(callback as DoneCallback<never>);
-      original(callback);
-    };
-  }
-  const originalRemove = internals.removeDoneCallback;
-  internals.removeDoneCallback = (future, callback) => {
-    const list = added.get(future);
-    const index = list?.indexOf(callback) ?? -1;
-    if (index !== -1) list!.splice(index, 1);
-    originalRemove(future, callback);
-  };
-  return {
-    attached: () => [...added].filter(([future]) => !future.done()).reduce((sum, [, list]) => sum + list.length, 0),
-    restore: () => {
-      internals.removeDoneCallback = originalRemove;
-    },
-  };
-}
-
-/** Runs `body` with setTimeout/clearTimeout recorded; returns how many timers are live at its end. */
-async function liveTimersAfter(body: (live: () => number) => Promise<void>): Promise<number> {
-  const live = new Set<unknown>();
-  const realSet = globalThis.setTimeout;
-  const realClear = globalThis.clearTimeout;
-  globalThis.setTimeout = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-    const handle = realSet(() => {
-      live.delete(handle);
-      callback(...args);
-    }, ms);
-    live.add(handle);
-    return handle;
-  }) as typeof setTimeout;
-  globalThis.clearTimeout = ((handle: Parameters<typeof clearTimeout>[0]) => {
-    live.delete(handle);
-    realClear(handle);
-  }) as typeof clearTimeout;
-  try {
-    await body(() => live.size);
-  } finally {
-    globalThis.setTimeout = realSet;
-    globalThis.clearTimeout = realClear;
-  }
-  return live.size;
-}
 
 async function collect<T>(iterator: AsyncIterator<Completion<T>>): Promise<{ items: Completion<T>[]; error?: unknown }> {
   const items: Completion<T>[] = [];

@@ -1,6 +1,7 @@
 /** Test helpers: hand-resolved gates, event-loop flushing, and executor tracking. */
 import pDefer, { type DeferredPromise } from 'p-defer';
-import { TaskPoolExecutor, type ExecutorOptions } from '../lib/index.js';
+import { TaskPoolExecutor, type DoneCallback, type ExecutorOptions, type Future } from '../lib/index.js';
+import { internals } from '../lib/future.js';
 
 export type Gate<T = void> = DeferredPromise<T>;
 
@@ -74,4 +75,68 @@ export function instrumented<T = number>() {
       gates[id]!.reject(error);
     },
   };
+}
+
+/** A pool of `count` workers running `count` tasks that each wait on a gate the test resolves. */
+export function gated(count: number) {
+  const executor = pool({ maxWorkers: count });
+  const gates = Array.from({ length: count }, () => gate<number>());
+  const futures = gates.map((g) => executor.submit(() => g.promise));
+  return { executor, gates, futures };
+}
+
+/**
+ * Records the done callbacks added to `futures` and those removed through the internal
+ * `removeDoneCallback`; `attached()` is how many are still attached to unsettled futures.
+ */
+export function callbackSpy(futures: Future<unknown>[]) {
+  const added = new Map<Future<unknown>, DoneCallback<never>[]>();
+  for (const future of futures) {
+    const original = future.addDoneCallback.bind(future);
+    added.set(future, []);
+    future.addDoneCallback = (callback) => {
+      added.get(future)!.push(callback as DoneCallback<never>);
+      original(callback);
+    };
+  }
+  const originalRemove = internals.removeDoneCallback;
+  internals.removeDoneCallback = (future, callback) => {
+    const list = added.get(future);
+    const index = list?.indexOf(callback) ?? -1;
+    if (index !== -1) list!.splice(index, 1);
+    originalRemove(future, callback);
+  };
+  return {
+    added: (future: Future<unknown>) => added.get(future)!.length,
+    attached: () => [...added].filter(([future]) => !future.done()).reduce((sum, [, list]) => sum + list.length, 0),
+    restore: () => {
+      internals.removeDoneCallback = originalRemove;
+    },
+  };
+}
+
+/** Runs `body` with setTimeout/clearTimeout recorded; returns how many timers are live at its end. */
+export async function liveTimersAfter(body: (live: () => number) => Promise<void>): Promise<number> {
+  const live = new Set<unknown>();
+  const realSet = globalThis.setTimeout;
+  const realClear = globalThis.clearTimeout;
+  globalThis.setTimeout = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
+    const handle = realSet(() => {
+      live.delete(handle);
+      callback(...args);
+    }, ms);
+    live.add(handle);
+    return handle;
+  }) as typeof setTimeout;
+  globalThis.clearTimeout = ((handle: Parameters<typeof clearTimeout>[0]) => {
+    live.delete(handle);
+    realClear(handle);
+  }) as typeof clearTimeout;
+  try {
+    await body(() => live.size);
+  } finally {
+    globalThis.setTimeout = realSet;
+    globalThis.clearTimeout = realClear;
+  }
+  return live.size;
 }

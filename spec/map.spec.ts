@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { CancelledError, ExecutorShutdownError, Future, TimeoutError, isErr, isOk, settle, type Result, type TaskPoolExecutor } from '../lib/index.js';
 import { mapIterables, type AnyIterable, type MapResults, type MapOptions } from '../lib/map.js';
-import { flush, gate, instrumented, pool, type Gate } from './helpers.js';
+import { flush, gate, instrumented, liveTimersAfter, pool, type Gate } from './helpers.js';
 
 type Drained<T> = { values: T[]; threw: boolean; error?: unknown };
 
@@ -78,32 +78,6 @@ function spySignal() {
     remove(...args);
   }) as AbortSignal['removeEventListener'];
   return { controller, signal, counts };
-}
-
-/** Runs `body` while recording the timers it starts; returns how many are still live at its end. */
-async function liveTimersAfter(body: (live: () => number) => Promise<void>): Promise<number> {
-  const live = new Set<unknown>();
-  const realSet = globalThis.setTimeout;
-  const realClear = globalThis.clearTimeout;
-  globalThis.setTimeout = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-    const handle = realSet(() => {
-      live.delete(handle);
-      callback(...args);
-    }, ms);
-    live.add(handle);
-    return handle;
-  }) as typeof setTimeout;
-  globalThis.clearTimeout = ((handle: Parameters<typeof clearTimeout>[0]) => {
-    live.delete(handle);
-    realClear(handle);
-  }) as typeof clearTimeout;
-  try {
-    await body(() => live.size);
-  } finally {
-    globalThis.setTimeout = realSet;
-    globalThis.clearTimeout = realClear;
-  }
-  return live.size;
 }
 
 /** A task that never settles. */

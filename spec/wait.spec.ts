@@ -1,45 +1,6 @@
 import { expect } from 'chai';
-import { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, Future, ReturnWhen, wait, type DoneCallback } from '../lib/index.js';
-import { internals } from '../lib/future.js';
-import { flush, gate, pool } from './helpers.js';
-
-/** Futures that settle when the test says so: `settleWith(i)`, `failWith(i)`, `cancel(i)`. */
-function gated(count: number) {
-  const executor = pool({ maxWorkers: count });
-  const gates = Array.from({ length: count }, () => gate<number>());
-  const futures = gates.map((g) => executor.submit(() => g.promise));
-  return { executor, gates, futures };
-}
-
-/**
- * Records the done callbacks added to `futures` and those removed through the internal
- * `removeDoneCallback`; `attached()` is how many are still attached to unsettled futures.
- */
-function callbackSpy(futures: Future<unknown>[]) {
-  const added = new Map<Future<unknown>, DoneCallback<never>[]>();
-  for (const future of futures) {
-    const original = future.addDoneCallback.bind(future);
-    added.set(future, []);
-    future.addDoneCallback = (callback) => {
-      added.get(future)!.push(callback as DoneCallback<never>);
-      original(callback);
-    };
-  }
-  const originalRemove = internals.removeDoneCallback;
-  internals.removeDoneCallback = (future, callback) => {
-    const list = added.get(future);
-    const index = list?.indexOf(callback) ?? -1;
-    if (index !== -1) list!.splice(index, 1);
-    originalRemove(future, callback);
-  };
-  return {
-    added: (future: Future<unknown>) => added.get(future)!.length,
-    attached: () => [...added].filter(([future]) => !future.done()).reduce((sum, [, list]) => sum + list.length, 0),
-    restore: () => {
-      internals.removeDoneCallback = originalRemove;
-    },
-  };
-}
+import { ALL_COMPLETED, FIRST_COMPLETED, FIRST_EXCEPTION, Future, ReturnWhen, wait } from '../lib/index.js';
+import { callbackSpy, flush, gate, gated, pool } from './helpers.js';
 
 describe('wait', () => {
   it('exports the returnWhen constants', () => {
