@@ -476,9 +476,33 @@ for (const name of Object.getOwnPropertyNames(Promise)) {
  */
  
 export interface Future<T> {
+  /**
+   * Promise's `then`, typed with `unknown` for the reason.
+   *
+   * @typeParam R1 - what `onfulfilled` returns.
+   * @typeParam R2 - what `onrejected` returns.
+   * @param onfulfilled - called with the value.
+   * @param onrejected - called with the error or the cancellation reason.
+   * @returns a plain promise.
+   * @example
+   * ```ts
+   * future.then((value) => console.log(value), (error) => console.error(error));
+   * ```
+   */
   then<R1 = T, R2 = never>(
     onfulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onrejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2>;
+  /**
+   * Promise's `catch`, typed with `unknown` for the reason.
+   *
+   * @typeParam R - what `onrejected` returns.
+   * @param onrejected - called with the error or the cancellation reason.
+   * @returns a plain promise.
+   * @example
+   * ```ts
+   * const value = await future.catch(() => fallback);
+   * ```
+   */
   catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R>;
 }

@@ -11,7 +11,6 @@
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
@@ -20,12 +19,12 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 
 /** [name, file, text to find (string or RegExp), replacement]. */
 const MUTANTS = [
-  ['bound: start at once one task too many', 'lib/executor.ts', 'this.#running < this.maxWorkers && this.#queue.size === 0', 'this.#running <= this.maxWorkers && this.#queue.size === 0'],
+  ['bound: start at once one task too many', 'lib/executor.ts', 'signal === undefined && this.#running < this.maxWorkers && this.#pending === 0', 'signal === undefined && this.#running <= this.maxWorkers && this.#pending === 0'],
   ['bound: a worker loop too many', 'lib/executor.ts', 'while (this.#running < this.maxWorkers) {', 'while (this.#running <= this.maxWorkers) {'],
-  ['liveness: a freed slot takes no queued task', 'lib/executor.ts', 'const next = this.#running < this.maxWorkers ? this.#takeNext() : undefined;', 'const next: Future<unknown> | undefined = undefined;'],
+  ['liveness: a freed slot takes no queued task', 'lib/executor.ts', 'const next = this.#takeNext();', 'const next: Future<unknown> | undefined = undefined;'],
   ['start gate: a cancelled task starts', 'lib/executor.ts', 'if (internals.start(future)) {', 'if (internals.start(future) || true) {'],
   ['stats: cancellations not counted', 'lib/executor.ts', 'this.#cancelled++;', ''],
-  ['shutdown: cancelFutures cancels nothing', 'lib/executor.ts', /(#cancelQueued\(\): void \{[\s\S]*?)future\.cancel\(\);/, '$1void future;'],
+  ['shutdown: cancelFutures cancels nothing', 'lib/executor.ts', 'future = this.#queue.shift()) future.cancel();', 'future = this.#queue.shift()) void future;'],
   ['timeout: timer left behind', 'lib/executor.ts', /(#work\([\s\S]*?)cancelTimer\(timer\);/, '$1'],
   ['timeout: signal not aborted', 'lib/executor.ts', 'internals.reject(future, error, true)', 'internals.reject(future, error, false)'],
   ['onIdle: not resolved when the last task ends', 'lib/executor.ts', /(if \(next === undefined\) \{\s*)this\.#notifyIdle\(\);/, '$1'],
@@ -38,20 +37,35 @@ const MUTANTS = [
   ['map: an item read as the map stops is still submitted', 'lib/map.ts', 'if (values === undefined || this.#inputDone || !this.#submitOne(values)) break;', 'if (values === undefined || !this.#submitOne(values)) break;'],
   ['map: outstanding tasks not cancelled', 'lib/map.ts', 'for (const future of this.#queue.drain()) future.cancel();', 'this.#queue.drain();'],
   ['wait: timer left behind', 'lib/wait.ts', /(const finish = \(\): void => \{\s*)cancelTimer\(timer\);/, '$1'],
-  ['wait: FIRST_EXCEPTION on any settlement', 'lib/wait.ts', "return last.state === 'rejected';", "return last.state !== 'pending';"],
-  ['wait: FIRST_COMPLETED waits for two', 'lib/wait.ts', 'return done.size > 0;', 'return done.size > 1;'],
+  ['wait: FIRST_EXCEPTION on any settlement', 'lib/wait.ts', "(returnWhen === 'FIRST_EXCEPTION' && future.state === 'rejected')", "(returnWhen === 'FIRST_EXCEPTION' && future.state !== 'pending')"],
+  ['wait: FIRST_COMPLETED waits for two', 'lib/wait.ts', "returnWhen === 'FIRST_COMPLETED' ||", "(returnWhen === 'FIRST_COMPLETED' && done.size > 1) ||"],
   ['asCompleted: a settled future dropped', 'lib/as-completed.ts', /(#onDone = \(future: Future<T>\): void => \{[\s\S]*?)this\.#ready\.push\(future\);/, '$1'],
 ];
 
 const args = process.argv.slice(2);
 const runs = args[0] === '--runs' && args[1] !== undefined ? args[1] : '2000';
 const mocha = createRequire(import.meta.url).resolve('mocha/bin/mocha.js');
-const copy = mkdtempSync(join(tmpdir(), 'taskpool-mutants-'));
+// Inside the project, so that the copy resolves the project's packages.
+const copy = mkdtempSync(join(root, '.build-mutants-'));
 // TASKPOOL_BUILD: where the compiled specs are, when not in build/.
 cpSync(process.env.TASKPOOL_BUILD ?? join(root, 'build'), copy, { recursive: true });
 
+const runProperties = () =>
+  spawnSync(process.execPath, [mocha, '--no-config', '--require', join(copy, 'spec/setup.js'), '--timeout', '0', join(copy, 'spec/property.spec.js')], {
+    cwd: root,
+    env: { ...process.env, TASKPOOL_FUZZ_RUNS: runs },
+    encoding: 'utf8',
+  });
+
 let failures = 0;
 try {
+  // The unmutated copy must pass: otherwise every mutant would look caught.
+  const baseline = runProperties();
+  if (baseline.status !== 0) {
+    console.log(`the property tests fail on the unmutated library:\n${baseline.stdout}${baseline.stderr}`);
+    console.log(`mutants: 0 passed, ${MUTANTS.length} failed`);
+    process.exit(1);
+  }
   for (const [name, file, from, to] of MUTANTS) {
     const source = readFileSync(join(root, file), 'utf8');
     const mutated = source.replace(from, to);
@@ -67,11 +81,7 @@ try {
       fileName: file,
     });
     writeFileSync(target, outputText);
-    const result = spawnSync(process.execPath, [mocha, '--no-config', '--require', join(copy, 'spec/setup.js'), '--timeout', '0', join(copy, 'spec/property.spec.js')], {
-      cwd: root,
-      env: { ...process.env, TASKPOOL_FUZZ_RUNS: runs },
-      encoding: 'utf8',
-    });
+    const result = runProperties();
     writeFileSync(target, original);
     const output = `${result.stdout}${result.stderr}`;
     if (result.status === 0) {
