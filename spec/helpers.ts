@@ -1,4 +1,7 @@
 /** Test helpers: hand-resolved gates, event-loop flushing, and executor tracking. */
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { TaskPoolExecutor, type DoneCallback, type ExecutorOptions, type Future } from '../lib/index.js';
 import { internals } from '../lib/future.js';
@@ -139,4 +142,25 @@ export async function liveTimersAfter(body: (live: () => number) => Promise<void
     globalThis.clearTimeout = realClear;
   }
   return live.size;
+}
+
+/** The package root: the nearest directory up from this file with a package.json. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error(`No package.json above ${fileURLToPath(import.meta.url)}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+/** The reason `promise` rejects with; throws when it fulfills. */
+export async function rejection(promise: PromiseLike<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a rejection');
 }

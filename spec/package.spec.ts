@@ -6,23 +6,12 @@ import { expect } from 'chai';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as source from '../lib/index.js';
-import { track } from './helpers.js';
+import { packageRoot, track } from './helpers.js';
 
 type Taskpool = typeof source;
-
-/** The package root: the nearest directory up from this file with a package.json. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`No package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-  return dir;
-}
 
 /** Every .js/.cjs file under `dir`. */
 async function scripts(dir: string): Promise<string[]> {

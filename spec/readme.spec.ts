@@ -12,10 +12,10 @@ import { expect } from 'chai';
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { TaskPoolExecutor, type Future } from '../lib/index.js';
+import { packageRoot } from './helpers.js';
 
 /** Languages run; other fences (sh, bash, text, json…) are documentation only. */
 const RUN_LANGUAGES = new Set(['js', 'javascript', 'mjs', 'ts', 'typescript', 'mts']);
@@ -40,17 +40,6 @@ interface RunOutcome {
   readonly timedOut: boolean;
   readonly stdout: string;
   readonly stderr: string;
-}
-
-/** The package root: the nearest directory up from this file with a package.json. */
-function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error(`No package.json above ${fileURLToPath(import.meta.url)}`);
-    dir = parent;
-  }
-  return dir;
 }
 
 /** The fenced code blocks of a Markdown text, with the heading each one sits under. */

@@ -6,19 +6,11 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BrokenExecutorError, CancelledError, ExecutorShutdownError, TimeoutError, type Future } from '../lib/index.js';
 import { WorkerCrashError, WorkerPoolExecutor } from '../lib/worker/index.js';
 import { cleanupWorkerPools, fixture, TASKS, workerPool } from './fixtures/worker/harness.js';
+import { rejection } from './helpers.js';
 
 /** Waits for a condition that an event (a worker's exit) will make true; the mocha timeout bounds it. */
 async function eventually(condition: () => boolean): Promise<void> {
   while (!condition()) await new Promise((resolve) => setTimeout(resolve, 1));
-}
-
-async function rejection(promise: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('WorkerPoolExecutor', () => {

@@ -23,7 +23,7 @@ import {
   type MapOptions,
   type RunOptions,
 } from '../../lib/index.js';
-import { flush } from '../helpers.js';
+import { flush, rejection } from '../helpers.js';
 
 /** One executor under test, with the tasks the contract needs expressed for its backend. */
 export interface ContractHarness {
@@ -66,15 +66,6 @@ export interface ContractAdapter {
 /** Frees the slot of a task that was cancelled or timed out while running. */
 function freeSlot(adapter: ContractAdapter, harness: ContractHarness, id: number): void {
   if (!adapter.preemptive) harness.release(id);
-}
-
-async function rejection(promise: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 /** Runs the Executor contract against `adapter`'s backend. */
