@@ -122,10 +122,10 @@ export class Future<T> extends Promise<T> {
         future.#state = 'running';
         return true;
       },
-      resolve: (future, value) => future.#settle('fulfilled', value),
+      resolve: (future, value) => Future.#settle(future, 'fulfilled', value),
       reject: (future, error, abortSignal = false) => {
         if (abortSignal && !future.done()) future.#controller ??= new AbortController();
-        return future.#settle('rejected', error, abortSignal);
+        return Future.#settle(future, 'rejected', error, abortSignal);
       },
       removeDoneCallback: (future, callback) => {
         const callbacks = future.#callbacks;
@@ -198,8 +198,8 @@ export class Future<T> extends Promise<T> {
     future.#state = 'running';
     wrappers.set(promise, future as Future<unknown>);
     Promise.resolve(promise).then(
-      (value) => future.#settle('fulfilled', value),
-      (error: unknown) => future.#settle('rejected', error),
+      (value) => Future.#settle(future, 'fulfilled', value),
+      (error: unknown) => Future.#settle(future, 'rejected', error),
     );
     return future;
   }
@@ -307,7 +307,7 @@ export class Future<T> extends Promise<T> {
   cancel(reason?: unknown): boolean {
     if (!this.done()) {
       const outcome = reason === undefined ? new CancelledError(this.running() ? 'The running task was cancelled' : 'The task was cancelled before it started') : reason;
-      this.#settle('cancelled', outcome, true);
+      Future.#settle(this as Future<unknown>, 'cancelled', outcome, true);
     }
     return this.cancelled();
   }
@@ -327,7 +327,7 @@ export class Future<T> extends Promise<T> {
    */
   result(timeout?: number): Promise<T> {
     checkTimeout(timeout, 'wait for the result', 'timeout');
-    return this.#waitFor(timeout).then(() => (this.#state === 'fulfilled' ? (this.#outcome as T) : Promise.reject(this.#outcome)));
+    return Future.#waitFor(this as Future<unknown>, timeout).then(() => (this.#state === 'fulfilled' ? (this.#outcome as T) : Promise.reject(this.#outcome)));
   }
 
   /**
@@ -345,7 +345,7 @@ export class Future<T> extends Promise<T> {
    */
   exception(timeout?: number): Promise<unknown> {
     checkTimeout(timeout, 'wait for the exception', 'timeout');
-    return this.#waitFor(timeout).then(() => {
+    return Future.#waitFor(this as Future<unknown>, timeout).then(() => {
       if (this.#state === 'cancelled') return Promise.reject(this.#outcome);
       return this.#state === 'rejected' ? this.#outcome : undefined;
     });
@@ -367,7 +367,7 @@ export class Future<T> extends Promise<T> {
   addDoneCallback(callback: DoneCallback<T>): void {
     checkFunction(callback, 'add a done callback', 'callback');
     if (this.done()) {
-      this.#invoke(callback);
+      Future.#invoke(this as Future<unknown>, callback as DoneCallback<unknown>);
       return;
     }
     const callbacks = this.#callbacks;
@@ -376,11 +376,13 @@ export class Future<T> extends Promise<T> {
     else callbacks.push(callback as AnyCallback);
   }
 
-  /** Resolves once settled, or rejects with a TimeoutError after `timeout` ms. */
-  #waitFor(timeout: number | undefined): Promise<void> {
-    if (this.done()) return Promise.resolve();
+  // The helpers below are static: a private instance method would cost every future a slot.
+
+  /** Resolves once `future` has settled, or rejects with a TimeoutError after `timeout` ms. */
+  static #waitFor(future: Future<unknown>, timeout: number | undefined): Promise<void> {
+    if (future.done()) return Promise.resolve();
     const settled = pDefer<void>();
-    const onDone: DoneCallback<T> = () => {
+    const onDone: DoneCallback<unknown> = () => {
       cancelTimer(timer);
       settled.resolve();
     };
@@ -388,13 +390,12 @@ export class Future<T> extends Promise<T> {
       timeout === undefined
         ? undefined
         : startTimer(timeout, () => {
-            internals.removeDoneCallback(this as Future<unknown>, onDone);
-            settled.reject(new TimeoutError(`Timed out after ${timeout} ms waiting for a future that is still ${this.#state}`));
+            internals.removeDoneCallback(future, onDone);
+            settled.reject(new TimeoutError(`Timed out after ${timeout} ms waiting for a future that is still ${future.#state}`));
           });
-    this.addDoneCallback(onDone);
+    future.addDoneCallback(onDone);
     return settled.promise;
   }
-
 
   /**
    * Settles once. With `abortSignal` the task's signal (when somebody has asked for it; the
@@ -402,36 +403,36 @@ export class Future<T> extends Promise<T> {
    * is reported to the owner, before the done callbacks run: they see the signal aborted and
    * the executor's stats up to date.
    */
-  #settle(state: 'fulfilled' | 'rejected' | 'cancelled', outcome: unknown, abortSignal = false): boolean {
-    const current = this.#state;
+  static #settle(future: Future<unknown>, state: 'fulfilled' | 'rejected' | 'cancelled', outcome: unknown, abortSignal = false): boolean {
+    const current = future.#state;
     if (current !== 'pending' && current !== 'running') return false;
-    this.#state = state;
-    this.#outcome = outcome;
-    this.#task = this.#args = undefined;
-    if (abortSignal) this.#controller?.abort(outcome);
-    if (state === 'cancelled') this.#owner?.futureCancelled(this as Future<unknown>, current === 'running', outcome);
-    const resolve = this.#resolve!;
-    this.#resolve = undefined;
+    future.#state = state;
+    future.#outcome = outcome;
+    future.#task = future.#args = undefined;
+    if (abortSignal) future.#controller?.abort(outcome);
+    if (state === 'cancelled') future.#owner?.futureCancelled(future, current === 'running', outcome);
+    const resolve = future.#resolve!;
+    future.#resolve = undefined;
     if (state === 'fulfilled') resolve(outcome);
     else {
       // Marked as handled first: a failed future that nobody awaits raises no unhandledRejection.
-      promiseThen.call(this, undefined, ignore);
+      promiseThen.call(future, undefined, ignore);
       const rejected = Promise.reject(outcome);
       promiseThen.call(rejected, undefined, ignore);
       resolve(rejected);
     }
-    const callbacks = this.#callbacks;
+    const callbacks = future.#callbacks;
     if (callbacks !== undefined) {
-      this.#callbacks = undefined;
-      if (typeof callbacks === 'function') this.#invoke(callbacks as DoneCallback<T>);
-      else for (const callback of callbacks) this.#invoke(callback as DoneCallback<T>);
+      future.#callbacks = undefined;
+      if (typeof callbacks === 'function') Future.#invoke(future, callbacks as DoneCallback<unknown>);
+      else for (const callback of callbacks) Future.#invoke(future, callback as DoneCallback<unknown>);
     }
     return true;
   }
 
-  #invoke(callback: DoneCallback<T>): void {
+  static #invoke(future: Future<unknown>, callback: DoneCallback<unknown>): void {
     try {
-      callback(this);
+      callback(future);
     } catch (error) {
       reportError('a done callback threw', error);
     }
