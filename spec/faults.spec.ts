@@ -7,20 +7,9 @@
 import { expect } from 'chai';
 import { getEventListeners } from 'node:events';
 import { asCompleted, CancelledError, ExecutorShutdownError, TimeoutError, wait, type Future } from '../lib/index.js';
+import { capturingConsoleError } from './fixtures.js';
 import { flush, gate, pool, type Gate } from './helpers.js';
 
-/** Replaces console.error while `body` runs and returns what it was given. */
-async function capturingReports(body: () => Promise<void> | void): Promise<unknown[][]> {
-  const reports: unknown[][] = [];
-  const original = console.error;
-  console.error = (...args: unknown[]) => void reports.push(args);
-  try {
-    await body();
-  } finally {
-    console.error = original;
-  }
-  return reports;
-}
 
 /** Collects unhandled rejections while `body` runs (one extra turn included). */
 async function collectingUnhandled(body: () => Promise<void>): Promise<unknown[]> {
@@ -56,7 +45,7 @@ describe('fault injection', () => {
       const b = executor.submit(() => 2);
       const calls: string[] = [];
       const falsy = 0;
-      const reports = await capturingReports(async () => {
+      const reports = await capturingConsoleError(async () => {
         a.addDoneCallback(() => calls.push('before'));
         a.addDoneCallback(() => {
           throw new Error('callback failure');
@@ -89,7 +78,7 @@ describe('fault injection', () => {
     it('thrown on an already settled future: reported at once, addDoneCallback does not throw', async () => {
       const executor = pool();
       const future = executor.submit(() => 1);
-      const reports = await capturingReports(() => {
+      const reports = await capturingConsoleError(() => {
         expect(() =>
           future.addDoneCallback(() => {
             throw new Error('late');
@@ -104,7 +93,7 @@ describe('fault injection', () => {
       const running = gate();
       executor.submit(() => running.promise);
       const queued = Array.from({ length: 5 }, (_, index) => executor.submit(() => index));
-      const reports = await capturingReports(() => {
+      const reports = await capturingConsoleError(() => {
         for (const future of queued) {
           future.addDoneCallback(() => {
             throw new Error('callback failure');

@@ -154,13 +154,3 @@ export function packageRoot(): string {
   }
   return dir;
 }
-
-/** The reason `promise` rejects with; throws when it fulfills. */
-export async function rejection(promise: PromiseLike<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}

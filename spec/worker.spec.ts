@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { BrokenExecutorError, CancelledError, ExecutorShutdownError, TimeoutError, type Future } from '../lib/index.js';
 import { WorkerCrashError, WorkerPoolExecutor } from '../lib/worker/index.js';
 import { cleanupWorkerPools, fixture, TASKS, workerPool } from './fixtures/worker/harness.js';
-import { rejection } from './helpers.js';
+import { rejectionOf } from './fixtures.js';
 
 /** Waits for a condition that an event (a worker's exit) will make true; the mocha timeout bounds it. */
 async function eventually(condition: () => boolean): Promise<void> {
@@ -75,10 +75,10 @@ describe('WorkerPoolExecutor', () => {
 
     it('fails an unknown export with a TypeError naming it, and keeps serving', async () => {
       const { executor } = workerPool({ name: 'named', maxWorkers: 1 });
-      const unknown = await rejection(executor.submit('nope' as never));
+      const unknown = await rejectionOf(executor.submit('nope' as never));
       expect(unknown).to.be.instanceOf(TypeError);
       expect((unknown as Error).message).to.match(/executor 'named' as 'name' must name a function exported by file:.*tasks\.mjs: current value is "nope" \(its functions: .*"gated"/);
-      expect((await rejection(executor.submit('notAFunction'))) as Error).to.be.instanceOf(TypeError);
+      expect((await rejectionOf(executor.submit('notAFunction'))) as Error).to.be.instanceOf(TypeError);
       expect(await executor.submit('add', 1, 2)).to.equal(3);
       expect(executor.stats).to.include({ failed: 2, completed: 1 });
     });
@@ -86,7 +86,7 @@ describe('WorkerPoolExecutor', () => {
     it('fails an argument that cannot be cloned with a TypeError naming the task; the worker stays', async () => {
       const { executor } = workerPool({ maxWorkers: 1 });
       const worker = await executor.submit('threadId');
-      const error = await rejection(executor.submit('echo', () => 'a function'));
+      const error = await rejectionOf(executor.submit('echo', () => 'a function'));
       expect(error).to.be.instanceOf(TypeError);
       expect((error as Error).message).to.match(/Cannot run task "echo" on executor '.*' as its arguments cannot be cloned: /);
       expect((error as Error).cause).to.have.property('name', 'DataCloneError');
@@ -95,7 +95,7 @@ describe('WorkerPoolExecutor', () => {
 
     it('fails a result that cannot be cloned with a TypeError', async () => {
       const { executor } = workerPool();
-      const error = await rejection(executor.submit('returnUncloneable'));
+      const error = await rejectionOf(executor.submit('returnUncloneable'));
       expect(error).to.be.instanceOf(TypeError);
       expect((error as Error).message).to.match(/Cannot return the result of task "returnUncloneable" .* as it cannot be cloned/);
     });
@@ -137,7 +137,7 @@ describe('WorkerPoolExecutor', () => {
   describe('errors', () => {
     it('rebuilds errors with their name, message, stack, cause and cloneable properties', async () => {
       const { executor } = workerPool();
-      const error = (await rejection(executor.submit('fail', 'bad input'))) as Error & Record<string, unknown>;
+      const error = (await rejectionOf(executor.submit('fail', 'bad input'))) as Error & Record<string, unknown>;
       expect(error).to.be.instanceOf(Error);
       expect(error.name).to.equal('Error');
       expect(error.message).to.equal('bad input');
@@ -152,16 +152,16 @@ describe('WorkerPoolExecutor', () => {
 
     it('keeps the built-in class and the name of a subclass', async () => {
       const { executor } = workerPool();
-      const parse = (await rejection(executor.submit('failCustom'))) as SyntaxError & { line: number };
+      const parse = (await rejectionOf(executor.submit('failCustom'))) as SyntaxError & { line: number };
       expect(parse).to.be.instanceOf(SyntaxError);
       expect([parse.name, parse.message, parse.line]).to.deep.equal(['ParseError', 'unexpected token', 3]);
-      const type = await rejection(executor.submit('failAsync', 'async'));
+      const type = await rejectionOf(executor.submit('failAsync', 'async'));
       expect(type).to.be.instanceOf(TypeError);
-      const aggregate = (await rejection(executor.submit('failAggregate'))) as AggregateError;
+      const aggregate = (await rejectionOf(executor.submit('failAggregate'))) as AggregateError;
       expect(aggregate).to.be.instanceOf(AggregateError);
       expect(aggregate.errors[0]).to.be.instanceOf(Error);
       expect(aggregate.errors[1]).to.equal('two');
-      const dom = (await rejection(executor.submit('failDomException'))) as DOMException;
+      const dom = (await rejectionOf(executor.submit('failDomException'))) as DOMException;
       expect(dom).to.be.instanceOf(DOMException);
       expect([dom.name, dom.message]).to.deep.equal(['TimeoutError', 'took too long']);
     });
@@ -179,7 +179,7 @@ describe('WorkerPoolExecutor', () => {
 
     it('fails with a TypeError when what the task threw cannot be cloned', async () => {
       const { executor } = workerPool();
-      const error = await rejection(executor.submit('throwUncloneable'));
+      const error = await rejectionOf(executor.submit('throwUncloneable'));
       expect(error).to.be.instanceOf(TypeError);
       expect((error as Error).message).to.match(/Cannot report what task "throwUncloneable" threw .* as it cannot be cloned/);
     });
@@ -205,7 +205,7 @@ describe('WorkerPoolExecutor', () => {
       const { executor } = workerPool({ maxWorkers: 1, name: 'timed' });
       const first = await executor.submit('threadId');
       const slow = executor.run('gated', [0], { timeout: 10 });
-      const error = await rejection(slow);
+      const error = await rejectionOf(slow);
       expect(error).to.be.instanceOf(TimeoutError);
       expect((error as Error).message).to.match(/'timed' timed out after 10 ms/);
       expect(slow.state).to.equal('rejected');
@@ -233,7 +233,7 @@ describe('WorkerPoolExecutor', () => {
       await board.started(0);
       const reason = new Error('no longer needed');
       controller.abort(reason);
-      expect(await rejection(running)).to.equal(reason);
+      expect(await rejectionOf(running)).to.equal(reason);
       expect(await executor.submit('add', 2, 2)).to.equal(4);
     });
 
@@ -241,7 +241,7 @@ describe('WorkerPoolExecutor', () => {
       const { executor } = workerPool({ maxWorkers: 1 });
       const future = executor.submit('add', 1, 2);
       future.cancel();
-      expect(await rejection(future)).to.be.instanceOf(CancelledError);
+      expect(await rejectionOf(future)).to.be.instanceOf(CancelledError);
       expect(await executor.submit('add', 2, 3)).to.equal(5);
       expect(executor.isShutdown).to.equal(false);
     });
@@ -252,7 +252,7 @@ describe('WorkerPoolExecutor', () => {
       const { executor, board } = workerPool({ maxWorkers: 2, name: 'crashy' });
       const other = executor.run('gated', [0]);
       await board.started(0);
-      const error = (await rejection(executor.submit('crash', 'from a timer'))) as WorkerCrashError;
+      const error = (await rejectionOf(executor.submit('crash', 'from a timer'))) as WorkerCrashError;
       expect(error).to.be.instanceOf(WorkerCrashError);
       expect(error.name).to.equal('WorkerCrashError');
       expect(error.message).to.equal(`A worker of executor 'crashy' crashed while running task "crash": uncaught from a timer`);
@@ -270,14 +270,14 @@ describe('WorkerPoolExecutor', () => {
 
     it('fails the task of a worker ended by an unhandled rejection', async () => {
       const { executor } = workerPool();
-      const error = (await rejection(executor.submit('rejectUnhandled', 'nobody caught me'))) as WorkerCrashError;
+      const error = (await rejectionOf(executor.submit('rejectUnhandled', 'nobody caught me'))) as WorkerCrashError;
       expect(error).to.be.instanceOf(WorkerCrashError);
       expect(error.message).to.match(/crashed while running task "rejectUnhandled": uncaught nobody caught me/);
     });
 
     it('fails the task of a worker that calls process.exit, with its exit code', async () => {
       const { executor } = workerPool();
-      const error = (await rejection(executor.submit('exit', 7))) as WorkerCrashError;
+      const error = (await rejectionOf(executor.submit('exit', 7))) as WorkerCrashError;
       expect(error).to.be.instanceOf(WorkerCrashError);
       expect(error.exitCode).to.equal(7);
       expect(error.message).to.match(/exited with code 7 while running task "exit"/);
@@ -286,7 +286,7 @@ describe('WorkerPoolExecutor', () => {
 
     it('fails the task of a worker that runs out of memory under resourceLimits', async () => {
       const { executor } = workerPool({ resourceLimits: { maxOldGenerationSizeMb: 8, maxYoungGenerationSizeMb: 2 } });
-      const error = (await rejection(executor.submit('exhaustMemory'))) as WorkerCrashError;
+      const error = (await rejectionOf(executor.submit('exhaustMemory'))) as WorkerCrashError;
       expect(error).to.be.instanceOf(WorkerCrashError);
       expect(error.message).to.match(/ran out of memory while running task "exhaustMemory": raise 'resourceLimits'/);
       expect(error.cause).to.have.property('code', 'ERR_WORKER_OUT_OF_MEMORY');
@@ -322,11 +322,11 @@ describe('WorkerPoolExecutor', () => {
       const { executor } = workerPool({ filename: fixture('broken.mjs'), maxWorkers: 1, name: 'broken' });
       const running = executor.submit('never');
       const queued = executor.submit('never');
-      const error = (await rejection(running)) as BrokenExecutorError;
+      const error = (await rejectionOf(running)) as BrokenExecutorError;
       expect(error).to.be.instanceOf(BrokenExecutorError);
       expect(error.message).to.match(/Cannot run tasks on executor 'broken' as its module file:.*broken\.mjs could not be loaded in a worker \(cannot load this module\)/);
       expect((error.cause as Error).message).to.equal('cannot load this module');
-      expect(await rejection(queued)).to.equal(error);
+      expect(await rejectionOf(queued)).to.equal(error);
       expect(() => executor.submit('never')).to.throw(BrokenExecutorError);
       await executor.shutdown();
       expect(executor.workerCount).to.equal(0);
@@ -342,14 +342,14 @@ describe('WorkerPoolExecutor', () => {
 
     it('breaks when the module does not exist', async () => {
       const { executor } = workerPool({ filename: fixture('missing.mjs') });
-      const error = await rejection(executor.submit('anything'));
+      const error = await rejectionOf(executor.submit('anything'));
       expect(error).to.be.instanceOf(BrokenExecutorError);
       expect((error as Error).message).to.match(/missing\.mjs could not be loaded/);
     });
 
     it('breaks when the worker exits while loading the module', async () => {
       const { executor } = workerPool({ filename: fixture('exit-on-load.mjs') });
-      const error = await rejection(executor.submit('anything'));
+      const error = await rejectionOf(executor.submit('anything'));
       expect(error).to.be.instanceOf(BrokenExecutorError);
       expect((error as Error).message).to.match(/its worker exited with code 3 while loading it/);
     });
@@ -366,7 +366,7 @@ describe('WorkerPoolExecutor', () => {
       } finally {
         process.execArgv = execArgv;
       }
-      const error = await rejection(executor.submit('add', 1, 2));
+      const error = await rejectionOf(executor.submit('add', 1, 2));
       expect(error).to.be.instanceOf(BrokenExecutorError);
       expect((error as Error).message).to.match(/as a worker thread could not be started \(.*--title=taskpool.*\): check its options/);
     });
@@ -472,7 +472,7 @@ describe('WorkerPoolExecutor', () => {
     });
 
     it('refuses to run the worker program on the main thread', async () => {
-      const error = await rejection(import(new URL('../lib/worker/worker-thread.js', import.meta.url).href));
+      const error = await rejectionOf(import(new URL('../lib/worker/worker-thread.js', import.meta.url).href));
       expect((error as Error).message).to.match(/runs inside a worker thread started by WorkerPoolExecutor/);
     });
 

@@ -23,7 +23,8 @@ import {
   type MapOptions,
   type RunOptions,
 } from '../../lib/index.js';
-import { flush, rejection } from '../helpers.js';
+import { rejectionOf } from '../fixtures.js';
+import { flush } from '../helpers.js';
 
 /** One executor under test, with the tasks the contract needs expressed for its backend. */
 export interface ContractHarness {
@@ -79,7 +80,7 @@ export function executorContract(adapter: ContractAdapter): void {
         const ok = value({ answer: 42 });
         const ko = error('boom');
         expect(await ok).to.deep.equal({ answer: 42 });
-        const thrown = await rejection(ko);
+        const thrown = await rejectionOf(ko);
         expect(thrown).to.be.instanceOf(Error);
         expect((thrown as Error).message).to.equal('boom');
         expect([ok.state, ko.state]).to.deep.equal(['fulfilled', 'rejected']);
@@ -144,7 +145,7 @@ export function executorContract(adapter: ContractAdapter): void {
         expect(await first).to.equal(0);
         await harness.executor.onIdle();
         expect(harness.hasStarted(1)).to.equal(false);
-        expect(await rejection(second)).to.be.instanceOf(CancelledError);
+        expect(await rejectionOf(second)).to.be.instanceOf(CancelledError);
         expect(harness.executor.stats).to.include({ completed: 1, cancelled: 1, pending: 0 });
       });
 
@@ -156,7 +157,7 @@ export function executorContract(adapter: ContractAdapter): void {
         expect(first.cancel()).to.equal(true);
         expect(first.state).to.equal('cancelled');
         expect(first.cancel()).to.equal(true);
-        expect(await rejection(first)).to.be.instanceOf(CancelledError);
+        expect(await rejectionOf(first)).to.be.instanceOf(CancelledError);
         expect(second.state).to.equal('pending');
         expect(harness.executor.stats.running).to.equal(1);
         freeSlot(adapter, harness, 0);
@@ -175,7 +176,7 @@ export function executorContract(adapter: ContractAdapter): void {
         const reason = new Error('stop');
         controller.abort(reason);
         expect(future.state).to.equal('cancelled');
-        expect(await rejection(future)).to.equal(reason);
+        expect(await rejectionOf(future)).to.equal(reason);
         expect(harness.value(1, { signal: AbortSignal.abort() }).cancelled()).to.equal(true);
         harness.release(0);
         await blocker;
@@ -197,7 +198,7 @@ export function executorContract(adapter: ContractAdapter): void {
         const harness = adapter.create({ maxWorkers: 1 });
         const slow = harness.gated(0, { timeout: 5 });
         const next = harness.value('next');
-        const error = await rejection(slow);
+        const error = await rejectionOf(slow);
         expect(error).to.be.instanceOf(TimeoutError);
         expect(slow.state).to.equal('rejected');
         expect(next.state).to.equal('pending');
@@ -210,7 +211,7 @@ export function executorContract(adapter: ContractAdapter): void {
         const harness = adapter.create({ maxWorkers: 2, taskTimeout: 5 });
         const timed = harness.gated(0);
         const untimed = harness.gated(1, { timeout: Infinity });
-        expect(await rejection(timed)).to.be.instanceOf(TimeoutError);
+        expect(await rejectionOf(timed)).to.be.instanceOf(TimeoutError);
         await harness.started(1);
         freeSlot(adapter, harness, 0);
         harness.release(1);
@@ -298,7 +299,7 @@ export function executorContract(adapter: ContractAdapter): void {
         harness.release(0);
         harness.fail(1);
         expect(await results.next()).to.deep.equal({ done: false, value: 0 });
-        const error = await rejection(results.next());
+        const error = await rejectionOf(results.next());
         expect((error as Error).message).to.equal('task 1 failed');
         // Task 2 may have started once task 1 failed: either way it is cancelled.
         freeSlot(adapter, harness, 2);
