@@ -1,8 +1,6 @@
-import { TimeoutError } from './errors.js';
 import { internals, toFutureSet, type Future } from './future.js';
-import { FifoQueue } from './internal/queue.js';
-import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkOptions, checkTimeout } from './internal/validate.js';
+import { MapResultsIterator } from './map.js';
 import type { Result } from './result.js';
 import { resultOf } from './settle.js';
 
@@ -64,110 +62,30 @@ export interface AsCompletedOptions {
  * ```
  */
 export function asCompleted<T>(futures: Iterable<Future<T> | PromiseLike<T>>, options?: AsCompletedOptions): AsyncIterableIterator<Completion<T>> & AsyncDisposable {
-  const { timeout } = checkOptions(options, ['timeout'], 'iterate futures as completed');
-  checkTimeout(timeout, 'iterate futures as completed', 'timeout');
-  return new AsCompletedIterator(toFutureSet(futures, 'iterate futures as completed'), timeout);
+  const action = 'iterate futures as completed';
+  const { timeout } = checkOptions(options, ['timeout'], action);
+  checkTimeout(timeout, action, 'timeout');
+  // An unordered map over the futures, each seen through a future of its completion: the
+  // map's deadline and `return()` cancel those, never the futures themselves.
+  return new AsCompletedIterator([toFutureSet(futures, action)], { timeout, ordered: false }, action);
 }
 
-class AsCompletedIterator<T> implements AsyncIterableIterator<Completion<T>>, AsyncDisposable {
-  readonly #ready = new FifoQueue<Future<T>>();
-  readonly #pending = new Set<Future<T>>();
-  readonly #total: number;
-  readonly #timeout: number | undefined;
-  readonly #generator: AsyncGenerator<Completion<T>, undefined>;
-  #timer: TimerHandle | undefined;
-  #deadlinePassed = false;
-  #closed = false;
-  #wake: (() => void) | undefined;
+/** Settles with the completion of `values[0]`; drops its callback there once cancelled. */
+function completionOf<T>(values: unknown[]): Future<Completion<T>> {
+  const future = values[0] as Future<T>;
+  const completion = internals.create<Completion<T>>(undefined, undefined, undefined, undefined);
+  const onDone = (): void => void internals.resolve(completion, { future, result: resultOf(future) });
+  future.addDoneCallback(onDone);
+  completion.addDoneCallback(() => internals.removeDoneCallback(future as Future<unknown>, onDone));
+  return completion;
+}
 
-  constructor(futures: Set<Future<T>>, timeout: number | undefined) {
-    this.#total = futures.size;
-    this.#timeout = timeout;
-    for (const future of futures) {
-      if (future.done()) this.#ready.push(future);
-      else this.#pending.add(future);
-    }
-    for (const future of this.#pending) future.addDoneCallback(this.#onDone);
-    if (timeout !== undefined && this.#pending.size > 0) {
-      this.#timer = startTimer(timeout, () => {
-        this.#timer = undefined;
-        this.#deadlinePassed = true;
-        this.#wakeUp();
-      });
-    }
-    this.#generator = this.#consume();
+class AsCompletedIterator<T> extends MapResultsIterator<Completion<T>> {
+  constructor(...args: [Iterable<Future<T>>[], { timeout: number | undefined; ordered: false }, string]) {
+    super(completionOf, ...args);
   }
 
-  next(): Promise<IteratorResult<Completion<T>>> {
-    return this.#generator.next();
-  }
-
-  return(value?: unknown): Promise<IteratorResult<Completion<T>>> {
-    this.#close();
-    return this.#generator.return(value as undefined);
-  }
-
-  throw(error?: unknown): Promise<IteratorResult<Completion<T>>> {
-    this.#close();
-    return this.#generator.throw(error);
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.return();
-  }
-
-  get [Symbol.toStringTag](): string {
+  override get [Symbol.toStringTag](): string {
     return 'AsCompletedIterator';
-  }
-
-  async *#consume(): AsyncGenerator<Completion<T>, undefined> {
-    try {
-      for (;;) {
-        if (this.#closed) return undefined;
-        const future = this.#ready.shift();
-        if (future !== undefined) {
-          yield { future, result: resultOf(future) };
-          continue;
-        }
-        if (this.#pending.size === 0) return undefined;
-        if (this.#deadlinePassed) {
-          throw new TimeoutError(`${this.#pending.size} (of ${this.#total}) futures unfinished after ${this.#timeout} ms`);
-        }
-        await new Promise<void>((resolve) => (this.#wake = resolve));
-      }
-    } finally {
-      this.#close();
-    }
-  }
-
-  readonly #onDone = (future: Future<T>): void => {
-    if (!this.#pending.delete(future)) return;
-    this.#ready.push(future);
-    if (this.#pending.size === 0) {
-      // Nothing can time out any more: the timer need not outlive the last settlement.
-      cancelTimer(this.#timer);
-      this.#timer = undefined;
-    }
-    this.#wakeUp();
-  };
-
-  #wakeUp(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  #close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    cancelTimer(this.#timer);
-    for (const future of this.#pending) internals.removeDoneCallback(future as Future<unknown>, this.#onDone);
-    this.#pending.clear();
-    this.#ready.drain();
-    this.#wakeUp();
   }
 }

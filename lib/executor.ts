@@ -347,7 +347,7 @@ export abstract class Executor implements AsyncDisposable {
   protected assertOpen(): void {
     if (this.#broken !== undefined) throw this.#broken;
     if (this.#shutdown) {
-      throw new ExecutorShutdownError(`Cannot submit to executor '${this.name}' as it has been shut down: create a new executor, or submit before calling shutdown()`);
+      throw new ExecutorShutdownError(`Cannot submit to executor '${this.name}' as it has been shut down`);
     }
   }
 
@@ -468,7 +468,7 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   #timedOut(future: Future<unknown>, timeout: number): void {
-    const error = new TimeoutError(`Task on executor '${this.name}' timed out after ${timeout} ms: raise its 'timeout' or make the task honour its signal`);
+    const error = new TimeoutError(`Task on executor '${this.name}' timed out after ${timeout} ms`);
     if (future.done()) return;
     this.#failed++;
     internals.reject(future, error, true);

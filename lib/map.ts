@@ -46,7 +46,8 @@ export interface MapOptions {
   /**
    * One deadline for the whole map, in milliseconds from the call. When it passes, what is
    * outstanding is cancelled and the inputs are closed; the results done by then are still
-   * yielded, then the iterator throws a `TimeoutError`.
+   * yielded, then the iterator throws a `TimeoutError`. Once the input has ended and every
+   * task has settled, the deadline no longer applies (as Python's `map`).
    * @default none
    */
   timeout?: number;
@@ -145,9 +146,12 @@ interface Request<R> {
  * the consumer included (CPython 3.14 lets one more in).
  *
  * Ordered, `#queue` holds every submitted future in input order; unordered, it holds the
- * settled ones in completion order and `#unsettled` the others.
+ * settled ones in completion order and `#unsettled` the others. `#unfinished` counts the
+ * submitted futures not settled: once the input has ended and none is left, the deadline can
+ * no longer matter and its timer is stopped.
+ * @internal
  */
-class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable {
+export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable {
   readonly #submit: (values: unknown[]) => Future<R>;
   readonly #iterators: AnyIterator[];
   readonly #async: boolean;
@@ -159,6 +163,7 @@ class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable
   readonly #queue = new FifoQueue<Future<R>>();
   readonly #unsettled = new Set<Future<R>>();
   #count = 0;
+  #unfinished = 0;
   /** The last result handed out still counts against the buffer (until the next `next()`). */
   #held = false;
   /** No more input is read: it ended, failed, or the map stopped. */
@@ -387,7 +392,7 @@ class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable
     const outstanding = [...queued, ...this.#unsettled].filter((future) => !future.done());
     const action = this.#action.charAt(0).toUpperCase() + this.#action.slice(1);
     const error = new TimeoutError(
-      `${action} timed out after ${this.#timeout} ms with ${outstanding.length} tasks unfinished: they were cancelled; raise 'timeout' to give them longer`,
+      `${action} timed out after ${this.#timeout} ms with ${outstanding.length} unfinished`,
     );
     this.#deadline = error;
     for (const future of outstanding) future.cancel(error);
@@ -396,6 +401,8 @@ class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable
 
   readonly #onSettled = (future: Future<R>): void => {
     if (this.#closed) return;
+    this.#unfinished--;
+    this.#stopTimerIfFinished();
     if (this.#ordered) {
       if (future === this.#queue.peek()) this.#wakeUp();
     } else if (this.#unsettled.delete(future)) {
@@ -403,6 +410,14 @@ class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable
       this.#wakeUp();
     }
   };
+
+  /** Once the input has ended and every submitted future has settled, nothing can time out. */
+  #stopTimerIfFinished(): void {
+    if (this.#inputDone && this.#unfinished === 0) {
+      cancelTimer(this.#timer);
+      this.#timer = undefined;
+    }
+  }
 
   #wakeUp(): void {
     const wake = this.#wake;
@@ -509,6 +524,7 @@ class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable
       return false;
     }
     this.#count++;
+    this.#unfinished++;
     if (this.#ordered) this.#queue.push(future);
     else this.#unsettled.add(future);
     future.addDoneCallback(this.#onSettled);
@@ -520,6 +536,7 @@ class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable
     this.#inputDone = true;
     this.#inputError = failure;
     this.#closeInputs(index);
+    this.#stopTimerIfFinished();
     this.#wakeUp();
   }
 

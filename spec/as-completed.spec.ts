@@ -81,7 +81,7 @@ describe('asCompleted', () => {
     const { items, error } = await collect(asCompleted(futures, { timeout: 5 }));
     expect(items.map((item) => item.future)).to.deep.equal([futures[1]]);
     expect(error).to.be.instanceOf(TimeoutError);
-    expect((error as Error).message).to.equal('2 (of 3) futures unfinished after 5 ms');
+    expect((error as Error).message).to.equal('Iterate futures as completed timed out after 5 ms with 2 unfinished');
     expect(futures.map((future) => future.state)).to.deep.equal(['running', 'fulfilled', 'running']);
   });
 

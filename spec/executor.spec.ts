@@ -114,7 +114,7 @@ describe('TaskPoolExecutor', () => {
       await executor.shutdown();
       expect(() => executor.submit(() => 1)).to.throw(
         ExecutorShutdownError,
-        "Cannot submit to executor 'fetchers' as it has been shut down: create a new executor, or submit before calling shutdown()",
+        "Cannot submit to executor 'fetchers' as it has been shut down",
       );
     });
 
@@ -391,7 +391,7 @@ describe('TaskPoolExecutor', () => {
       future.addDoneCallback((f) => (abortedInCallback = f.signal.aborted));
       const error = await future.exception();
       expect(error).to.be.instanceOf(TimeoutError);
-      expect((error as Error).message).to.equal("Task on executor 'slow' timed out after 5 ms: raise its 'timeout' or make the task honour its signal");
+      expect((error as Error).message).to.equal("Task on executor 'slow' timed out after 5 ms");
       expect(future.state).to.equal('rejected');
       expect(abortedInCallback).to.equal(true);
       expect(signal!.aborted).to.equal(true);
