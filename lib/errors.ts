@@ -75,7 +75,7 @@ export class CancelledError extends BrandedError {
    * @param message - what was cancelled; a default is used when omitted.
    * @param options - `{ cause }`, the reason given to `cancel()` when there was one.
    */
-  constructor(message = 'The operation was cancelled', options?: ErrorOptions) {
+  constructor(message = 'Cancelled', options?: ErrorOptions) {
     super('CancelledError', message, options);
   }
 }
@@ -99,7 +99,7 @@ export class TimeoutError extends BrandedError {
    * @param message - what timed out; a default is used when omitted.
    * @param options - standard `ErrorOptions`.
    */
-  constructor(message = 'The operation timed out', options?: ErrorOptions) {
+  constructor(message = 'Timed out', options?: ErrorOptions) {
     super('TimeoutError', message, options);
   }
 }
@@ -122,7 +122,7 @@ export class InvalidStateError extends BrandedError {
    * @param message - what was attempted and why it is not allowed.
    * @param options - standard `ErrorOptions`.
    */
-  constructor(message = 'The object is not in a state that allows this operation', options?: ErrorOptions) {
+  constructor(message = 'Invalid state', options?: ErrorOptions) {
     super('InvalidStateError', message, options);
   }
 }
@@ -146,7 +146,7 @@ export class ExecutorShutdownError extends BrandedError {
    * @param message - names the executor and what to do instead.
    * @param options - standard `ErrorOptions`.
    */
-  constructor(message = 'Cannot submit to an executor that has been shut down', options?: ErrorOptions) {
+  constructor(message = 'The executor has been shut down', options?: ErrorOptions) {
     super('ExecutorShutdownError', message, options);
   }
 }
@@ -170,7 +170,7 @@ export class BrokenExecutorError extends BrandedError {
    * @param message - what broke and what to do next.
    * @param options - `{ cause }`: the underlying failure.
    */
-  constructor(message = 'The executor can no longer run tasks', options?: ErrorOptions) {
+  constructor(message = 'The executor is broken', options?: ErrorOptions) {
     super('BrokenExecutorError', message, options);
   }
 }

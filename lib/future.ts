@@ -155,12 +155,11 @@ export class Future<T> extends Promise<T> {
   #task: unknown;
   #args: unknown;
 
-  /** Promises derived from a future (`then`, `catch`, `finally`) are plain promises. */
-  static override get [Symbol.species](): PromiseConstructor {
-    return Promise;
-  }
-
   private constructor(owner?: FutureOwner, task?: unknown, args?: unknown, extra?: unknown) {
+    // The statics inherited from Promise (`resolve`, `all`, `withResolvers`...) construct with an
+    // executor: they get a plain promise. (Derived promises, `then`/`catch`/`finally`, are plain
+    // already: they are built by `constructor`, which is Promise.)
+    if (typeof owner === 'function') return new Promise(owner as never) as never;
     super(captureResolve as never);
     this.#resolve = capturedResolve;
     capturedResolve = undefined;
@@ -462,14 +461,6 @@ export function toFutureSet<T>(futures: Iterable<Future<T> | PromiseLike<T>>, ac
 // `await future` and `Promise.all([future])` take the engine's fast path for native promises,
 // which requires `constructor === Promise`.
 Object.defineProperty(Future.prototype, 'constructor', { value: Promise, writable: true, configurable: true });
-// The static methods inherited from Promise (`resolve`, `all`, `withResolvers`...) would construct
-// futures; they make plain promises instead.
-for (const name of Object.getOwnPropertyNames(Promise)) {
-  const method = (Promise as unknown as Record<string, unknown>)[name];
-  if (typeof method === 'function' && !Object.hasOwn(Future, name)) {
-    Object.defineProperty(Future, name, { value: method.bind(Promise), writable: true, configurable: true });
-  }
-}
 
 /**
  * The promise methods of a future, typed with `unknown` for the rejection reason (a thrown

@@ -1,6 +1,6 @@
 import { toFutureSet, internals, type Future, type DoneCallback } from './future.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
-import { checkOptions, checkTimeout, describe } from './internal/validate.js';
+import { checkOptions, checkTimeout, fail } from './internal/validate.js';
 
 /**
  * When {@link wait} returns, as Python's `return_when` constants.
@@ -91,9 +91,8 @@ const WAIT_OPTION_KEYS = ['timeout', 'returnWhen'] as const;
 export function wait<T>(futures: Iterable<Future<T> | PromiseLike<T>>, options?: WaitOptions): Promise<WaitResult<T>> {
   const { timeout, returnWhen = 'ALL_COMPLETED' } = checkOptions(options, WAIT_OPTION_KEYS, 'wait for futures');
   checkTimeout(timeout, 'wait for futures', 'timeout');
-  if (!Object.values(ReturnWhen).includes(returnWhen)) {
-    throw new TypeError(`Cannot wait for futures as 'returnWhen' must be 'FIRST_COMPLETED', 'FIRST_EXCEPTION' or 'ALL_COMPLETED': current value is ${describe(returnWhen)}`);
-  }
+  const values: string[] = Object.values(ReturnWhen);
+  if (!values.includes(returnWhen)) fail(TypeError, `one of '${values.join("', '")}'`, 'wait for futures', 'returnWhen', returnWhen);
   const done = new Set<Future<T>>();
   const notDone = new Set<Future<T>>();
   for (const future of toFutureSet(futures, 'wait for futures')) (future.done() ? done : notDone).add(future);

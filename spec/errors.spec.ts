@@ -4,11 +4,11 @@ import { BrokenExecutorError, CancelledError, ExecutorShutdownError, InvalidStat
 type ErrorClass = new (message?: string, options?: ErrorOptions) => Error;
 
 const CLASSES: readonly { readonly Class: ErrorClass; readonly name: string; readonly message: string }[] = [
-  { Class: CancelledError, name: 'CancelledError', message: 'The operation was cancelled' },
-  { Class: TimeoutError, name: 'TimeoutError', message: 'The operation timed out' },
-  { Class: InvalidStateError, name: 'InvalidStateError', message: 'The object is not in a state that allows this operation' },
-  { Class: ExecutorShutdownError, name: 'ExecutorShutdownError', message: 'Cannot submit to an executor that has been shut down' },
-  { Class: BrokenExecutorError, name: 'BrokenExecutorError', message: 'The executor can no longer run tasks' },
+  { Class: CancelledError, name: 'CancelledError', message: 'Cancelled' },
+  { Class: TimeoutError, name: 'TimeoutError', message: 'Timed out' },
+  { Class: InvalidStateError, name: 'InvalidStateError', message: 'Invalid state' },
+  { Class: ExecutorShutdownError, name: 'ExecutorShutdownError', message: 'The executor has been shut down' },
+  { Class: BrokenExecutorError, name: 'BrokenExecutorError', message: 'The executor is broken' },
 ];
 
 /** The brand the library puts on its errors, shared by every copy of it (ESM and CommonJS). */

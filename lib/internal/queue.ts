@@ -63,11 +63,6 @@ export class PriorityQueue<T> {
   /** Buckets sorted by priority, highest first. */
   #buckets: { priority: number; queue: FifoQueue<T> }[] = [];
 
-  /** Number of queued items (dropped ones included until they are shifted or compacted). */
-  get size(): number {
-    return this.#buckets.reduce((size, bucket) => size + bucket.queue.size, 0);
-  }
-
   /** Appends `item` behind the others of the same priority. */
   push(item: T, priority = 0): void {
     const buckets = this.#buckets;

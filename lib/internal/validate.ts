@@ -20,7 +20,7 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /** Throws an `ErrorType` saying what `name` must be, with `value` shown. */
-function fail(ErrorType: typeof TypeError, requirement: string, action: string, name: string, value: unknown): never {
+export function fail(ErrorType: typeof TypeError, requirement: string, action: string, name: string, value: unknown): never {
   throw new ErrorType(`Cannot ${action} as '${name}' must be ${requirement}: current value is ${describe(value)}`);
 }
 
