@@ -110,13 +110,7 @@ const COMPACT_MIN = 1024;
  * What the executor remembers of a queued task until it starts: its async context, plus its
  * timeout when that differs from the executor's `taskTimeout` (rare, so kept apart).
  */
-class TimedContext {
-  constructor(
-    readonly timeout: number | undefined,
-    readonly context: Context,
-  ) {}
-}
-type QueuedExtra = Context | TimedContext;
+type QueuedExtra = Context | [timeout: number | undefined, context: Context];
 
 const counters = new Map<string, number>();
 
@@ -317,7 +311,7 @@ export abstract class Executor implements AsyncDisposable {
     const startNow = signal === undefined && this.#running < this.maxWorkers && this.#pending === 0;
     // A task that starts now runs in the caller's context: none is captured for it.
     const context = startNow ? undefined : captureContext();
-    const extra: QueuedExtra = timeout === this.#taskTimeout ? context : new TimedContext(timeout, context);
+    const extra: QueuedExtra = timeout === this.#taskTimeout ? context : [timeout, context];
     const future = internals.create<T>(this.#owner, task, args, extra) as Future<unknown>;
     if (startNow) {
       internals.start(future);
@@ -424,11 +418,10 @@ export abstract class Executor implements AsyncDisposable {
     // parameters alive, so a copy of it would pin the first task's future.
     for (;;) {
       // What was kept for the task until it started: its context, and its timeout when that is not the executor's.
-      const extra = internals.extra(future) as QueuedExtra;
-      internals.setExtra(future, undefined);
-      const timed = extra instanceof TimedContext;
-      const timeout = timed ? extra.timeout : this.#taskTimeout;
-      const context = timed ? extra.context : extra;
+      const extra = internals.takeExtra(future) as QueuedExtra;
+      const timed = Array.isArray(extra);
+      const timeout = timed ? extra[0] : this.#taskTimeout;
+      const context = timed ? extra[1] : extra;
       const timer = timeout === undefined ? undefined : this.#startTimeout(future, timeout);
       let fulfilled = true;
       let outcome: unknown;
@@ -463,16 +456,15 @@ export abstract class Executor implements AsyncDisposable {
 
   readonly #invoke = (future: Future<unknown>): unknown => this.execute(internals.task(future), internals.args(future), future);
 
+  /** Out of `#work`: a closure made there would keep the loop's variables alive. */
   #startTimeout(future: Future<unknown>, timeout: number): TimerHandle | undefined {
-    return startTimer(timeout, () => this.#timedOut(future, timeout));
-  }
-
-  #timedOut(future: Future<unknown>, timeout: number): void {
-    const error = new TimeoutError(`Task on executor '${this.name}' timed out after ${timeout} ms`);
-    if (future.done()) return;
-    this.#failed++;
-    internals.reject(future, error, true);
-    this.interrupt(future, error);
+    return startTimer(timeout, () => {
+      if (future.done()) return;
+      const error = new TimeoutError(`Task on executor '${this.name}' timed out after ${timeout} ms`);
+      this.#failed++;
+      internals.reject(future, error, true);
+      this.interrupt(future, error);
+    });
   }
 
   /** Resolves the `onIdle()` promises when nothing is pending or running. */

@@ -2,7 +2,7 @@ import pDefer from 'p-defer';
 import { CancelledError, TimeoutError } from './errors.js';
 import { reportError } from './internal/report.js';
 import { cancelTimer, startTimer } from './internal/timers.js';
-import { checkFunction, checkTimeout, describe, isThenable } from './internal/validate.js';
+import { checkFunction, checkTimeout, fail, isThenable } from './internal/validate.js';
 
 /**
  * The states of a {@link Future}, as constants: `FutureState.PENDING` is `'pending'`, and so on.
@@ -54,8 +54,8 @@ export interface FutureInternals {
   create<T>(owner: FutureOwner | undefined, task: unknown, args: unknown, extra: unknown): Future<T>;
   task(future: Future<unknown>): unknown;
   args(future: Future<unknown>): unknown;
-  extra(future: Future<unknown>): unknown;
-  setExtra(future: Future<unknown>, extra: unknown): void;
+  /** What `create` was given as `extra`, once: it is dropped here. */
+  takeExtra(future: Future<unknown>): unknown;
   /** The value, error or cancellation reason of a settled future. */
   outcome(future: Future<unknown>): unknown;
   /** The start gate: pending → running and `true`; `false` (and the task dropped) otherwise. */
@@ -112,9 +112,11 @@ export class Future<T> extends Promise<T> {
       create: <T>(owner: FutureOwner | undefined, task: unknown, args: unknown, extra: unknown) => new Future<T>(owner, task, args, extra),
       task: (future) => future.#task,
       args: (future) => future.#args,
-      extra: (future) => (future.done() ? undefined : future.#outcome),
-      setExtra: (future, extra) => {
-        if (!future.done()) future.#outcome = extra;
+      takeExtra: (future) => {
+        if (future.done()) return undefined;
+        const extra = future.#outcome;
+        future.#outcome = undefined;
+        return extra;
       },
       outcome: (future) => future.#outcome,
       start: (future) => {
@@ -141,7 +143,7 @@ export class Future<T> extends Promise<T> {
   #state: FutureState = 'pending';
   /**
    * Once settled: the value, the error, or the cancellation reason. Before that: what the
-   * executor keeps for the task until it starts (`internals.extra`), so that a future needs
+   * executor keeps for the task until it starts (`internals.takeExtra`), so that a future needs
    * one field less.
    */
   #outcome: unknown;
@@ -189,7 +191,7 @@ export class Future<T> extends Promise<T> {
   static from<T>(promise: PromiseLike<T>): Future<Awaited<T>> {
     if (promise instanceof Future) return promise as Future<Awaited<T>>;
     if (!isThenable(promise)) {
-      throw new TypeError(`Cannot wrap a value in a future as 'promise' must be a promise or thenable: current value is ${describe(promise)}`);
+      fail(TypeError, 'a promise or thenable', 'wrap a value in a future', 'promise', promise);
     }
     const existing = wrappers.get(promise);
     if (existing !== undefined) return existing as Future<Awaited<T>>;
@@ -441,7 +443,7 @@ export class Future<T> extends Promise<T> {
 /** Throws unless `value` is a future or a thenable, and returns it as a future. @internal */
 export function toFuture<T>(value: Future<T> | PromiseLike<T>, action: string, name: string): Future<T> {
   if (isThenable(value)) return Future.from(value) as Future<T>;
-  throw new TypeError(`Cannot ${action} as '${name}' must be a future or promise: current value is ${describe(value)}`);
+  return fail(TypeError, 'a future or promise', action, name, value);
 }
 
 /**
@@ -450,7 +452,7 @@ export function toFuture<T>(value: Future<T> | PromiseLike<T>, action: string, n
  */
 export function toFutureSet<T>(futures: Iterable<Future<T> | PromiseLike<T>>, action: string): Set<Future<T>> {
   if (futures == null || typeof futures[Symbol.iterator] !== 'function') {
-    throw new TypeError(`Cannot ${action} as 'futures' must be an iterable: current value is ${describe(futures)}`);
+    fail(TypeError, 'an iterable', action, 'futures', futures);
   }
   const set = new Set<Future<T>>();
   let index = 0;

@@ -2,7 +2,7 @@ import { TimeoutError } from './errors.js';
 import { internals, type Future } from './future.js';
 import { FifoQueue } from './internal/queue.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
-import { checkBoolean, checkOptions, checkPositiveInteger, checkSignal, checkTimeout, describe } from './internal/validate.js';
+import { checkBoolean, checkOptions, checkPositiveInteger, checkSignal, checkTimeout, fail } from './internal/validate.js';
 
 /**
  * A sync or async iterable of `T`: what `map()` accepts as input.
@@ -77,26 +77,21 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return value != null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
 }
 
+function isIterable(value: unknown): boolean {
+  return isSyncIterable(value) || isAsyncIterable(value);
+}
+
 function ignore(): void {}
 
 /** Splits `map(fn, ...iterables, options?)`'s rest arguments and checks the iterables. @internal */
 export function splitMapArguments(rest: unknown[], action: string): { iterables: AnyIterable<unknown>[]; options: MapOptions | undefined } {
-  let iterables = rest;
-  let options: MapOptions | undefined;
   const last = rest.at(-1);
-  if (rest.length > 0 && (last === undefined || (typeof last === 'object' && last !== null && !isSyncIterable(last) && !isAsyncIterable(last)))) {
-    options = last as MapOptions | undefined;
-    iterables = rest.slice(0, -1);
-  }
-  if (iterables.length === 0) {
-    throw new TypeError(`Cannot ${action} as 'iterables' must hold at least one iterable: current value is []`);
-  }
-  iterables.forEach((iterable, index) => {
-    if (!isSyncIterable(iterable) && !isAsyncIterable(iterable)) {
-      throw new TypeError(`Cannot ${action} as 'iterables[${index}]' must be an iterable or async iterable: current value is ${describe(iterable)}`);
-    }
-  });
-  return { iterables: iterables as AnyIterable<unknown>[], options };
+  // A last argument that is undefined, or an object that is not iterable, is the options.
+  const hasOptions = rest.length > 0 && (last === undefined || (typeof last === 'object' && last !== null && !isIterable(last)));
+  const iterables = hasOptions ? rest.slice(0, -1) : rest;
+  if (iterables.length === 0) fail(TypeError, 'at least one iterable', action, 'iterables', []);
+  iterables.forEach((iterable, index) => isIterable(iterable) || fail(TypeError, 'an iterable or async iterable', action, `iterables[${index}]`, iterable));
+  return { iterables: iterables as AnyIterable<unknown>[], options: hasOptions ? (last as MapOptions | undefined) : undefined };
 }
 
 /**
@@ -387,15 +382,11 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     this.#timer = undefined;
     this.#stopInput();
     this.#release();
-    const queued = this.#queue.drain();
-    for (const future of queued) this.#queue.push(future);
-    const outstanding = [...queued, ...this.#unsettled].filter((future) => !future.done());
     const action = this.#action.charAt(0).toUpperCase() + this.#action.slice(1);
-    const error = new TimeoutError(
-      `${action} timed out after ${this.#timeout} ms with ${outstanding.length} unfinished`,
-    );
+    const error = new TimeoutError(`${action} timed out after ${this.#timeout} ms with ${this.#unfinished} unfinished`);
     this.#deadline = error;
-    for (const future of outstanding) future.cancel(error);
+    // Cancelling a future that has settled changes nothing.
+    for (const future of [...this.#queue.toArray(), ...this.#unsettled]) future.cancel(error);
     this.#wakeUp();
   };
 

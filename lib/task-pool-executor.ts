@@ -22,16 +22,6 @@ const NO_ARGS: unknown[] = [];
 /** Marks a future made by `run()`: its task takes a {@link TaskContext}, not arguments. */
 const RUN = Symbol('run');
 
-class Context implements TaskContext {
-  readonly #future: Future<unknown>;
-  constructor(future: Future<unknown>) {
-    this.#future = future;
-  }
-  get signal(): AbortSignal {
-    return this.#future.signal;
-  }
-}
-
 /**
  * The iterables of `map()`, one per parameter of `fn`.
  *
@@ -171,7 +161,14 @@ export class TaskPoolExecutor extends Executor {
   }
 
   protected execute(task: unknown, args: unknown, future: Future<unknown>): unknown {
-    if (args === RUN) return (task as (context: TaskContext) => unknown)(new Context(future));
+    // A getter: a task that never reads its signal costs no AbortController.
+    if (args === RUN) {
+      return (task as (context: TaskContext) => unknown)({
+        get signal() {
+          return future.signal;
+        },
+      });
+    }
     return (task as (...values: unknown[]) => unknown)(...(args as unknown[]));
   }
 }

@@ -993,8 +993,8 @@ describe('map', () => {
 
     it('rejects a call without iterables', () => {
       const executor = pool();
-      expect(() => (executor.map as unknown as (fn: unknown) => unknown)(fn)).to.throw(TypeError, /'iterables' must hold at least one iterable/);
-      expect(() => executor.map(fn, { bufferSize: 2 } as never)).to.throw(TypeError, /'iterables' must hold at least one iterable/);
+      expect(() => (executor.map as unknown as (fn: unknown) => unknown)(fn)).to.throw(TypeError, /'iterables' must be at least one iterable: current value is \[\]/);
+      expect(() => executor.map(fn, { bufferSize: 2 } as never)).to.throw(TypeError, /'iterables' must be at least one iterable: current value is \[\]/);
     });
 
     it('names a non-iterable input by its position', () => {

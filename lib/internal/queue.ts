@@ -50,8 +50,13 @@ export class FifoQueue<T> {
   }
 
   /** Removes and returns every item, oldest first. */
+  /** The items, oldest first. */
+  toArray(): T[] {
+    return this.#items.slice(this.#head) as T[];
+  }
+
   drain(): T[] {
-    const rest = this.#items.slice(this.#head) as T[];
+    const rest = this.toArray();
     this.#items = [];
     this.#head = 0;
     return rest;
