@@ -307,7 +307,7 @@ export class Future<T> extends Promise<T> {
    */
   cancel(reason?: unknown): boolean {
     if (!this.done()) {
-      const outcome = reason === undefined ? new CancelledError(this.running() ? 'The running task was cancelled' : 'The task was cancelled before it started') : reason;
+      const outcome = reason === undefined ? new CancelledError(this.running() ? 'Cancelled while running' : 'Cancelled before it started') : reason;
       Future.#settle(this as Future<unknown>, 'cancelled', outcome, true);
     }
     return this.cancelled();

@@ -534,12 +534,10 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   /** Calls `return()` on every input but `except`, without waiting and ignoring its errors. */
   #closeInputs(except: number): void {
     this.#iterators.forEach((iterator, index) => {
-      if (index === except || typeof iterator.return !== 'function') return;
+      if (index === except) return;
       try {
-        const closing: unknown = iterator.return();
-        if (closing !== null && typeof closing === 'object' && typeof (closing as PromiseLike<unknown>).then === 'function') {
-          Promise.resolve(closing).catch(ignore);
-        }
+        // An async input's `return()` may reject: nobody waits for it.
+        Promise.resolve(iterator.return?.()).catch(ignore);
       } catch {
         // An input that fails while being closed has nothing left to give.
       }

@@ -81,7 +81,7 @@ describe('Future', () => {
       const future = runningFuture();
       expect(future.cancel()).to.equal(true);
       expect(future.cancelled()).to.equal(true);
-      expect((await rejectionOf(future.result())) as Error).to.be.instanceOf(CancelledError).and.have.property('message').that.matches(/running task/);
+      expect((await rejectionOf(future.result())) as Error).to.be.instanceOf(CancelledError).and.have.property('message').that.matches(/Cancelled while running/);
     });
 
     it('returns true again for a cancelled future and keeps the first reason', async () => {
