@@ -842,6 +842,39 @@ describe('map', () => {
       expect(left).to.equal(0);
     });
 
+    it('stops its timer once the input has ended and every task has settled, and then never throws TimeoutError', async () => {
+      const executor = pool({ maxWorkers: 2 });
+      const task = instrumented();
+      const left = await liveTimersAfter(async (live) => {
+        const iterator = executor.map(task.fn, [0, 1], { timeout: 60_000 });
+        expect(live()).to.equal(1);
+        task.release(1);
+        await flush();
+        expect(live()).to.equal(1);
+        task.release(0);
+        await flush();
+        expect(live()).to.equal(0);
+        expect(await drain(iterator)).to.deep.equal({ values: [0, 1], threw: false });
+      });
+      expect(left).to.equal(0);
+    });
+
+    it('keeps its timer while the input has not ended, even with nothing running', async () => {
+      const executor = pool();
+      const items = gate<IteratorResult<number>>();
+      const input: AsyncIterable<number> = { [Symbol.asyncIterator]: () => ({ next: () => items.promise }) };
+      const left = await liveTimersAfter(async (live) => {
+        const iterator = executor.map((n: number) => n, input, { timeout: 60_000 });
+        await flush();
+        expect(live()).to.equal(1);
+        items.resolve({ done: true, value: undefined });
+        await flush();
+        expect(live()).to.equal(0);
+        expect(await drain(iterator)).to.deep.equal({ values: [], threw: false });
+      });
+      expect(left).to.equal(0);
+    });
+
     it('accepts an Infinity timeout without starting a timer', async () => {
       const executor = pool();
       const left = await liveTimersAfter(async (live) => {
