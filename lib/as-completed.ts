@@ -63,8 +63,7 @@ export interface AsCompletedOptions {
  */
 export function asCompleted<T>(futures: Iterable<Future<T> | PromiseLike<T>>, options?: AsCompletedOptions): AsyncIterableIterator<Completion<T>> & AsyncDisposable {
   const action = 'iterate futures as completed';
-  const { timeout } = checkOptions(options, ['timeout'], action);
-  checkTimeout(timeout, action, 'timeout');
+  const { timeout } = checkOptions(options, { timeout: checkTimeout }, action);
   // An unordered map over the futures, each seen through a future of its completion: the
   // map's deadline and `return()` cancel those, never the futures themselves.
   return new AsCompletedIterator([toFutureSet(futures, action)], { timeout, ordered: false }, action);

@@ -1,9 +1,9 @@
 import { BrokenExecutorError, ExecutorShutdownError, TimeoutError } from './errors.js';
 import { Future, internals, type FutureOwner } from './future.js';
-import { captureContext, runInContext, type Context } from './internal/async-context.js';
+import { captureContext, type Context } from './internal/async-context.js';
 import { PriorityQueue } from './internal/queue.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
-import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkSignal, checkString, checkTimeout, isThenable } from './internal/validate.js';
+import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkSignal, checkString, checkTimeout, isThenable, type OptionChecks } from './internal/validate.js';
 
 /**
  * Counts kept by every executor.
@@ -100,8 +100,8 @@ export interface ExecutorOptions {
   taskTimeout?: number;
 }
 
-const RUN_OPTION_KEYS = ['signal', 'timeout', 'priority'] as const;
-const SHUTDOWN_OPTION_KEYS = ['wait', 'cancelFutures'] as const;
+const RUN_OPTIONS: OptionChecks = { signal: checkSignal, timeout: checkTimeout, priority: checkFiniteNumber };
+const SHUTDOWN_OPTIONS: OptionChecks = { wait: checkBoolean, cancelFutures: checkBoolean };
 const NO_OPTIONS: RunOptions = {};
 /** Cancelled futures may pile up in the queue before it is compacted. */
 const COMPACT_MIN = 1024;
@@ -164,16 +164,15 @@ export abstract class Executor implements AsyncDisposable {
   /**
    * @param options - see {@link ExecutorOptions}.
    * @param defaultMaxWorkers - used when `options.maxWorkers` is absent.
-   * @param extraKeys - further option names the subclass accepts.
+   * @param extraOptions - further options the subclass accepts, with their checks (or none).
    */
-  protected constructor(options: ExecutorOptions | undefined, defaultMaxWorkers: number, extraKeys: readonly string[] = []) {
+  protected constructor(options: ExecutorOptions | undefined, defaultMaxWorkers: number, extraOptions?: OptionChecks) {
     const kind = new.target.name;
     const action = `create ${kind}`;
-    const checked = checkOptions(options, ['maxWorkers', 'name', 'taskTimeout', ...extraKeys], action);
+    // `maxWorkers: null` means the default too: it is checked once resolved.
+    const checked = checkOptions(options, { maxWorkers: undefined, name: checkString, taskTimeout: checkTimeout, ...extraOptions }, action);
     const maxWorkers = checked.maxWorkers ?? defaultMaxWorkers;
     checkPositiveInteger(maxWorkers, action, 'maxWorkers');
-    checkString(checked.name, action, 'name');
-    checkTimeout(checked.taskTimeout, action, 'taskTimeout');
     this.maxWorkers = maxWorkers;
     this.name = checked.name ?? defaultName(kind);
     this.#taskTimeout = checked.taskTimeout;
@@ -229,9 +228,7 @@ export abstract class Executor implements AsyncDisposable {
    */
   shutdown(options?: ShutdownOptions): Promise<void> {
     const action = `shut down executor '${this.name}'`;
-    const { wait = true, cancelFutures = false } = checkOptions(options, SHUTDOWN_OPTION_KEYS, action);
-    checkBoolean(wait, action, 'wait');
-    checkBoolean(cancelFutures, action, 'cancelFutures');
+    const { wait = true, cancelFutures = false } = checkOptions(options, SHUTDOWN_OPTIONS, action);
     this.#shutdown = true;
     if (cancelFutures) {
       // One at a time: a done callback that shuts down again finds only what is left.
@@ -299,13 +296,7 @@ export abstract class Executor implements AsyncDisposable {
    *   `TypeError`/`RangeError` for bad options.
    */
   protected schedule<T>(task: unknown, args: unknown, options?: RunOptions): Future<T> {
-    if (options !== undefined) {
-      const action = `run a task on executor '${this.name}'`;
-      checkOptions(options, RUN_OPTION_KEYS, action);
-      checkTimeout(options.timeout, action, 'timeout');
-      checkFiniteNumber(options.priority, action, 'priority');
-      checkSignal(options.signal, action, 'signal');
-    }
+    if (options !== undefined) checkOptions(options, RUN_OPTIONS, `run a task on executor '${this.name}'`);
     const { timeout = this.#taskTimeout, priority = 0, signal } = options ?? NO_OPTIONS;
     this.assertOpen();
     const startNow = signal === undefined && this.#running < this.maxWorkers && this.#pending === 0;
@@ -418,7 +409,8 @@ export abstract class Executor implements AsyncDisposable {
     // parameters alive, so a copy of it would pin the first task's future.
     for (;;) {
       // What was kept for the task until it started: its context, and its timeout when that is not the executor's.
-      const extra = internals.takeExtra(future) as QueuedExtra;
+      // (It stays in the future until the future settles: nothing else reads it meanwhile.)
+      const extra = internals.extra(future) as QueuedExtra;
       const timed = Array.isArray(extra);
       const timeout = timed ? extra[0] : this.#taskTimeout;
       const context = timed ? extra[1] : extra;
@@ -426,7 +418,7 @@ export abstract class Executor implements AsyncDisposable {
       let fulfilled = true;
       let outcome: unknown;
       try {
-        outcome = runInContext(context, this.#invoke, future);
+        outcome = context === undefined ? this.#invoke(future) : context.runInAsyncScope(this.#invoke, undefined, future);
         if (isThenable(outcome)) outcome = await outcome;
       } catch (error) {
         fulfilled = false;

@@ -54,8 +54,8 @@ export interface FutureInternals {
   create<T>(owner: FutureOwner | undefined, task: unknown, args: unknown, extra: unknown): Future<T>;
   task(future: Future<unknown>): unknown;
   args(future: Future<unknown>): unknown;
-  /** What `create` was given as `extra`, once: it is dropped here. */
-  takeExtra(future: Future<unknown>): unknown;
+  /** What `create` was given as `extra`, until the future settles. */
+  extra(future: Future<unknown>): unknown;
   /** The value, error or cancellation reason of a settled future. */
   outcome(future: Future<unknown>): unknown;
   /** The start gate: pending → running and `true`; `false` (and the task dropped) otherwise. */
@@ -112,12 +112,7 @@ export class Future<T> extends Promise<T> {
       create: <T>(owner: FutureOwner | undefined, task: unknown, args: unknown, extra: unknown) => new Future<T>(owner, task, args, extra),
       task: (future) => future.#task,
       args: (future) => future.#args,
-      takeExtra: (future) => {
-        if (future.done()) return undefined;
-        const extra = future.#outcome;
-        future.#outcome = undefined;
-        return extra;
-      },
+      extra: (future) => (future.done() ? undefined : future.#outcome),
       outcome: (future) => future.#outcome,
       start: (future) => {
         if (future.#state !== 'pending') return false;
@@ -143,7 +138,7 @@ export class Future<T> extends Promise<T> {
   #state: FutureState = 'pending';
   /**
    * Once settled: the value, the error, or the cancellation reason. Before that: what the
-   * executor keeps for the task until it starts (`internals.takeExtra`), so that a future needs
+   * executor keeps for the task until it starts (`internals.extra`), so that a future needs
    * one field less.
    */
   #outcome: unknown;
@@ -462,7 +457,8 @@ export function toFutureSet<T>(futures: Iterable<Future<T> | PromiseLike<T>>, ac
 
 // `await future` and `Promise.all([future])` take the engine's fast path for native promises,
 // which requires `constructor === Promise`.
-Object.defineProperty(Future.prototype, 'constructor', { value: Promise, writable: true, configurable: true });
+// (An assignment keeps the property's attributes: writable, configurable, not enumerable.)
+Future.prototype.constructor = Promise;
 
 /**
  * The promise methods of a future, typed with `unknown` for the rejection reason (a thrown

@@ -2,7 +2,7 @@ import { TimeoutError } from './errors.js';
 import { internals, type Future } from './future.js';
 import { FifoQueue } from './internal/queue.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
-import { checkBoolean, checkOptions, checkPositiveInteger, checkSignal, checkTimeout, fail } from './internal/validate.js';
+import { checkBoolean, checkOptions, checkPositiveInteger, checkSignal, checkTimeout, fail, type OptionChecks } from './internal/validate.js';
 
 /**
  * A sync or async iterable of `T`: what `map()` accepts as input.
@@ -67,7 +67,7 @@ export interface MapOptions {
 
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
 
-const MAP_OPTION_KEYS = ['bufferSize', 'timeout', 'signal', 'ordered'] as const;
+const MAP_OPTIONS: OptionChecks = { bufferSize: checkPositiveInteger, timeout: checkTimeout, signal: checkSignal, ordered: checkBoolean };
 
 function isSyncIterable(value: unknown): value is Iterable<unknown> {
   return value != null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
@@ -108,11 +108,7 @@ export function mapIterables<R>(
   action: string,
   assertOpen?: () => void,
 ): MapResults<R> {
-  const checked = checkOptions(options, MAP_OPTION_KEYS, action);
-  if (checked.bufferSize !== undefined) checkPositiveInteger(checked.bufferSize, action, 'bufferSize');
-  checkTimeout(checked.timeout, action, 'timeout');
-  checkSignal(checked.signal, action, 'signal');
-  checkBoolean(checked.ordered, action, 'ordered');
+  const checked = checkOptions(options, MAP_OPTIONS, action);
   assertOpen?.();
   return new MapResultsIterator(submit, iterables, checked, action);
 }
@@ -286,12 +282,10 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
       this.#count--;
     }
     try {
+      // Reading the input may abort the map (its signal fires meanwhile).
+      if (!this.#closed) this.#fill();
       if (this.#aborted !== undefined) throw this.#aborted.error;
       if (!this.#closed) {
-        this.#fill();
-        // Reading the input may have aborted the map (its signal fired meanwhile).
-        const aborted = this.#aborted as { error: unknown } | undefined;
-        if (aborted !== undefined) throw aborted.error;
         const head = this.#queue.peek();
         if (head !== undefined && head.done()) {
           this.#queue.shift();

@@ -162,6 +162,7 @@ export class TaskPoolExecutor extends Executor {
 
   protected execute(task: unknown, args: unknown, future: Future<unknown>): unknown {
     // A getter: a task that never reads its signal costs no AbortController.
+    if (args === NO_ARGS) return (task as () => unknown)();
     if (args === RUN) {
       return (task as (context: TaskContext) => unknown)({
         get signal() {

@@ -1,6 +1,6 @@
 import { toFutureSet, internals, type Future, type DoneCallback } from './future.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
-import { checkOptions, checkTimeout, fail } from './internal/validate.js';
+import { checkOptions, checkTimeout, fail, type OptionChecks } from './internal/validate.js';
 
 /**
  * When {@link wait} returns, as Python's `return_when` constants.
@@ -66,7 +66,13 @@ export interface WaitResult<T> {
   readonly notDone: Set<Future<T>>;
 }
 
-const WAIT_OPTION_KEYS = ['timeout', 'returnWhen'] as const;
+const WAIT_OPTIONS: OptionChecks = {
+  timeout: checkTimeout,
+  returnWhen: (value, action, name) => {
+    const values: unknown[] = Object.values(ReturnWhen);
+    if (!values.includes(value)) fail(TypeError, `one of '${values.join("', '")}'`, action, name, value);
+  },
+};
 
 /**
  * Waits for futures, as Python's `concurrent.futures.wait`. Resolves with the futures that
@@ -89,10 +95,7 @@ const WAIT_OPTION_KEYS = ['timeout', 'returnWhen'] as const;
  * ```
  */
 export function wait<T>(futures: Iterable<Future<T> | PromiseLike<T>>, options?: WaitOptions): Promise<WaitResult<T>> {
-  const { timeout, returnWhen = 'ALL_COMPLETED' } = checkOptions(options, WAIT_OPTION_KEYS, 'wait for futures');
-  checkTimeout(timeout, 'wait for futures', 'timeout');
-  const values: string[] = Object.values(ReturnWhen);
-  if (!values.includes(returnWhen)) fail(TypeError, `one of '${values.join("', '")}'`, 'wait for futures', 'returnWhen', returnWhen);
+  const { timeout, returnWhen = 'ALL_COMPLETED' } = checkOptions(options, WAIT_OPTIONS, 'wait for futures');
   const done = new Set<Future<T>>();
   const notDone = new Set<Future<T>>();
   for (const future of toFutureSet(futures, 'wait for futures')) (future.done() ? done : notDone).add(future);

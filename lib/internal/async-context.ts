@@ -26,8 +26,3 @@ export type Context = AsyncResourceLike | undefined;
 export const captureContext: () => Context = AsyncResource
   ? () => new AsyncResource('taskpool.Task')
   : () => undefined;
-
-/** Calls `fn(arg)` inside a context from {@link captureContext}, or directly when there is none. */
-export function runInContext<A, R>(context: Context, fn: (arg: A) => R, arg: A): R {
-  return context === undefined ? fn(arg) : context.runInAsyncScope(fn, undefined, arg);
-}

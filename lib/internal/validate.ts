@@ -71,17 +71,27 @@ export function checkString(value: unknown, action: string, name: string): asser
   if (value !== undefined) check(value, 'string', 'a string', action, name);
 }
 
+/** Checks the value of option `name` (never `undefined`: an option left out is not checked). */
+export type Check = (value: unknown, action: string, name: string) => void;
+
+/** The options a call accepts, in the order messages list them, each with its check (or none). */
+export type OptionChecks = Readonly<Record<string, Check | undefined>>;
+
 /**
- * Throws unless `options` is undefined or an object whose keys are all in `known`.
- * Returns the options, or an empty object.
+ * Throws unless `options` is undefined or an object whose keys are all in `checks`, and each
+ * value given passes its check. Returns the options, or an empty object.
  */
-export function checkOptions<T extends object>(options: T | undefined, known: readonly string[], action: string): Partial<T> {
+export function checkOptions<T extends object>(options: T | undefined, checks: OptionChecks, action: string): Partial<T> {
   if (options === undefined) return {};
   check(options, 'object', 'an object', action, 'options');
   for (const key in options) {
-    if (!known.includes(key)) {
-      throw new TypeError(`Cannot ${action} as 'options' has an unknown key ${describe(key)}: the known keys are '${known.join("', '")}'`);
+    if (!Object.hasOwn(checks, key)) {
+      throw new TypeError(`Cannot ${action} as 'options' has an unknown key ${describe(key)}: the known keys are '${Object.keys(checks).join("', '")}'`);
     }
+  }
+  for (const key in checks) {
+    const value = (options as Record<string, unknown>)[key];
+    if (value !== undefined) checks[key]?.(value, action, key);
   }
   return options;
 }

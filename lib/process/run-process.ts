@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { constants } from 'node:os';
 import process from 'node:process';
 import { cancelTimer, startTimer, type TimerHandle } from '../internal/timers.js';
-import { checkBoolean, checkOptions, checkSignal, checkString, checkTimeout, describe } from '../internal/validate.js';
+import { checkBoolean, checkOptions, checkSignal, checkString, checkTimeout, describe, type OptionChecks } from '../internal/validate.js';
 import { ProcessError } from './process-error.js';
 
 /**
@@ -103,7 +103,17 @@ export interface RunProcessOptions {
   gracePeriod?: number;
 }
 
-const OPTION_KEYS = ['timeout', 'signal', 'cwd', 'env', 'input', 'maxOutput', 'reject', 'killSignal', 'gracePeriod'] as const;
+const OPTIONS: OptionChecks = {
+  timeout: checkTimeout,
+  signal: checkSignal,
+  cwd: undefined,
+  env: undefined,
+  input: undefined,
+  maxOutput: undefined,
+  reject: checkBoolean,
+  killSignal: checkString,
+  gracePeriod: checkTimeout,
+};
 const ACTION = 'run a process';
 const DEFAULT_MAX_OUTPUT = 64 * 1024 * 1024;
 const DEFAULT_GRACE_PERIOD = 2_000;
@@ -306,9 +316,7 @@ class ChildRun {
 }
 
 function checkOptionsOf(options: RunProcessOptions | undefined): RunProcessOptions {
-  const checked = checkOptions(options, OPTION_KEYS, ACTION);
-  checkTimeout(checked.timeout, ACTION, 'timeout');
-  checkSignal(checked.signal, ACTION, 'signal');
+  const checked = checkOptions(options, OPTIONS, ACTION);
   if (checked.cwd !== undefined && typeof checked.cwd !== 'string' && !(checked.cwd instanceof URL)) fail('cwd', 'a string or URL', checked.cwd);
   if (checked.env !== undefined && (typeof checked.env !== 'object' || checked.env === null)) fail('env', 'an object', checked.env);
   if (checked.input !== undefined && typeof checked.input !== 'string' && !(checked.input instanceof Uint8Array)) {
@@ -318,12 +326,9 @@ function checkOptionsOf(options: RunProcessOptions | undefined): RunProcessOptio
     if (typeof checked.maxOutput !== 'number') fail('maxOutput', 'a non-negative number of bytes', checked.maxOutput);
     if (!(checked.maxOutput >= 0)) fail('maxOutput', 'a non-negative number of bytes', checked.maxOutput, RangeError);
   }
-  checkBoolean(checked.reject, ACTION, 'reject');
-  checkString(checked.killSignal, ACTION, 'killSignal');
   if (checked.killSignal !== undefined && !Object.hasOwn(constants.signals, checked.killSignal)) {
     fail('killSignal', 'a signal name such as "SIGTERM"', checked.killSignal, RangeError);
   }
-  checkTimeout(checked.gracePeriod, ACTION, 'gracePeriod');
   return { ...checked };
 }
 

@@ -5,7 +5,7 @@ import { pathToFileURL } from 'node:url';
 import { SHARE_ENV, type ResourceLimits, type TransferListItem, type WorkerOptions } from 'node:worker_threads';
 import type { ExecutorOptions, RunOptions } from '../executor.js';
 import type { AnyIterable } from '../map.js';
-import { checkTimeout, describe } from '../internal/validate.js';
+import { checkTimeout, describe, type OptionChecks } from '../internal/validate.js';
 
 /**
  * Options of `WorkerPoolExecutor`: those of every executor (`maxWorkers`, `name`,
@@ -124,8 +124,8 @@ export type TaskResult<M, K extends keyof M> = M[K] extends (...args: never[]) =
  */
 export type TaskIterables<A extends readonly unknown[]> = { [I in keyof A]: AnyIterable<A[I]> };
 
-/** Option names beyond those of every executor. */
-export const EXTRA_KEYS = ['filename', 'minWorkers', 'idleTimeout', 'resourceLimits', 'workerData', 'env'] as const;
+/** Options beyond those of every executor (checked by {@link checkWorkerOptions}). */
+export const EXTRA_OPTIONS: OptionChecks = { filename: undefined, minWorkers: undefined, idleTimeout: undefined, resourceLimits: undefined, workerData: undefined, env: undefined };
 const DEFAULT_IDLE_TIMEOUT = 10_000;
 
 /** The default `maxWorkers`: one worker per core. */

@@ -11,7 +11,7 @@ import {
   checkName,
   checkWorkerOptions,
   defaultMaxWorkers,
-  EXTRA_KEYS,
+  EXTRA_OPTIONS,
   messageOf,
   type TaskArguments,
   type TaskIterables,
@@ -128,7 +128,7 @@ export class WorkerPoolExecutor<M extends object = UntypedTaskModule> extends Ex
    * @throws {RangeError} `maxWorkers` not a positive integer, `minWorkers` beyond it, a negative timeout.
    */
   constructor(options: WorkerPoolExecutorOptions) {
-    super(options, defaultMaxWorkers(), EXTRA_KEYS);
+    super(options, defaultMaxWorkers(), EXTRA_OPTIONS);
     const { filename, minWorkers, idleTimeout, workerOptions } = checkWorkerOptions(options, this.maxWorkers);
     this.filename = filename;
     this.#minWorkers = minWorkers;
