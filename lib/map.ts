@@ -373,11 +373,9 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
 
   /** The deadline: cancels what is not done (with the `TimeoutError`); the rest stays to be yielded. */
   readonly #onDeadline = (): void => {
-    this.#timer = undefined;
     this.#stopInput();
     this.#release();
-    const action = this.#action.charAt(0).toUpperCase() + this.#action.slice(1);
-    const error = new TimeoutError(`${action} timed out after ${this.#timeout} ms with ${this.#unfinished} unfinished`);
+    const error = new TimeoutError(`Cannot ${this.#action} beyond its 'timeout' of ${this.#timeout} ms: ${this.#unfinished} unfinished`);
     this.#deadline = error;
     // Cancelling a future that has settled changes nothing.
     for (const future of [...this.#queue.toArray(), ...this.#unsettled]) future.cancel(error);
@@ -398,10 +396,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
 
   /** Once the input has ended and every submitted future has settled, nothing can time out. */
   #stopTimerIfFinished(): void {
-    if (this.#inputDone && this.#unfinished === 0) {
-      cancelTimer(this.#timer);
-      this.#timer = undefined;
-    }
+    if (this.#inputDone && this.#unfinished === 0) cancelTimer(this.#timer);
   }
 
   #wakeUp(): void {
@@ -412,7 +407,6 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
 
   #release(): void {
     cancelTimer(this.#timer);
-    this.#timer = undefined;
     if (this.#listening) {
       this.#listening = false;
       this.#signal!.removeEventListener('abort', this.#onAbort);

@@ -69,8 +69,7 @@ export interface WaitResult<T> {
 const WAIT_OPTIONS: OptionChecks = {
   timeout: checkTimeout,
   returnWhen: (value, action, name) => {
-    const values: unknown[] = Object.values(ReturnWhen);
-    if (!values.includes(value)) fail(TypeError, `one of '${values.join("', '")}'`, action, name, value);
+    if (!Object.hasOwn(ReturnWhen, value as string)) fail(TypeError, "'FIRST_COMPLETED', 'FIRST_EXCEPTION' or 'ALL_COMPLETED'", action, name, value);
   },
 };
 

@@ -81,7 +81,7 @@ describe('asCompleted', () => {
     const { items, error } = await collect(asCompleted(futures, { timeout: 5 }));
     expect(items.map((item) => item.future)).to.deep.equal([futures[1]]);
     expect(error).to.be.instanceOf(TimeoutError);
-    expect((error as Error).message).to.equal('Iterate futures as completed timed out after 5 ms with 2 unfinished');
+    expect((error as Error).message).to.equal("Cannot iterate futures as completed beyond its 'timeout' of 5 ms: 2 unfinished");
     expect(futures.map((future) => future.state)).to.deep.equal(['running', 'fulfilled', 'running']);
   });
 

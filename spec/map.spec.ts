@@ -777,7 +777,7 @@ describe('map', () => {
       const iterator = map([[0, 1, 2]], { timeout: 5 });
       const result = await outcome(iterator.next());
       expect(isErr(result) && result.error).to.be.instanceOf(TimeoutError);
-      expect(isErr(result) && (result.error as Error).message).to.match(/^Map over executor 'recorded' timed out after 5 ms with 3 unfinished$/);
+      expect(isErr(result) && (result.error as Error).message).to.match(/^Cannot map over executor 'recorded' beyond its 'timeout' of 5 ms: 3 unfinished$/);
       expect(futures.map((future) => future.state)).to.deep.equal(['cancelled', 'cancelled', 'cancelled']);
       expect(executor.stats).to.deep.include({ pending: 0, cancelled: 3 });
     });

@@ -48,27 +48,27 @@ export function checkFunction(value: unknown, action: string, name: string): ass
   check(value, 'function', 'a function', action, name);
 }
 
-/** Throws unless `value` is undefined or an `AbortSignal`-like object. */
-export function checkSignal(value: unknown, action: string, name: string): asserts value is AbortSignal | undefined {
+/** Throws unless `value` is an `AbortSignal`-like object. */
+export function checkSignal(value: unknown, action: string, name: string): asserts value is AbortSignal {
   const signal = value as AbortSignal | null;
-  if (value !== undefined && (typeof value !== 'object' || signal === null || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function')) {
+  if (typeof value !== 'object' || signal === null || typeof signal.aborted !== 'boolean' || typeof signal.addEventListener !== 'function') {
     fail(TypeError, 'an AbortSignal', action, name, value);
   }
 }
 
-/** Throws unless `value` is undefined or a finite number. */
-export function checkFiniteNumber(value: unknown, action: string, name: string): asserts value is number | undefined {
-  if (value !== undefined) check(value, 'number', 'a finite number', action, name, Number.isFinite);
+/** Throws unless `value` is a finite number. */
+export function checkFiniteNumber(value: unknown, action: string, name: string): asserts value is number {
+  check(value, 'number', 'a finite number', action, name, Number.isFinite);
 }
 
-/** Throws unless `value` is undefined or a boolean. */
-export function checkBoolean(value: unknown, action: string, name: string): asserts value is boolean | undefined {
-  if (value !== undefined) check(value, 'boolean', 'a boolean', action, name);
+/** Throws unless `value` is a boolean. */
+export function checkBoolean(value: unknown, action: string, name: string): asserts value is boolean {
+  check(value, 'boolean', 'a boolean', action, name);
 }
 
-/** Throws unless `value` is undefined or a string. */
-export function checkString(value: unknown, action: string, name: string): asserts value is string | undefined {
-  if (value !== undefined) check(value, 'string', 'a string', action, name);
+/** Throws unless `value` is a string. */
+export function checkString(value: unknown, action: string, name: string): asserts value is string {
+  check(value, 'string', 'a string', action, name);
 }
 
 /** Checks the value of option `name` (never `undefined`: an option left out is not checked). */
