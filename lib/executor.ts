@@ -176,10 +176,9 @@ export abstract class Executor implements AsyncDisposable {
     this.maxWorkers = maxWorkers;
     this.name = checked.name ?? defaultName(kind);
     this.#taskTimeout = checked.taskTimeout;
-    for (const method of ['submit', 'run', 'map', 'shutdown', 'onIdle'] as const) {
-      const self = this as unknown as Record<string, unknown>;
-      if (typeof self[method] === 'function') self[method] = (self[method] as (...args: unknown[]) => unknown).bind(this);
-    }
+    // Methods work detached: `const { submit } = pool`.
+    const self = this as unknown as Record<string, ((...args: unknown[]) => unknown) | undefined>;
+    for (const method of ['submit', 'run', 'map', 'shutdown', 'onIdle']) self[method] &&= self[method]!.bind(this);
   }
 
   /**

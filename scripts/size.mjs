@@ -4,7 +4,8 @@
  * The core ESM bundle (the `import` target of package.json `exports['.']`, with any chunk it
  * loads) is re-bundled in memory with rollup, minified with terser, and gzipped (level 9, as
  * size-limit and bundlephobia do). Other entry points are measured for information.
- * Fails when the core exceeds the budget (6 kB = 6144 bytes, or `--budget=BYTES`).
+ * Fails when the core exceeds the budget (6 kB = 6144 bytes, or `--budget=BYTES`). The last line
+ * is `size: N passed, N failed` (the budget check, and the presence of every entry's file).
  * Build first (`npm run build`).
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -50,6 +51,8 @@ async function measure(file) {
 
 const kB = (bytes) => `${(bytes / 1024).toFixed(2)} kB`;
 let failed = false;
+let checks = 0;
+let failures = 0;
 for (const [subpath, entry] of Object.entries(pkg.exports ?? {})) {
   const file = esmTarget(entry);
   if (file === undefined || !/\.(m)?js$/.test(file)) continue;
@@ -57,6 +60,8 @@ for (const [subpath, entry] of Object.entries(pkg.exports ?? {})) {
   if (!existsSync(join(ROOT, file))) {
     console.log(`${name}: ${file} is missing; run npm run build`);
     failed = true;
+    checks++;
+    failures++;
     continue;
   }
   const { raw, min, gzip } = await measure(file);
@@ -64,9 +69,12 @@ for (const [subpath, entry] of Object.entries(pkg.exports ?? {})) {
   if (subpath === '.') {
     const over = gzip > BUDGET;
     failed ||= over;
+    checks++;
+    if (over) failures++;
     console.log(`${line}; budget ${BUDGET} B: ${over ? `OVER by ${gzip - BUDGET} B` : 'ok'}`);
   } else {
     console.log(`${line}; Node-only, no budget`);
   }
 }
+console.log(`size: ${checks - failures} passed, ${failures} failed`);
 process.exitCode = failed ? 1 : 0;
