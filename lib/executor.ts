@@ -164,9 +164,15 @@ export abstract class Executor implements AsyncDisposable {
   /**
    * @param options - see {@link ExecutorOptions}.
    * @param defaultMaxWorkers - used when `options.maxWorkers` is absent.
-   * @param extraOptions - further options the subclass accepts, with their checks (or none).
+   * @param extraOptions - further options the subclass accepts, each with a check of its value
+   *   (called with the action and the option's name, it throws for a bad value) or `undefined`
+   *   when the subclass checks it itself.
    */
-  protected constructor(options: ExecutorOptions | undefined, defaultMaxWorkers: number, extraOptions?: OptionChecks) {
+  protected constructor(
+    options: ExecutorOptions | undefined,
+    defaultMaxWorkers: number,
+    extraOptions?: Readonly<Record<string, ((value: unknown, action: string, name: string) => void) | undefined>>,
+  ) {
     const kind = new.target.name;
     const action = `create ${kind}`;
     // `maxWorkers: null` means the default too: it is checked once resolved.
