@@ -2,7 +2,7 @@ import pDefer from 'p-defer';
 import { CancelledError, TimeoutError } from './errors.js';
 import { reportError } from './internal/report.js';
 import { cancelTimer, startTimer } from './internal/timers.js';
-import { checkFunction, checkTimeout, fail, isThenable } from './internal/validate.js';
+import { checkFunction, checkTimeout, fail, isSyncIterable, isThenable } from './internal/validate.js';
 
 /**
  * The states of a {@link Future}, as constants: `FutureState.PENDING` is `'pending'`, and so on.
@@ -446,9 +446,7 @@ export function toFuture<T>(value: Future<T> | PromiseLike<T>, action: string, n
  * futures (duplicates count once). @internal
  */
 export function toFutureSet<T>(futures: Iterable<Future<T> | PromiseLike<T>>, action: string): Set<Future<T>> {
-  if (futures == null || typeof futures[Symbol.iterator] !== 'function') {
-    fail(TypeError, 'an iterable', action, 'futures', futures);
-  }
+  if (!isSyncIterable(futures)) fail(TypeError, 'an iterable', action, 'futures', futures);
   const set = new Set<Future<T>>();
   let index = 0;
   for (const item of futures) set.add(toFuture(item, action, `futures[${index++}]`));

@@ -2,7 +2,7 @@ import { TimeoutError } from './errors.js';
 import { internals, type Future } from './future.js';
 import { FifoQueue } from './internal/queue.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
-import { checkBoolean, checkOptions, checkPositiveInteger, checkSignal, checkTimeout, fail, type OptionChecks } from './internal/validate.js';
+import { checkBoolean, checkOptions, checkPositiveInteger, checkSignal, checkTimeout, fail, isSyncIterable, type OptionChecks } from './internal/validate.js';
 
 /**
  * A sync or async iterable of `T`: what `map()` accepts as input.
@@ -68,10 +68,6 @@ export interface MapOptions {
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
 
 const MAP_OPTIONS: OptionChecks = { bufferSize: checkPositiveInteger, timeout: checkTimeout, signal: checkSignal, ordered: checkBoolean };
-
-function isSyncIterable(value: unknown): value is Iterable<unknown> {
-  return value != null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
-}
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return value != null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';

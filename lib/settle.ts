@@ -40,14 +40,12 @@ export function settle<A extends unknown[], R>(fn: (...args: A) => R): (...args:
 export function settle(target: unknown): unknown {
   if (typeof target === 'function' && typeof (target as { then?: unknown }).then !== 'function') {
     const fn = target as (...args: unknown[]) => unknown;
-    return function settled(this: unknown, ...args: unknown[]): Promise<Result<unknown>> {
-      let value: unknown;
+    return async function settled(this: unknown, ...args: unknown[]): Promise<Result<unknown>> {
       try {
-        value = Reflect.apply(fn, this, args);
+        return ok(await Reflect.apply(fn, this, args));
       } catch (error) {
-        return Promise.resolve(err(error));
+        return err(error);
       }
-      return Promise.resolve(value).then(ok, err);
     };
   }
   const future = toFuture(target as PromiseLike<unknown>, 'settle', 'future');

@@ -1,6 +1,7 @@
 import { Executor, type ExecutorOptions, type RunOptions } from './executor.js';
 import type { Future } from './future.js';
 import { mapIterables, splitMapArguments, type AnyIterable, type MapOptions, type MapResults } from './map.js';
+import { builtinModule } from './internal/runtime.js';
 import { checkFunction } from './internal/validate.js';
 
 /**
@@ -35,10 +36,7 @@ export type IterablesOf<A extends readonly unknown[]> = { [K in keyof A]: AnyIte
 
 function defaultMaxWorkers(): number {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
-  const os = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process?.getBuiltinModule?.('node:os') as
-    | { availableParallelism?: () => number }
-    | undefined;
-  const cores = os?.availableParallelism?.() ?? nav?.hardwareConcurrency ?? 1;
+  const cores = builtinModule<{ availableParallelism: () => number }>('node:os')?.availableParallelism?.() ?? nav?.hardwareConcurrency ?? 1;
   return Math.min(32, cores + 4);
 }
 

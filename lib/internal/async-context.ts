@@ -5,19 +5,12 @@
  * run in the context that starts them.
  */
 
+import { builtinModule } from './runtime.js';
+
 type AsyncResourceLike = { runInAsyncScope<R>(fn: (...args: never[]) => R, thisArg?: unknown, ...args: unknown[]): R };
 type AsyncResourceClass = new (type: string) => AsyncResourceLike;
 
-function findAsyncResource(): AsyncResourceClass | undefined {
-  try {
-    const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => { AsyncResource?: AsyncResourceClass } } }).process;
-    return proc?.getBuiltinModule?.('node:async_hooks')?.AsyncResource;
-  } catch {
-    return undefined;
-  }
-}
-
-const AsyncResource = findAsyncResource();
+const AsyncResource = builtinModule<{ AsyncResource: AsyncResourceClass }>('node:async_hooks')?.AsyncResource;
 
 /** An opaque captured context; `undefined` where the runtime has none to capture. */
 export type Context = AsyncResourceLike | undefined;

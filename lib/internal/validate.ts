@@ -14,6 +14,11 @@ export function describe(value: unknown): string {
   }
 }
 
+/** Whether `value` is iterable (`for...of`). */
+export function isSyncIterable(value: unknown): value is Iterable<unknown> {
+  return value != null && typeof (value as Iterable<unknown>)[Symbol.iterator] === 'function';
+}
+
 /** Whether `value` is a promise or any other thenable. */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as PromiseLike<unknown>).then === 'function';
