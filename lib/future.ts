@@ -387,7 +387,7 @@ export class Future<T> extends Promise<T> {
         ? undefined
         : startTimer(timeout, () => {
             internals.removeDoneCallback(future, onDone);
-            settled.reject(new TimeoutError(`Timed out after ${timeout} ms waiting for a future that is still ${future.#state}`));
+            settled.reject(new TimeoutError(`Timed out after ${timeout} ms waiting for a ${future.#state} future`));
           });
     future.addDoneCallback(onDone);
     return settled.promise;
