@@ -1059,10 +1059,9 @@ describe('TaskPoolExecutor', () => {
     class ManualExecutor extends Executor {
       readonly interrupted: [Future<unknown>, unknown][] = [];
       readonly executed: unknown[] = [];
-      constructor(options?: ExecutorOptions & { label?: string }) {
-        const { label, ...rest } = options ?? {};
-        void label;
-        super(options === undefined ? undefined : { ...rest }, 3, { label: undefined });
+      constructor(options?: ExecutorOptions & { label?: unknown }, checkLabel?: (value: unknown, action: string, name: string) => void) {
+        // `label`: an option of this backend's own, checked by `checkLabel` when there is one.
+        super(options, 3, { label: checkLabel });
       }
       submit<R>(task: () => R): Future<Awaited<R>> {
         return this.schedule(task, 'args');
@@ -1086,6 +1085,25 @@ describe('TaskPoolExecutor', () => {
       const { submit } = executor;
       expect(await submit(() => 'bound')).to.equal('bound');
       expect(executor.executed).to.deep.equal(['args']);
+    });
+
+    it('checks the options it adds with the checks it gives, and lists them among the known keys', () => {
+      class LabelledExecutor extends ManualExecutor {
+        constructor(options?: ExecutorOptions & { label?: unknown }) {
+          // A check for `label`, called only when it is given.
+          const checkLabel = (value: unknown, action: string, name: string): void => {
+            if (typeof value !== 'string') throw new TypeError(`Cannot ${action} as '${name}' must be a string: current value is ${String(value)}`);
+          };
+          super(options, checkLabel);
+        }
+      }
+      expect(() => track(new LabelledExecutor({ label: 'ok' }))).not.to.throw();
+      expect(() => track(new LabelledExecutor({ label: undefined }))).not.to.throw();
+      expect(() => new LabelledExecutor({ label: 5 })).to.throw(TypeError, "Cannot create LabelledExecutor as 'label' must be a string: current value is 5");
+      expect(() => new LabelledExecutor({ labl: 'x' } as never)).to.throw(
+        TypeError,
+        `Cannot create LabelledExecutor as 'options' has an unknown key "labl": the known keys are 'maxWorkers', 'name', 'taskTimeout', 'label'`,
+      );
     });
 
     it('is told to interrupt a cancelled or timed-out running task', async () => {
