@@ -1,3 +1,4 @@
+import pDefer, { type DeferredPromise } from 'p-defer';
 import { TimeoutError } from './errors.js';
 import { internals, type Future } from './future.js';
 import { FifoQueue } from './internal/queue.js';
@@ -113,10 +114,8 @@ export function mapIterables<R>(
  * A call that waits for its turn. `end` is set for `return()` and `throw()`: it ends the
  * iterator and gives the call's outcome.
  */
-interface Request<R> {
-  end: (() => Promise<IteratorResult<R>>) | undefined;
-  resolve: (result: IteratorResult<R>) => void;
-  reject: (error: unknown) => void;
+interface Request<R> extends DeferredPromise<IteratorResult<R>> {
+  end?: (() => Promise<IteratorResult<R>>) | undefined;
 }
 
 /**
@@ -259,12 +258,14 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
 
   /** A call served once the calls before it have been (`first`: before every other). */
   #call(end: Request<R>['end'], first?: boolean): Promise<IteratorResult<R>> {
-    const promise = new Promise<IteratorResult<R>>((resolve, reject) => this.#requests[first ? 'unshift' : 'push']({ end, resolve, reject }));
+    const request: Request<R> = pDefer();
+    request.end = end;
+    this.#requests[first ? 'unshift' : 'push'](request);
     if (!this.#busy) {
       this.#busy = true;
       this.#serve();
     }
-    return promise;
+    return request.promise;
   }
 
   /**
