@@ -17,8 +17,8 @@ import {
 import { internals } from '../lib/future.js';
 import { FifoQueue, PriorityQueue } from '../lib/internal/queue.js';
 import { cancelTimer, startTimer } from '../lib/internal/timers.js';
-import { flush, gate, instrumented, pool, track, type Gate } from './helpers.js';
-import { rejectionOf, unhandledRejectionsDuring, watchingTimers } from './fixtures.js';
+import { flush, gate, instrumented, pool, track, watchingTimers, type Gate } from './helpers.js';
+import { rejectionOf, unhandledRejectionsDuring } from './fixtures.js';
 
 /** A deterministic permutation of 0..n-1 (a small LCG: same order on every run). */
 function shuffled(n: number, seed: number): number[] {

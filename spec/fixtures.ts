@@ -166,31 +166,3 @@ export function countingAbortControllers<R>(body: () => R): { result: R; made: n
   }
 }
 
-/**
- * Records the timers started with the global `setTimeout` until `restore()`: `live()` counts
- * those neither cleared nor fired.
- */
-export function watchingTimers(): { live(): number; restore(): void } {
-  const originalSet = globalThis.setTimeout;
-  const originalClear = globalThis.clearTimeout;
-  const live = new Set<unknown>();
-  globalThis.setTimeout = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-    const handle: unknown = originalSet((...values: unknown[]) => {
-      live.delete(handle);
-      callback(...values);
-    }, ms, ...args);
-    live.add(handle);
-    return handle;
-  }) as typeof setTimeout;
-  globalThis.clearTimeout = ((handle: Parameters<typeof clearTimeout>[0]) => {
-    live.delete(handle);
-    originalClear(handle);
-  }) as typeof clearTimeout;
-  return {
-    live: () => live.size,
-    restore: () => {
-      globalThis.setTimeout = originalSet;
-      globalThis.clearTimeout = originalClear;
-    },
-  };
-}

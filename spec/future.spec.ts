@@ -17,9 +17,8 @@ import {
   countingAbortControllers,
   rejectionOf,
   unhandledRejectionsDuring,
-  watchingTimers,
 } from './fixtures.js';
-import { flush, gate, pool } from './helpers.js';
+import { flush, gate, pool, watchingTimers } from './helpers.js';
 
 describe('Future', () => {
   describe('states', () => {

@@ -118,30 +118,44 @@ export function callbackSpy(futures: Future<unknown>[]) {
   };
 }
 
-/** Runs `body` with setTimeout/clearTimeout recorded; returns how many timers are live at its end. */
-export async function liveTimersAfter(body: (live: () => number) => Promise<void>): Promise<number> {
+/**
+ * Records the timers started with the global `setTimeout` until `restore()`: `live()` counts
+ * those neither cleared nor fired.
+ */
+export function watchingTimers(): { live(): number; restore(): void } {
+  const originalSet = globalThis.setTimeout;
+  const originalClear = globalThis.clearTimeout;
   const live = new Set<unknown>();
-  const realSet = globalThis.setTimeout;
-  const realClear = globalThis.clearTimeout;
   globalThis.setTimeout = ((callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]) => {
-    const handle = realSet(() => {
+    const handle: unknown = originalSet((...values: unknown[]) => {
       live.delete(handle);
-      callback(...args);
-    }, ms);
+      callback(...values);
+    }, ms, ...args);
     live.add(handle);
     return handle;
   }) as typeof setTimeout;
   globalThis.clearTimeout = ((handle: Parameters<typeof clearTimeout>[0]) => {
     live.delete(handle);
-    realClear(handle);
+    originalClear(handle);
   }) as typeof clearTimeout;
+  return {
+    live: () => live.size,
+    restore: () => {
+      globalThis.setTimeout = originalSet;
+      globalThis.clearTimeout = originalClear;
+    },
+  };
+}
+
+/** Runs `body` with setTimeout/clearTimeout recorded; returns how many timers are live at its end. */
+export async function liveTimersAfter(body: (live: () => number) => Promise<void>): Promise<number> {
+  const timers = watchingTimers();
   try {
-    await body(() => live.size);
+    await body(timers.live);
   } finally {
-    globalThis.setTimeout = realSet;
-    globalThis.clearTimeout = realClear;
+    timers.restore();
   }
-  return live.size;
+  return timers.live();
 }
 
 /** The package root: the nearest directory up from this file with a package.json. */
