@@ -1,0 +1,688 @@
+/**
+ * The client side of `taskpool/queue`: an executor whose tasks are BullMQ jobs, run by
+ * whichever worker takes them (see serve-queue.ts).
+ *
+ * @module
+ */
+import { randomUUID } from 'node:crypto';
+import { CancelledError, ExecutorShutdownError, TimeoutError } from '../errors.js';
+import { Executor, type ExecutorStats, type ShutdownOptions } from '../executor.js';
+import { internals, type Future, type FutureOwner } from '../future.js';
+import { mapIterables, splitMapArguments, type MapOptions, type MapResults } from '../map.js';
+import { checkBoolean, checkOptions, checkString, fail } from '../internal/validate.js';
+import { decode, decodeFailure, encode } from './codec.js';
+import { cancelChannel, cancelKey, createRedis, jobKey, type JobData, type RedisClient } from './keys.js';
+import {
+  CLIENT_OPTIONS,
+  connectionOptions,
+  DAY,
+  loadBullMQ,
+  RUN_OPTIONS,
+  showConnection,
+  type HandlerArguments,
+  type HandlerIterables,
+  type HandlerName,
+  type HandlerResult,
+  type QueueConnection,
+  type QueueExecutorOptions,
+  type QueueRunOptions,
+  type UntypedHandlers,
+} from './options.js';
+
+/**
+ * A future of a job: a {@link Future} with the job's id.
+ *
+ * @typeParam T - the handler's result.
+ * @example
+ * ```ts
+ * const future: QueueFuture<number> = pool.submit('fib', 30);
+ * console.log(future.id); // attach to it from another process with pool.attach(id)
+ * ```
+ */
+export type QueueFuture<T> = Future<T> & { readonly id: string };
+
+/** A job this client follows, and the futures that follow it. */
+interface Tracked {
+  readonly id: string;
+  readonly name: string;
+  /** Unsettled futures following the job (several with `key` or `attach`). */
+  futures: Future<unknown>[];
+  /** What to add, until it is added. */
+  add: { data: JobData; opts: Record<string, unknown> } | undefined;
+  /** The job is in Redis (its add succeeded, or it was attached). */
+  added: boolean;
+  started: boolean;
+  timeout: number | undefined;
+  deadline: number | undefined;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** Jobs added per `addBulk` call. */
+const BATCH = 1_000;
+const SHUTDOWN_OPTIONS = { wait: checkBoolean, cancelFutures: checkBoolean };
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * An executor over a BullMQ queue on Redis: the same contract as every executor (futures,
+ * `map` with `bufferSize`, `wait`/`asCompleted`/`settle`, cancel, timeouts, `await using`),
+ * across machines. Tasks are named: workers register handlers with {@link serveQueue},
+ * clients submit by name, typed from the handlers' type.
+ *
+ * - A future is `pending` while its job waits, `running` once a worker took it, then settled
+ *   from the job's outcome. Lost events never leave it hanging: the state of unfinished jobs
+ *   is checked again every `checkInterval` ms, after a reconnection, and on `attach`.
+ * - Arguments and results travel with structured-clone fidelity; errors come back with their
+ *   class (built-in or taskpool's), `name`, `message`, `stack` and `cause`. An argument that
+ *   cannot travel rejects its future with a `TypeError`.
+ * - `cancel()`: a waiting job is removed; a running one's handler sees its signal abort on
+ *   the worker that holds it, and it is not retried. The future settles as cancelled at once.
+ * - Job ids are random UUIDs (`future.id`); `attach(id)` follows a job from any process.
+ *   Finished jobs are kept `retention` ms.
+ * - Delivery is at least once: a job whose worker died runs again on another worker.
+ *
+ * The client connects on first use; `shutdown()` (or `await using`) disconnects it once this
+ * client's jobs have settled.
+ *
+ * @typeParam H - the handlers' type (`typeof handlers`); without it any name is accepted and
+ *   results are `unknown`.
+ * @example
+ * ```ts
+ * await using pool = new QueueExecutor<typeof handlers>({ queue: 'images', connection: 'redis://10.0.0.5:6379' });
+ * const thumbnail = await pool.submit('resize', image, 200);
+ * for await (const n of pool.map('fib', [20, 25, 30], { bufferSize: 1_000 })) console.log(n);
+ * ```
+ */
+export class QueueExecutor<H extends object = UntypedHandlers> extends Executor {
+  /** The queue's name. */
+  readonly queue: string;
+  readonly #connection: QueueConnection;
+  readonly #prefix: string;
+  readonly #retention: number;
+  readonly #checkInterval: number;
+  readonly #connectTimeout: number;
+  readonly #taskTimeout: number | undefined;
+  /** Unsettled jobs of this client, by id. */
+  readonly #jobs = new Map<string, Tracked>();
+  readonly #byFuture = new WeakMap<Future<unknown>, Tracked>();
+  #toAdd: Tracked[] = [];
+  #flushing = false;
+  #adding = 0;
+  #pending = 0;
+  #running = 0;
+  #completed = 0;
+  #failed = 0;
+  #cancelled = 0;
+  #shutdown = false;
+  #idleWaiters: (() => void)[] = [];
+  #connected: Promise<Connections> | undefined;
+  #closed: Promise<void> | undefined;
+  #checkTimer: ReturnType<typeof setInterval> | undefined;
+  #checking = false;
+  #lastError: unknown;
+
+  /**
+   * @param options - see {@link QueueExecutorOptions}; `queue` and `connection` are required.
+   * @throws {TypeError} a missing or bad `queue` or `connection` (not a `redis://` URL nor
+   *   options), an unknown option, `maxWorkers` (concurrency belongs to the workers).
+   * @throws {Error} when BullMQ or ioredis is not installed.
+   */
+  constructor(options: QueueExecutorOptions) {
+    super(options as never, 1, CLIENT_OPTIONS);
+    const action = 'create QueueExecutor';
+    if ((options as { maxWorkers?: unknown }).maxWorkers !== undefined) {
+      throw new TypeError(`Cannot ${action} as 'maxWorkers' is not an option of a queue client: jobs run on the workers, whose 'concurrency' serveQueue sets`);
+    }
+    if (options.queue === undefined) fail(TypeError, 'a non-empty string without ":"', action, 'queue', undefined);
+    if (options.connection === undefined) fail(TypeError, 'a redis:// or rediss:// URL, or ioredis options', action, 'connection', undefined);
+    loadBullMQ();
+    this.queue = options.queue;
+    this.#connection = options.connection;
+    this.#prefix = options.prefix ?? 'bull';
+    this.#retention = options.retention ?? DAY;
+    this.#checkInterval = options.checkInterval ?? 5_000;
+    this.#connectTimeout = options.connectTimeout ?? 10_000;
+    this.#taskTimeout = options.taskTimeout;
+    this.attach = this.attach.bind(this);
+  }
+
+  /**
+   * Counts of this client's futures: pending (job waiting), running (a worker has it),
+   * completed, failed, cancelled.
+   *
+   * @example
+   * ```ts
+   * console.log(`${pool.stats.running} running, ${pool.stats.pending} waiting`);
+   * ```
+   */
+  override get stats(): ExecutorStats {
+    return { pending: this.#pending, running: this.#running, completed: this.#completed, failed: this.#failed, cancelled: this.#cancelled };
+  }
+
+  /**
+   * Whether `shutdown()` has been called.
+   *
+   * @example
+   * ```ts
+   * if (!pool.isShutdown) pool.submit('fib', 30);
+   * ```
+   */
+  override get isShutdown(): boolean {
+    return this.#shutdown;
+  }
+
+  /**
+   * Adds a job for handler `name` with `args` and returns its future (Python's `submit`).
+   *
+   * @typeParam K - the handler's name.
+   * @param name - a handler registered by the workers.
+   * @param args - its arguments (without the context).
+   * @returns the job's future; `future.id` is the job id.
+   * @throws {TypeError} when `name` is not a non-empty string.
+   * @throws {ExecutorShutdownError} after `shutdown()`.
+   * @example
+   * ```ts
+   * const future = pool.submit('resize', image, 200); // QueueFuture<Uint8Array>
+   * ```
+   */
+  submit<K extends HandlerName<H>>(name: K, ...args: HandlerArguments<H, K>): QueueFuture<HandlerResult<H, K>> {
+    return this.#enqueue(name, args, undefined, `submit to executor '${this.name}'`) as QueueFuture<HandlerResult<H, K>>;
+  }
+
+  /**
+   * Adds a job with per-job options: `timeout` (per attempt), `deadline` (whole job), `retry`
+   * (`{ attempts, backoff }`), `priority`, `signal`, and `key` (the job id: a job with that id
+   * in the queue already is followed, not added again).
+   *
+   * @typeParam K - the handler's name.
+   * @param name - a handler registered by the workers.
+   * @param args - its arguments, as an array.
+   * @param options - see {@link QueueRunOptions}.
+   * @returns the job's future.
+   * @throws {TypeError} / {RangeError} for a bad name, args or options.
+   * @throws {ExecutorShutdownError} after `shutdown()`.
+   * @example
+   * ```ts
+   * pool.run('resize', [image, 200], { timeout: 5_000, retry: { attempts: 3, backoff: 1_000 } });
+   * ```
+   */
+  run<K extends HandlerName<H>>(name: K, args?: HandlerArguments<H, K>, options?: QueueRunOptions): QueueFuture<HandlerResult<H, K>> {
+    const action = `run a task on executor '${this.name}'`;
+    if (args !== undefined && !Array.isArray(args)) fail(TypeError, 'an array', action, 'args', args);
+    return this.#enqueue(name, (args ?? []) as unknown[], options, action) as QueueFuture<HandlerResult<H, K>>;
+  }
+
+  /**
+   * Maps handler `name` over iterables (zipped), yielding results in input order, as every
+   * executor's `map`. With `bufferSize`, at most that many jobs are in the queue and not
+   * yielded; the jobs are added in batches.
+   *
+   * @typeParam K - the handler's name.
+   * @param name - a handler registered by the workers.
+   * @param iterables - one iterable per argument, then optionally {@link MapOptions}.
+   * @returns an async iterator of the results.
+   * @throws {TypeError} for a bad name, input or options; {@link ExecutorShutdownError} after shutdown.
+   * @example
+   * ```ts
+   * for await (const n of pool.map('fib', inputs, { bufferSize: 1_000 })) total += n;
+   * ```
+   */
+  map<K extends HandlerName<H>>(
+    name: K,
+    ...iterables: HandlerIterables<HandlerArguments<H, K>> | [...HandlerIterables<HandlerArguments<H, K>>, MapOptions | undefined]
+  ): MapResults<HandlerResult<H, K>>;
+  map(name: string, ...rest: unknown[]): MapResults<unknown> {
+    const action = `map over executor '${this.name}'`;
+    this.#checkName(name, action);
+    const { iterables, options } = splitMapArguments(rest, action);
+    return mapIterables((values) => this.#enqueue(name, values, undefined, action), iterables, options, action, () => this.#assertOpen());
+  }
+
+  /**
+   * A future for an existing job of this queue, from any process (its id is `future.id`).
+   * It settles from the job's outcome, at once if the job has finished; cancelling it
+   * cancels the job.
+   *
+   * @param id - the job's id.
+   * @returns the job's future; it rejects with an `Error` when no job has that id (never
+   *   added, or removed after the retention of finished jobs).
+   * @throws {TypeError} when `id` is not a non-empty string; {@link ExecutorShutdownError} after shutdown.
+   * @example
+   * ```ts
+   * const id = pool.submit('fib', 30).id;
+   * // later, anywhere:
+   * console.log(await otherPool.attach(id));
+   * ```
+   */
+  attach(id: string): QueueFuture<unknown> {
+    const action = `attach to a job of executor '${this.name}'`;
+    checkString(id, action, 'id');
+    if (id === '') fail(TypeError, 'a non-empty string', action, 'id', id);
+    this.#assertOpen();
+    const known = this.#jobs.get(id);
+    const future = this.#newFuture(id);
+    this.#pending++;
+    if (known !== undefined) {
+      this.#follow(known, future);
+      return future;
+    }
+    const tracked: Tracked = { id, name: '', futures: [future], add: undefined, added: true, started: false, timeout: undefined, deadline: undefined, timer: undefined };
+    this.#jobs.set(id, tracked);
+    this.#byFuture.set(future, tracked);
+    this.#connect()
+      .then(() => this.#check([tracked], true))
+      .catch((error: unknown) => this.#fail(tracked, new Error(`Cannot attach to job '${id}' of queue '${this.queue}' as Redis at ${showConnection(this.#connection)} cannot be reached: ${messageOf(error)}`, { cause: error })));
+    return future;
+  }
+
+  /**
+   * Stops accepting jobs. `cancelFutures` cancels this client's waiting jobs; `wait` (the
+   * default) resolves once this client's futures have settled. The connections to Redis
+   * close once nothing is left. Workers are stopped with their own `close()`.
+   *
+   * @param options - `{ wait = true, cancelFutures = false }`.
+   * @returns a promise that resolves as described.
+   * @throws {TypeError} for bad options.
+   * @example
+   * ```ts
+   * await pool.shutdown({ cancelFutures: true });
+   * ```
+   */
+  override shutdown(options?: ShutdownOptions): Promise<void> {
+    const { wait = true, cancelFutures = false } = checkOptions(options, SHUTDOWN_OPTIONS, `shut down executor '${this.name}'`);
+    this.#shutdown = true;
+    if (cancelFutures) {
+      for (const tracked of [...this.#jobs.values()]) for (const future of [...tracked.futures]) if (future.state === 'pending') future.cancel();
+    }
+    const closed = this.onIdle().then(() => this.#close());
+    return wait ? closed : Promise.resolve();
+  }
+
+  /**
+   * Resolves when none of this client's futures is pending or running.
+   *
+   * @returns a promise, resolved at once when idle.
+   * @example
+   * ```ts
+   * await pool.onIdle();
+   * ```
+   */
+  override onIdle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#idleWaiters.push(resolve);
+      this.#notifyIdle();
+    });
+  }
+
+  /** Never called: jobs run on the workers. */
+  protected execute(): never {
+    throw new Error('A queue client runs no task itself');
+  }
+
+  #assertOpen(): void {
+    if (this.#shutdown) throw new ExecutorShutdownError(`Cannot submit to executor '${this.name}' as it has been shut down`);
+  }
+
+  #checkName(name: unknown, action: string): asserts name is string {
+    if (typeof name !== 'string' || name === '') fail(TypeError, 'the name of a handler (a non-empty string)', action, 'name', name);
+  }
+
+  #newFuture(id: string): QueueFuture<unknown> {
+    const future = internals.create<unknown>(this.#owner, undefined, undefined, undefined);
+    Object.defineProperty(future, 'id', { value: id, enumerable: true });
+    return future as QueueFuture<unknown>;
+  }
+
+  #follow(tracked: Tracked, future: Future<unknown>): void {
+    tracked.futures.push(future);
+    this.#byFuture.set(future, tracked);
+    if (tracked.started && internals.start(future)) {
+      this.#pending--;
+      this.#running++;
+    }
+  }
+
+  #enqueue(name: string, args: unknown[], options: QueueRunOptions | undefined, action: string): QueueFuture<unknown> {
+    this.#checkName(name, action);
+    if (options !== undefined) checkOptions(options, RUN_OPTIONS, action);
+    this.#assertOpen();
+    const { signal, timeout = this.#taskTimeout, deadline, retry, priority = 0, key } = options ?? {};
+    const id = key ?? randomUUID();
+    const future = this.#newFuture(id);
+    this.#pending++;
+    const known = this.#jobs.get(id);
+    if (known !== undefined) {
+      this.#follow(known, future);
+    } else {
+      let text: string;
+      try {
+        text = encode(args);
+      } catch (error) {
+        this.#pending--;
+        this.#failed++;
+        internals.reject(future, new TypeError(`Cannot submit job '${name}' to queue '${this.queue}' as its arguments cannot travel: ${messageOf(error)}`, { cause: error }));
+        this.#notifyIdle();
+        return future;
+      }
+      const data: { -readonly [K in keyof JobData]: JobData[K] } = { a: text };
+      if (timeout !== undefined) data.t = timeout;
+      if (deadline !== undefined) data.d = deadline;
+      const opts: Record<string, unknown> = { jobId: id, removeOnComplete: { age: Math.ceil(this.#retention / 1000) }, removeOnFail: { age: Math.ceil(this.#retention / 1000) } };
+      if (priority !== 0) opts.priority = 1_000_001 - priority;
+      if (retry !== undefined && retry.attempts > 1) {
+        opts.attempts = retry.attempts;
+        opts.backoff = { type: 'taskpool', delay: 0 };
+        data.b = retry.backoff ?? {};
+      }
+      const attempts = retry?.attempts ?? 1;
+      const tracked: Tracked = {
+        id,
+        name,
+        futures: [future],
+        add: { data, opts },
+        added: false,
+        started: false,
+        // The client enforces a per-attempt timeout only when there is one attempt: with retries the worker does.
+        timeout: attempts === 1 ? timeout : undefined,
+        deadline,
+        timer: undefined,
+      };
+      this.#jobs.set(id, tracked);
+      this.#byFuture.set(future, tracked);
+      this.#toAdd.push(tracked);
+      if (!this.#flushing) {
+        this.#flushing = true;
+        queueMicrotask(() => void this.#flush());
+      }
+    }
+    if (signal !== undefined) {
+      if (signal.aborted) future.cancel(signal.reason);
+      else {
+        const onAbort = (): void => void future.cancel(signal.reason);
+        signal.addEventListener('abort', onAbort, { once: true });
+        future.addDoneCallback(() => signal.removeEventListener('abort', onAbort));
+      }
+    }
+    return future;
+  }
+
+  /** Adds the jobs submitted since the last flush, in batches. */
+  async #flush(): Promise<void> {
+    const batch = this.#toAdd.filter((tracked) => tracked.futures.length > 0);
+    this.#toAdd = [];
+    this.#flushing = false;
+    if (batch.length === 0) return;
+    this.#adding += batch.length;
+    try {
+      const { queue } = await this.#connect();
+      for (let start = 0; start < batch.length; start += BATCH) {
+        const chunk = batch.slice(start, start + BATCH);
+        try {
+          await this.#withConnectTimeout(queue.addBulk(chunk.map((tracked) => ({ name: tracked.name, data: tracked.add!.data, opts: tracked.add!.opts }))));
+          for (const tracked of chunk) {
+            tracked.add = undefined;
+            tracked.added = true;
+            // Cancelled while it was being added.
+            if (tracked.futures.length === 0) void this.#sendCancel(tracked, undefined);
+          }
+        } catch (error) {
+          for (const tracked of chunk) this.#fail(tracked, this.#unreachable(`add job '${tracked.id}' (${tracked.name}) to`, error));
+        }
+      }
+    } catch (error) {
+      for (const tracked of batch) if (!tracked.added) this.#fail(tracked, this.#unreachable(`add job '${tracked.id}' (${tracked.name}) to`, error));
+    } finally {
+      this.#adding -= batch.length;
+      this.#notifyIdle();
+    }
+  }
+
+  #unreachable(what: string, error: unknown): Error {
+    return new Error(`Cannot ${what} queue '${this.queue}' as Redis at ${showConnection(this.#connection)} did not accept it: ${messageOf(error)}`, { cause: error });
+  }
+
+  /** `promise`, or a rejection once `connectTimeout` ms pass while Redis is not connected. */
+  #withConnectTimeout<T>(promise: Promise<T>): Promise<T> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const limit = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(this.#lastError ?? new Error(`no answer within ${this.#connectTimeout} ms`)), this.#connectTimeout);
+    });
+    return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
+  }
+
+  /** Opens the connections once: BullMQ's Queue, QueueEvents from the current end of the event stream, a Redis client. */
+  #connect(): Promise<Connections> {
+    this.#connected ??= (async () => {
+      const { Queue, QueueEvents } = loadBullMQ();
+      const redis = createRedis(this.#connection, { maxRetriesPerRequest: 3 });
+      redis.on('error', (error: unknown) => (this.#lastError = error));
+      let readyBefore = false;
+      redis.on('ready', () => {
+        // A reconnection: events may have been lost meanwhile.
+        if (readyBefore) void this.#checkAll();
+        readyBefore = true;
+      });
+      const connection = connectionOptions(this.#connection, { maxRetriesPerRequest: null }) as never;
+      const queue = new Queue(this.queue, { connection, prefix: this.#prefix });
+      queue.on('error', (error: unknown) => (this.#lastError = error));
+      const connections: Connections = { queue, events: undefined, redis };
+      try {
+        // Events are read from the stream's current end, so that none after this point is missed.
+        const last = (await this.#withConnectTimeout((redis as unknown as { xrevrange: (...args: unknown[]) => Promise<[string, string[]][]> }).xrevrange(`${this.#prefix}:${this.queue}:events`, '+', '-', 'COUNT', 1))) ?? [];
+        const events = new QueueEvents(this.queue, { connection, prefix: this.#prefix, autorun: false, lastEventId: last[0]?.[0] ?? '0-0' });
+        connections.events = events;
+        events.on('error', (error: unknown) => (this.#lastError = error));
+        events.on('active', ({ jobId }: { jobId: string }) => this.#onActive(jobId));
+        events.on('completed', ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => this.#onCompleted(jobId, returnvalue));
+        events.on('failed', ({ jobId, failedReason }: { jobId: string; failedReason: string }) => this.#onFailed(jobId, failedReason));
+        events.on('removed', ({ jobId }: { jobId: string }) => {
+          const tracked = this.#jobs.get(jobId);
+          if (tracked?.added === true) this.#fail(tracked, this.#lostError(tracked, 'it was removed'));
+        });
+        void events.run().catch((error: unknown) => (this.#lastError = error));
+      } catch (error) {
+        await this.#disconnect(connections);
+        this.#connected = undefined;
+        throw error;
+      }
+      this.#checkTimer = setInterval(() => void this.#checkAll(), this.#checkInterval);
+      (this.#checkTimer as { unref?: () => void }).unref?.();
+      return connections;
+    })();
+    return this.#connected;
+  }
+
+  async #disconnect({ queue, events, redis }: Connections): Promise<void> {
+    await Promise.allSettled([events?.close(), queue.close()]);
+    redis.disconnect();
+  }
+
+  /** Closes the connections (once idle after shutdown). */
+  #close(): Promise<void> {
+    this.#closed ??= (async () => {
+      clearInterval(this.#checkTimer);
+      const connected = this.#connected;
+      if (connected === undefined) return;
+      const connections = await connected.catch(() => undefined);
+      if (connections !== undefined) await this.#disconnect(connections);
+    })();
+    return this.#closed;
+  }
+
+  #onActive(id: string): void {
+    const tracked = this.#jobs.get(id);
+    if (tracked === undefined || tracked.started) return;
+    tracked.started = true;
+    for (const future of tracked.futures) {
+      if (!internals.start(future)) continue;
+      this.#pending--;
+      this.#running++;
+    }
+    const limit = tracked.deadline ?? tracked.timeout;
+    if (limit !== undefined && limit !== Infinity) {
+      const isDeadline = tracked.deadline !== undefined && (tracked.timeout === undefined || tracked.deadline <= tracked.timeout);
+      const ms = isDeadline ? tracked.deadline! : Math.min(limit, tracked.timeout ?? Infinity);
+      tracked.timer = setTimeout(() => {
+        const text = isDeadline ? `passed its deadline of ${ms} ms` : `timed out after ${ms} ms`;
+        this.#fail(tracked, new TimeoutError(`Job '${id}' (${tracked.name}) of queue '${this.queue}' ${text}`));
+        // No further attempt: the worker is told to stop it.
+        void this.#sendCancel(tracked, undefined);
+      }, ms);
+    }
+  }
+
+  #onCompleted(id: string, returnvalue: unknown): void {
+    const tracked = this.#jobs.get(id);
+    if (tracked === undefined) return;
+    let value: unknown;
+    try {
+      value = decode(String(returnvalue));
+    } catch (error) {
+      this.#fail(tracked, new TypeError(`Cannot read the result of job '${id}' of queue '${this.queue}': ${messageOf(error)}`, { cause: error }));
+      return;
+    }
+    this.#settle(tracked, true, value);
+  }
+
+  #onFailed(id: string, failedReason: string | undefined): void {
+    const tracked = this.#jobs.get(id);
+    if (tracked !== undefined) this.#fail(tracked, decodeFailure(failedReason, id, this.queue));
+  }
+
+  #lostError(tracked: Tracked, why: string): Error {
+    return new Error(`Job '${tracked.id}' of queue '${this.queue}' no longer exists in Redis: ${why} before it finished`);
+  }
+
+  #fail(tracked: Tracked, error: unknown): void {
+    this.#settle(tracked, false, error);
+  }
+
+  /** Settles every future following the job, and forgets it. */
+  #settle(tracked: Tracked, fulfilled: boolean, outcome: unknown): void {
+    if (this.#jobs.get(tracked.id) === tracked) this.#jobs.delete(tracked.id);
+    clearTimeout(tracked.timer);
+    const futures = tracked.futures;
+    tracked.futures = [];
+    for (const future of futures) {
+      if (future.done()) continue;
+      if (future.state === 'running') this.#running--;
+      else this.#pending--;
+      if (fulfilled) {
+        this.#completed++;
+        internals.resolve(future, outcome);
+      } else {
+        this.#failed++;
+        internals.reject(future, outcome, true);
+      }
+    }
+    this.#notifyIdle();
+  }
+
+  /** What this client's futures call back into: one was cancelled. */
+  readonly #owner: FutureOwner = {
+    futureCancelled: (future, wasRunning, reason) => {
+      if (wasRunning) this.#running--;
+      else this.#pending--;
+      this.#cancelled++;
+      const tracked = this.#byFuture.get(future);
+      if (tracked !== undefined) {
+        const index = tracked.futures.indexOf(future);
+        if (index !== -1) tracked.futures.splice(index, 1);
+        if (tracked.futures.length === 0) {
+          if (this.#jobs.get(tracked.id) === tracked) this.#jobs.delete(tracked.id);
+          clearTimeout(tracked.timer);
+          // A job not added yet is dropped from its batch, or cancelled once added.
+          if (tracked.added) void this.#sendCancel(tracked, reason);
+        }
+      }
+      this.#notifyIdle();
+    },
+  };
+
+  /**
+   * Tells the workers that the job is cancelled: a key a worker checks when the job starts, a
+   * message for the worker running it; then removes the job if it is still waiting.
+   */
+  async #sendCancel(tracked: Tracked, reason: unknown): Promise<void> {
+    // The reason travels when it is the caller's own (a CancelledError's cause, or any other value).
+    let cause = reason;
+    if (reason instanceof CancelledError) cause = reason.cause;
+    let text = '';
+    if (cause !== undefined) {
+      try {
+        text = encode(cause);
+      } catch {
+        text = '';
+      }
+    }
+    try {
+      const { queue, redis } = await this.#connect();
+      await redis.set(cancelKey(this.#prefix, this.queue, tracked.id), text, 'PX', this.#retention);
+      await redis.publish(cancelChannel(this.#prefix, this.queue), text === '' ? tracked.id : `${tracked.id} ${text}`);
+      await queue.remove(tracked.id).catch(() => 0);
+    } catch (error) {
+      this.#lastError = error;
+    }
+  }
+
+  /** Checks every unfinished job added by (or attached to) this client. */
+  async #checkAll(): Promise<void> {
+    if (this.#checking || this.#closed !== undefined) return;
+    this.#checking = true;
+    try {
+      await this.#check([...this.#jobs.values()].filter((tracked) => tracked.added), false);
+    } catch (error) {
+      this.#lastError = error;
+    } finally {
+      this.#checking = false;
+    }
+  }
+
+  /**
+   * Reads the jobs' state in Redis and settles what events did not: finished jobs, vanished
+   * ones; marks started ones running.
+   */
+  async #check(jobs: Tracked[], attaching: boolean): Promise<void> {
+    if (jobs.length === 0) return;
+    const { redis } = await this.#connect();
+    for (let start = 0; start < jobs.length; start += BATCH) {
+      const chunk = jobs.slice(start, start + BATCH);
+      const pipeline = redis.pipeline();
+      for (const tracked of chunk) pipeline.hmget(jobKey(this.#prefix, this.queue, tracked.id), 'name', 'finishedOn', 'returnvalue', 'failedReason', 'processedOn');
+      const replies = (await this.#withConnectTimeout(pipeline.exec())) ?? [];
+      chunk.forEach((tracked, index) => {
+        const [error, fields] = replies[index] ?? [new Error('no reply'), undefined];
+        if (error !== null || this.#jobs.get(tracked.id) !== tracked) return;
+        const [name, finishedOn, returnvalue, failedReason, processedOn] = fields as (string | null)[];
+        if (name === null || name === undefined) {
+          const why = attaching
+            ? new Error(`Cannot attach to job '${tracked.id}' of queue '${this.queue}' as it does not exist: it was never added, or was removed after the retention of finished jobs`)
+            : this.#lostError(tracked, 'it was removed, or Redis lost its data,');
+          this.#fail(tracked, why);
+          return;
+        }
+        if (finishedOn !== null && finishedOn !== undefined) {
+          if (returnvalue !== null && returnvalue !== undefined) this.#onCompleted(tracked.id, JSON.parse(returnvalue) as unknown);
+          else this.#onFailed(tracked.id, failedReason ?? undefined);
+          return;
+        }
+        if (processedOn !== null && processedOn !== undefined) this.#onActive(tracked.id);
+      });
+    }
+  }
+
+  #notifyIdle(): void {
+    if (this.#pending !== 0 || this.#running !== 0 || this.#adding !== 0 || this.#idleWaiters.length === 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+interface Connections {
+  queue: import('bullmq').Queue;
+  events: import('bullmq').QueueEvents | undefined;
+  redis: RedisClient;
+}

@@ -1,0 +1,393 @@
+/**
+ * The worker side of `taskpool/queue`: a BullMQ `Worker` that runs named handlers, with
+ * cancellation from any client, timeouts and deadlines, and retries decided here.
+ *
+ * @module
+ */
+import { CancelledError, TimeoutError } from '../errors.js';
+import { checkFunction, checkOptions, checkPositiveInteger, checkTimeout, describe, fail, type OptionChecks } from '../internal/validate.js';
+import { decode, encode, failureMessage } from './codec.js';
+import { cancelChannel, cancelKey, createRedis, type JobData, type RedisClient } from './keys.js';
+import { checkConnection, checkQueueName, connectionOptions, loadBullMQ, showConnection, type Handler, type ServeQueueOptions, type TaskContext } from './options.js';
+
+/**
+ * Counts kept by a {@link QueueServer} since it started.
+ *
+ * @example
+ * ```ts
+ * const { active, completed, failed, retried, cancelled } = server.stats;
+ * ```
+ */
+export interface QueueServerStats {
+  /** Jobs running now. */
+  readonly active: number;
+  /** Jobs that fulfilled. */
+  readonly completed: number;
+  /** Jobs that failed for good (no attempt left, or not to be retried). */
+  readonly failed: number;
+  /** Failed attempts followed by another attempt. */
+  readonly retried: number;
+  /** Jobs cancelled while they ran here (by a client, or by `close({ abort: true })`). */
+  readonly cancelled: number;
+}
+
+/**
+ * Options of {@link QueueServer.close}.
+ *
+ * @example
+ * ```ts
+ * await server.close({ abort: true });
+ * ```
+ */
+export interface QueueServerCloseOptions {
+  /**
+   * Abort the signals of the jobs running here (with a `CancelledError`) instead of waiting
+   * for them; they go back to the queue for another worker.
+   * @default false
+   */
+  abort?: boolean;
+}
+
+/**
+ * A worker serving a queue, made by {@link serveQueue}.
+ *
+ * @example
+ * ```ts
+ * const server = await serveQueue({ queue: 'images', connection, handlers });
+ * process.on('SIGTERM', () => void server.close());
+ * ```
+ */
+export interface QueueServer extends AsyncDisposable {
+  /** The queue's name. */
+  readonly queue: string;
+  /** Counts since it started. */
+  readonly stats: QueueServerStats;
+  /**
+   * Stops taking jobs and waits for the running ones (gracefully), then disconnects. With
+   * `abort`, their signals abort first and they go back to the queue. Idempotent.
+   */
+  close(options?: QueueServerCloseOptions): Promise<void>;
+}
+
+/** One job running here. */
+interface Running {
+  readonly controller: AbortController;
+  /** Why it was cancelled by a client, when it was. */
+  cancelled: { reason: unknown } | undefined;
+  /** Stopped by `close({ abort: true })`. */
+  forced: boolean;
+}
+
+const SERVE_OPTIONS: OptionChecks = {
+  queue: checkQueueName,
+  connection: checkConnection,
+  prefix: checkQueueName,
+  handlers: checkHandlers,
+  concurrency: checkPositiveInteger,
+  lockDuration: checkPositive,
+  stalledInterval: checkPositive,
+  maxStalledCount: checkCount,
+  rateLimit: checkRateLimit,
+  retryIf: checkFunction,
+  onRetry: checkFunction,
+  onFailure: checkFunction,
+};
+
+function checkPositive(value: unknown, action: string, name: string): void {
+  checkTimeout(value, action, name);
+  if (value === 0 || value === Infinity) fail(RangeError, 'a positive finite number of milliseconds', action, name, value);
+}
+
+function checkCount(value: unknown, action: string, name: string): void {
+  if (!Number.isSafeInteger(value) || (value as number) < 0) fail(typeof value === 'number' ? RangeError : TypeError, 'a non-negative integer', action, name, value);
+}
+
+function checkHandlers(value: unknown, action: string, name: string): void {
+  if (typeof value !== 'object' || value === null) fail(TypeError, 'an object of functions', action, name, value);
+  if (!Object.values(value).some((item) => typeof item === 'function')) fail(TypeError, 'an object with at least one function', action, name, value);
+}
+
+function checkRateLimit(value: unknown, action: string, name: string): void {
+  if (typeof value !== 'object' || value === null) fail(TypeError, 'an object { limit, interval }', action, name, value);
+  const { limit, interval } = value as { limit?: unknown; interval?: unknown };
+  checkPositiveInteger(limit, action, `${name}.limit`);
+  checkPositive(interval, action, `${name}.interval`);
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** The default `retryIf`: every failure except a cancellation (and an open circuit). */
+function retryByDefault(error: unknown): boolean {
+  const name = (error as { name?: unknown } | null)?.name;
+  return name !== 'CancelledError' && name !== 'BrokenCircuitError';
+}
+
+/** Milliseconds before attempt `attempt + 1`, from the backoff that travelled with the job. */
+function backoffDelay(backoff: JobData['b'], attempt: number, previous: number | undefined): number {
+  if (backoff === undefined) return 0;
+  if (typeof backoff === 'number') return backoff;
+  const { initial = 100, max = 30_000, factor = 2, jitter = 'full' } = backoff;
+  const d = Math.min(max, initial * factor ** (attempt - 1));
+  switch (jitter) {
+    case 'none':
+      return d;
+    case 'equal':
+      return Math.round(d / 2 + Math.random() * (d / 2));
+    case 'decorrelated': {
+      const low = initial;
+      const high = Math.max(low, (previous ?? initial) * 3);
+      return Math.round(Math.min(max, low + Math.random() * (high - low)));
+    }
+    default:
+      return Math.round(Math.random() * d);
+  }
+}
+
+/**
+ * Serves a queue: runs its jobs with `handlers` on this process, `concurrency` at a time, as
+ * `celery worker` / `rq worker` do. Each handler is called with the job's arguments, then a
+ * {@link TaskContext} (`{ signal, attempt }`).
+ *
+ * - A job cancelled by any client aborts its handler's `signal` here and is not retried.
+ * - `timeout` (per attempt) and `deadline` (whole job) are enforced here: the signal aborts
+ *   with a `TimeoutError`. A timed-out attempt is retried like any failure, when attempts are left.
+ * - Retries: `attempts` and `backoff` travel with the job; `retryIf` and `onRetry` are given
+ *   here, since functions do not travel.
+ * - Delivery is at least once: if this process dies, its jobs go back to the queue after
+ *   `lockDuration` (+ up to `stalledInterval`) and another worker runs them again. Handlers
+ *   should be idempotent.
+ * - A job naming a handler this worker does not have fails (not retried) with a `TypeError`
+ *   naming it.
+ *
+ * @typeParam H - the handlers' type; give it to `QueueExecutor<typeof handlers>` on clients.
+ * @param options - see {@link ServeQueueOptions}.
+ * @returns the running worker, once connected.
+ * @throws {TypeError} for bad options; {@link Error} when Redis cannot be reached within
+ *   `connectTimeout` ms, or BullMQ is not installed.
+ * @example
+ * ```ts
+ * import { serveQueue } from 'taskpool/queue';
+ * const handlers = { add: (a: number, b: number) => a + b };
+ * const server = await serveQueue({ queue: 'sums', connection: 'redis://127.0.0.1:6379', handlers, concurrency: 8 });
+ * process.once('SIGTERM', () => void server.close());
+ * ```
+ */
+export async function serveQueue<H extends object>(options: ServeQueueOptions<H> & { connectTimeout?: number }): Promise<QueueServer> {
+  const action = 'serve a queue';
+  checkOptions(options, { ...SERVE_OPTIONS, connectTimeout: checkTimeout }, action);
+  if (options.queue === undefined) fail(TypeError, 'a non-empty string without ":"', action, 'queue', undefined);
+  if (options.connection === undefined) fail(TypeError, 'a redis:// or rediss:// URL, or ioredis options', action, 'connection', undefined);
+  if (options.handlers === undefined) fail(TypeError, 'an object of functions', action, 'handlers', undefined);
+  const { queue, connection, prefix = 'bull', handlers, concurrency = 1, lockDuration = 30_000, stalledInterval = 30_000, maxStalledCount = 1 } = options;
+  const { rateLimit, retryIf = retryByDefault, onRetry, onFailure, connectTimeout = 10_000 } = options;
+  const { Worker, UnrecoverableError, WaitingError } = loadBullMQ();
+  const table = handlers as Record<string, unknown>;
+  const names = Object.keys(table).filter((name) => typeof table[name] === 'function');
+
+  const active = new Map<string, Running>();
+  /** Backoff delays decided by the processor, for BullMQ's backoff strategy. */
+  const delays = new Map<string, number>();
+  const previousDelays = new Map<string, number>();
+  let completed = 0;
+  let failed = 0;
+  let retried = 0;
+  let cancelled = 0;
+  let closing: Promise<void> | undefined;
+
+  const redis: RedisClient = createRedis(connection, { maxRetriesPerRequest: null });
+  const subscriber: RedisClient = createRedis(connection, { maxRetriesPerRequest: null });
+  let lastError: unknown;
+  redis.on('error', (error: unknown) => (lastError = error));
+  subscriber.on('error', (error: unknown) => (lastError = error));
+
+  const cancelFor = (running: Running, reasonText: string | null): void => {
+    if (running.cancelled !== undefined) return;
+    let reason: unknown;
+    try {
+      reason = reasonText === null || reasonText === '' ? undefined : decode(reasonText);
+    } catch {
+      reason = undefined;
+    }
+    running.cancelled = { reason };
+    running.controller.abort(new CancelledError('Cancelled by a client of the queue', reason === undefined ? undefined : { cause: reason }));
+  };
+
+  subscriber.on('message', (_channel: string, message: string) => {
+    const space = message.indexOf(' ');
+    const id = space === -1 ? message : message.slice(0, space);
+    const running = active.get(id);
+    if (running !== undefined) cancelFor(running, space === -1 ? null : message.slice(space + 1));
+  });
+
+  const processor = async (job: import('bullmq').Job, token?: string): Promise<string> => {
+    const id = job.id!;
+    const attempt = job.attemptsMade + 1;
+    const attempts = job.opts.attempts ?? 1;
+    const data = job.data as JobData;
+    const running: Running = { controller: new AbortController(), cancelled: undefined, forced: false };
+    active.set(id, running);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      try {
+        const handler = Object.hasOwn(table, job.name) ? table[job.name] : undefined;
+        if (typeof handler !== 'function') {
+          throw new TypeError(`Cannot run job '${id}' of queue '${queue}' as this worker has no handler named ${describe(job.name)}: its handlers are '${names.join("', '")}'`);
+        }
+        // Cancelled before it started here: a client's cancel may have raced the start.
+        const cancelledBefore = await redis.get(cancelKey(prefix, queue, id));
+        if (cancelledBefore !== null) cancelFor(running, cancelledBefore);
+        let limit = data.t;
+        let limitError: TimeoutError | undefined;
+        if (data.d !== undefined) {
+          let firstStart = data.s;
+          if (firstStart === undefined) {
+            firstStart = Date.now();
+            await job.updateData({ ...data, s: firstStart });
+          }
+          const left = data.d - (Date.now() - firstStart);
+          const deadlineError = new TimeoutError(`Job '${id}' (${job.name}) of queue '${queue}' passed its deadline of ${data.d} ms`);
+          if (left <= 0) throw deadlineError;
+          if (limit === undefined || left < limit) {
+            limit = left;
+            limitError = deadlineError;
+          }
+        }
+        if (limit !== undefined) {
+          const error = limitError ?? new TimeoutError(`Job '${id}' (${job.name}) of queue '${queue}' timed out after ${limit} ms`);
+          timer = setTimeout(() => running.controller.abort(error), limit);
+        }
+        const signal = running.controller.signal;
+        if (signal.aborted) throw signal.reason;
+        const args = decode(data.a) as unknown[];
+        const context: TaskContext = { signal, attempt };
+        const value = await (handler as Handler)(...args, context);
+        if (signal.aborted) throw signal.reason;
+        let text: string;
+        try {
+          text = encode(value);
+        } catch (error) {
+          throw new TypeError(`Cannot send the result of job '${id}' (${job.name}) of queue '${queue}' as it cannot travel: ${messageOf(error)}`);
+        }
+        completed++;
+        return text;
+      } catch (thrown) {
+        clearTimeout(timer);
+        const signal = running.controller.signal;
+        // An aborted signal decides the outcome, whatever the handler made of it.
+        const error: unknown = signal.aborted ? signal.reason : thrown;
+        if (running.forced && running.cancelled === undefined && token !== undefined) {
+          // Stopped by force: back to the queue for another worker, no attempt used.
+          await job.moveToWait(token);
+          throw new WaitingError();
+        }
+        const isCancel = running.cancelled !== undefined;
+        const isDeadline = error instanceof TimeoutError && error.message.includes('deadline');
+        let retrying = false;
+        let delay = 0;
+        if (!isCancel && !isDeadline && attempt < attempts && !(error instanceof TypeError && error.message.includes('has no handler named'))) {
+          try {
+            retrying = retryIf(error, attempt) === true;
+          } catch (problem) {
+            console.error(`taskpool worker: retryIf threw for job '${id}':`, problem);
+          }
+        }
+        if (retrying) {
+          delay = backoffDelay(data.b, attempt, previousDelays.get(id));
+          if (data.d !== undefined && data.s !== undefined && Date.now() + delay - data.s >= data.d) retrying = false;
+        }
+        if (isCancel) cancelled++;
+        else if (retrying) retried++;
+        else failed++;
+        onFailure?.({ id, name: job.name, error, attempt, attempts, retrying, cancelled: isCancel });
+        if (!retrying) throw new UnrecoverableError(failureMessage(error));
+        delays.set(id, delay);
+        previousDelays.set(id, delay);
+        try {
+          onRetry?.({ id, name: job.name, error, attempt, delay });
+        } catch (problem) {
+          console.error(`taskpool worker: onRetry threw for job '${id}':`, problem);
+        }
+        throw new Error(failureMessage(error));
+      }
+    } finally {
+      clearTimeout(timer);
+      active.delete(id);
+      if (!delays.has(id)) previousDelays.delete(id);
+    }
+  };
+
+  const worker = new Worker(queue, processor, {
+    connection: connectionOptions(connection, { maxRetriesPerRequest: null }) as never,
+    prefix,
+    concurrency,
+    lockDuration,
+    stalledInterval,
+    maxStalledCount,
+    autorun: false,
+    ...(rateLimit === undefined ? {} : { limiter: { max: rateLimit.limit, duration: rateLimit.interval } }),
+    settings: {
+      backoffStrategy: (_attemptsMade: number, _type?: string, _error?: Error, job?: { id?: string }) => {
+        const id = job?.id ?? '';
+        const delay = delays.get(id) ?? 0;
+        delays.delete(id);
+        return delay;
+      },
+    },
+  });
+  worker.on('error', (error: unknown) => (lastError = error));
+
+  const stopConnections = async (): Promise<void> => {
+    subscriber.disconnect();
+    redis.disconnect();
+  };
+
+  try {
+    await withTimeout(
+      Promise.all([worker.waitUntilReady(), redis.ping(), subscriber.subscribe(cancelChannel(prefix, queue))]),
+      connectTimeout,
+      () => new Error(`Cannot serve queue '${queue}' as Redis at ${showConnection(connection)} did not answer within ${connectTimeout} ms${lastError === undefined ? '' : `: ${messageOf(lastError)}`}`, { cause: lastError }),
+    );
+  } catch (error) {
+    await worker.close(true).catch(() => undefined);
+    await stopConnections();
+    throw error;
+  }
+  void worker.run().catch((error: unknown) => (lastError = error));
+
+  const server: QueueServer = {
+    queue,
+    get stats(): QueueServerStats {
+      return { active: active.size, completed, failed, retried, cancelled };
+    },
+    close(closeOptions?: QueueServerCloseOptions): Promise<void> {
+      const { abort = false } = checkOptions(closeOptions, { abort: undefined }, `close the worker of queue '${queue}'`);
+      if (abort) {
+        for (const running of active.values()) {
+          running.forced = true;
+          running.controller.abort(new CancelledError(`The worker of queue '${queue}' was stopped`));
+        }
+      }
+      closing ??= (async () => {
+        await worker.close();
+        await stopConnections();
+      })();
+      return closing;
+    },
+    [Symbol.asyncDispose]() {
+      return server.close();
+    },
+  };
+  return server;
+}
+
+/** `promise`, or a rejection with `error()` after `ms` milliseconds. */
+async function withTimeout<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([promise, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(error()), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
