@@ -8,7 +8,10 @@
 import process from 'node:process';
 import { main } from './cli-main.js';
 
-main(process.argv.slice(2)).then(
+const argv = process.argv.slice(2);
+// `taskpool worker ...` serves a taskpool/queue queue (lib/queue/worker-command.ts).
+const command = argv[0] === 'worker' ? import('../queue/worker-command.js').then((worker) => worker.main(argv.slice(1))) : main(argv);
+command.then(
   (code) => {
     // Exit once what was written has been flushed, even if stdin (a terminal) is still open.
     let pending = 2;
