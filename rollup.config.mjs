@@ -14,6 +14,7 @@ const allEntries = {
   'worker-thread': 'lib/worker/worker-thread.ts',
   process: 'lib/process/index.ts',
   cli: 'lib/process/cli.ts',
+  queue: 'lib/queue/index.ts',
 };
 export const entries = Object.fromEntries(Object.entries(allEntries).filter(([, file]) => existsSync(file)));
 
@@ -33,7 +34,8 @@ const ctsTypes = () => ({
   },
 });
 
-const external = (id) => id.startsWith('node:');
+// bullmq and ioredis: optional peer dependencies of taskpool/queue, never bundled.
+const external = (id) => id.startsWith('node:') || /^(bullmq|ioredis)(\/|$)/.test(id);
 
 export default [
   {
