@@ -104,6 +104,9 @@ describe('package', () => {
     const pkg = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as Record<string, unknown>;
     expect(pkg.name).to.equal(packageName);
     expect(pkg.dependencies ?? {}).to.deep.equal({});
-    expect(pkg.peerDependencies ?? {}).to.deep.equal({});
+    // Peers only for an entry point beside the core (taskpool/queue), and all optional.
+    const peers = Object.keys((pkg.peerDependencies ?? {}) as Record<string, string>);
+    const meta = (pkg.peerDependenciesMeta ?? {}) as Record<string, { optional?: boolean }>;
+    expect(peers.filter((name) => meta[name]?.optional !== true), 'peer dependencies not optional').to.deep.equal([]);
   });
 });
