@@ -224,7 +224,7 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
   const processor = async (job: import('bullmq').Job, token?: string): Promise<string> => {
     const id = job.id!;
     const attempt = job.attemptsMade + 1;
-    const attempts = job.opts.attempts ?? 1;
+    const attempts = Math.max(1, job.opts.attempts ?? 1);
     const data = job.data as JobData;
     const running: Running = { controller: new AbortController(), cancelled: undefined, forced: false };
     active.set(id, running);
@@ -279,7 +279,7 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
         const error: unknown = signal.aborted ? signal.reason : thrown;
         if (running.forced && running.cancelled === undefined && token !== undefined) {
           // Stopped by force: back to the queue for another worker, no attempt used.
-          await job.moveToWait(token);
+          await job.moveToWait(token).catch(() => undefined);
           throw new WaitingError();
         }
         const isCancel = running.cancelled !== undefined;
