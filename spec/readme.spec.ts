@@ -16,6 +16,7 @@ import { join, relative, resolve } from 'node:path';
 import ts from 'typescript';
 import { TaskPoolExecutor, type Future } from '../lib/index.js';
 import { packageRoot } from './helpers.js';
+import { hasRedisServer, startRedis, type PrivateRedis } from './queue/redis.js';
 
 /** Languages run; other fences (sh, bash, text, json…) are documentation only. */
 const RUN_LANGUAGES = new Set(['js', 'javascript', 'mjs', 'ts', 'typescript', 'mts']);
@@ -102,9 +103,9 @@ function transpile(block: Block, file: string): string {
   return output.outputText;
 }
 
-function runNode(file: string, cwd: string): Promise<RunOutcome> {
+function runNode(file: string, cwd: string, env: NodeJS.ProcessEnv): Promise<RunOutcome> {
   return new Promise((done) => {
-    execFile(process.execPath, [file], { cwd, timeout: BLOCK_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [file], { cwd, env, timeout: BLOCK_TIMEOUT_MS, killSignal: 'SIGKILL', maxBuffer: 16 * 1024 * 1024 }, (error, stdout, stderr) => {
       const failure = error as (Error & { code?: number | string; signal?: NodeJS.Signals | null; killed?: boolean }) | null;
       done({
         code: failure === null ? 0 : typeof failure.code === 'number' ? failure.code : null,
@@ -144,6 +145,8 @@ describe(`README examples (${shownPath})`, () => {
   const workDir = join(root, '.readme-run', String(process.pid));
   const runs = new Map<Block, Future<RunOutcome>>();
   let executor: TaskPoolExecutor | undefined;
+  // The taskpool/queue examples get a private Redis (REDIS_URL); CI must have redis-server.
+  let redis: PrivateRedis | undefined;
 
   it(`has runnable blocks and skips at most ${MAX_SKIPPED} with ${NO_RUN}`, () => {
     expect(runnable, 'runnable ```js/```ts blocks').to.not.be.empty;
@@ -154,6 +157,8 @@ describe(`README examples (${shownPath})`, () => {
   before(async () => {
     if (!existsSync(join(root, 'dist', 'index.js'))) throw new Error(`dist/ is not built in ${root}: run \`npm run build\` first`);
     await mkdir(workDir, { recursive: true });
+    if (markdown!.includes("from 'taskpool/queue'") && (process.env.CI === 'true' || hasRedisServer())) redis = await startRedis();
+    const env = redis === undefined ? process.env : { ...process.env, REDIS_URL: redis.url };
     // The blocks run PARALLEL_RUNS at a time, each test awaiting its own.
     executor = new TaskPoolExecutor({ maxWorkers: PARALLEL_RUNS, name: 'readme' });
     runnable.forEach((block, index) => {
@@ -162,7 +167,7 @@ describe(`README examples (${shownPath})`, () => {
         block,
         executor!.submit(async () => {
           await writeFile(file, transpile(block, file));
-          return runNode(file, root);
+          return runNode(file, root, env);
         }),
       );
     });
@@ -170,6 +175,7 @@ describe(`README examples (${shownPath})`, () => {
 
   after(async () => {
     await executor?.shutdown({ cancelFutures: true });
+    await redis?.stop();
     await rm(workDir, { recursive: true, force: true });
   });
 
