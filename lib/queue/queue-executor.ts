@@ -57,6 +57,8 @@ interface Tracked {
   timer: ReturnType<typeof setTimeout> | undefined;
 }
 
+/** The approximate length BullMQ keeps the queue's event stream at. */
+const EVENTS_MAX_LEN = 100_000;
 /** Jobs added per `addBulk` call. */
 const BATCH = 1_000;
 const SHUTDOWN_OPTIONS = { wait: checkBoolean, cancelFutures: checkBoolean };
@@ -465,7 +467,8 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
         readyBefore = true;
       });
       const connection = connectionOptions(this.#connection, { maxRetriesPerRequest: null }) as never;
-      const queue = new Queue(this.queue, { connection, prefix: this.#prefix });
+      // A longer event stream than BullMQ's 10,000: a client that falls behind loses fewer events (checks find the rest).
+      const queue = new Queue(this.queue, { connection, prefix: this.#prefix, streams: { events: { maxLen: EVENTS_MAX_LEN } } });
       queue.on('error', (error: unknown) => (this.#lastError = error));
       const connections: Connections = { queue, events: undefined, redis };
       try {

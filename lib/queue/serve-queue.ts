@@ -214,11 +214,19 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
     running.controller.abort(new CancelledError('Cancelled by a client of the queue', reason === undefined ? undefined : { cause: reason }));
   };
 
+  /** Cancels heard lately, for jobs that start just after (kept a minute, at most 10,000). */
+  const recentCancels = new Map<string, string | null>();
+  const recentTimes: [number, string][] = [];
   subscriber.on('message', (_channel: string, message: string) => {
     const space = message.indexOf(' ');
     const id = space === -1 ? message : message.slice(0, space);
+    const reason = space === -1 ? null : message.slice(space + 1);
     const running = active.get(id);
-    if (running !== undefined) cancelFor(running, space === -1 ? null : message.slice(space + 1));
+    if (running !== undefined) cancelFor(running, reason);
+    const now = Date.now();
+    recentCancels.set(id, reason);
+    recentTimes.push([now, id]);
+    while (recentTimes.length > 0 && (recentTimes.length > 10_000 || recentTimes[0]![0] < now - 60_000)) recentCancels.delete(recentTimes.shift()![1]);
   });
 
   const processor = async (job: import('bullmq').Job, token?: string): Promise<string> => {
@@ -235,9 +243,15 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
         if (typeof handler !== 'function') {
           throw new TypeError(`Cannot run job '${id}' of queue '${queue}' as this worker has no handler named ${describe(job.name)}: its handlers are '${names.join("', '")}'`);
         }
-        // Cancelled before it started here: a client's cancel may have raced the start.
-        const cancelledBefore = await redis.get(cancelKey(prefix, queue, id));
-        if (cancelledBefore !== null) cancelFor(running, cancelledBefore);
+        // Cancelled before it started here: a client's cancel may have raced the start. Every
+        // worker hears every cancel; one that may have missed it (the job ran before, on a worker
+        // that died or in an earlier attempt) reads the key the client left.
+        const recent = recentCancels.get(id);
+        if (recent !== undefined) cancelFor(running, recent);
+        else if (job.attemptsStarted > 1) {
+          const cancelledBefore = await redis.get(cancelKey(prefix, queue, id));
+          if (cancelledBefore !== null) cancelFor(running, cancelledBefore);
+        }
         let limit = data.t;
         let limitError: TimeoutError | undefined;
         if (data.d !== undefined) {
