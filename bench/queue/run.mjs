@@ -1,0 +1,139 @@
+/**
+ * taskpool/queue against raw BullMQ, on a private Redis on loopback, 2 worker processes x
+ * concurrency 50 for each side, one run:
+ *
+ * 1. 10,000 trivial jobs, each submitted and its outcome awaited: `pool.submit` vs
+ *    `Queue.add` + `job.waitUntilFinished(queueEvents)`, every job in flight at once.
+ * 2. the same 10,000 as a stream: `pool.map(..., { bufferSize: 1_000 })` vs `Queue.addBulk`
+ *    in batches of 1,000, each batch awaited before the next.
+ * 3. round-trip latency of one job on an idle queue (200 jobs one after the other): p50/p99.
+ *
+ *   npm run bench:queue            (builds dist/ and the spec helpers first)
+ */
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { Queue, QueueEvents } from 'bullmq';
+import { QueueExecutor } from '../../dist/queue.js';
+import { startRedis } from '../../build/spec/queue/redis.js';
+
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+const JOBS = 10_000;
+const WORKERS = 2;
+const CONCURRENCY = 50;
+const LATENCY_JOBS = 200;
+const root = fileURLToPath(new URL('../..', import.meta.url));
+
+const redis = await startRedis();
+const children = [];
+
+function startWorker(args) {
+  const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
+  return new Promise((resolve, reject) => {
+    let text = '';
+    child.stderr.on('data', (chunk) => {
+      text += chunk;
+      if (text.includes('serving queue')) resolve(child);
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited (${code}): ${text}`)));
+  });
+}
+
+const taskpoolWorkers = (queue) =>
+  Promise.all(Array.from({ length: WORKERS }, () => startWorker(['dist/cli.js', 'worker', '--queue', queue, '--redis', redis.url, '--concurrency', String(CONCURRENCY), 'bench/queue/handlers.mjs'])));
+const rawWorkers = (queue) => Promise.all(Array.from({ length: WORKERS }, () => startWorker(['bench/queue/raw-worker.mjs', queue, redis.url, String(CONCURRENCY)])));
+
+const connection = { url: redis.url, maxRetriesPerRequest: null };
+const range = Array.from({ length: JOBS }, (_, i) => i);
+
+const progress = (text) => process.stderr.write(`${text}\n`);
+
+async function timed(body) {
+  const start = performance.now();
+  await body();
+  return performance.now() - start;
+}
+
+function percentile(sorted, p) {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+}
+
+async function latency(roundTrip) {
+  for (let i = 0; i < 20; i++) await roundTrip(i); // warm-up
+  const times = [];
+  for (let i = 0; i < LATENCY_JOBS; i++) {
+    const start = performance.now();
+    await roundTrip(i);
+    times.push(performance.now() - start);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: percentile(times, 50), p99: percentile(times, 99) };
+}
+
+const results = {};
+try {
+  // Raw BullMQ.
+  if (only === undefined || only === 'raw') {
+    const name = 'raw';
+    await rawWorkers(name);
+    // BullMQ keeps 10,000 events by default: with 10,000 jobs in flight QueueEvents falls behind the
+    // trimming and waitUntilFinished hangs. Both sides keep 100,000 here.
+    const queue = new Queue(name, { connection, streams: { events: { maxLen: 100_000 } } });
+    const events = new QueueEvents(name, { connection });
+    await events.waitUntilReady();
+    await Promise.all(range.slice(0, 200).map(async (i) => (await queue.add('add', { a: i, b: 1 })).waitUntilFinished(events)));
+    progress('raw: submit + await');
+    const submitMs = await timed(() => Promise.all(range.map(async (i) => (await queue.add('add', { a: i, b: 1 })).waitUntilFinished(events))));
+    progress('raw: addBulk');
+    const bulkMs = await timed(async () => {
+      for (let start = 0; start < JOBS; start += 1_000) {
+        const jobs = await queue.addBulk(range.slice(start, start + 1_000).map((i) => ({ name: 'add', data: { a: i, b: 1 } })));
+        await Promise.all(jobs.map((job) => job.waitUntilFinished(events)));
+      }
+    });
+    progress('raw: latency');
+    const rtt = await latency(async (i) => (await queue.add('add', { a: i, b: 1 })).waitUntilFinished(events));
+    results.raw = { submitPerSecond: JOBS / (submitMs / 1000), bulkPerSecond: JOBS / (bulkMs / 1000), ...rtt };
+    await events.close();
+    await queue.close();
+  }
+  // taskpool/queue.
+  if (only === undefined || only === 'taskpool') {
+    const name = 'taskpool';
+    await taskpoolWorkers(name);
+    const pool = new QueueExecutor({ queue: name, connection: redis.url });
+    await Promise.all(range.slice(0, 200).map((i) => pool.submit('add', i, 1)));
+    progress('taskpool: submit + await');
+    const submitMs = await timed(() => Promise.all(range.map((i) => pool.submit('add', i, 1))));
+    progress('taskpool: map');
+    const mapMs = await timed(async () => {
+      let total = 0;
+      for await (const sum of pool.map('add', range, range.map(() => 1), { bufferSize: 1_000 })) total += sum;
+      if (total !== (JOBS * (JOBS + 1)) / 2) throw new Error(`wrong total ${total}`);
+    });
+    progress('taskpool: latency');
+    const rtt = await latency((i) => pool.submit('add', i, 1));
+    results.taskpool = { submitPerSecond: JOBS / (submitMs / 1000), bulkPerSecond: JOBS / (mapMs / 1000), ...rtt };
+    await pool.shutdown();
+  }
+} finally {
+  for (const child of children) child.kill('SIGTERM');
+  await Promise.all(children.map((child) => (child.exitCode === null ? new Promise((resolve) => child.once('exit', resolve)) : undefined)));
+  await redis.stop();
+}
+
+if (only !== undefined) {
+  console.log(JSON.stringify(results));
+  process.exit(0);
+}
+const { raw, taskpool } = results;
+const f = (n) => Math.round(n).toLocaleString('en-US');
+const ms = (n) => `${n.toFixed(2)} ms`;
+console.log(`taskpool/queue vs raw BullMQ: ${JOBS.toLocaleString('en-US')} trivial jobs, ${WORKERS} worker processes x concurrency ${CONCURRENCY}, Redis on loopback, one run`);
+console.log('');
+console.log('| | raw BullMQ | taskpool/queue | ratio |');
+console.log('|---|---|---|---|');
+console.log(`| submit + await each, jobs/s | ${f(raw.submitPerSecond)} (Queue.add + QueueEvents) | ${f(taskpool.submitPerSecond)} (submit) | ${(taskpool.submitPerSecond / raw.submitPerSecond).toFixed(2)}x |`);
+console.log(`| batches of 1,000, jobs/s | ${f(raw.bulkPerSecond)} (addBulk) | ${f(taskpool.bulkPerSecond)} (map, bufferSize 1,000) | ${(taskpool.bulkPerSecond / raw.bulkPerSecond).toFixed(2)}x |`);
+console.log(`| round trip on an idle queue, p50 | ${ms(raw.p50)} | ${ms(taskpool.p50)} | |`);
+console.log(`| round trip on an idle queue, p99 | ${ms(raw.p99)} | ${ms(taskpool.p99)} | |`);
