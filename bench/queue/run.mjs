@@ -79,7 +79,9 @@ try {
     // BullMQ keeps 10,000 events by default: with 10,000 jobs in flight QueueEvents falls behind the
     // trimming and waitUntilFinished hangs. Both sides keep 100,000 here.
     const queue = new Queue(name, { connection, streams: { events: { maxLen: 100_000 } } });
-    const events = new QueueEvents(name, { connection });
+    // From the start of the (new) stream: with the default '$', events written before the first
+    // XREAD are missed even after waitUntilReady(), and waitUntilFinished then hangs.
+    const events = new QueueEvents(name, { connection, lastEventId: '0-0' });
     await events.waitUntilReady();
     await Promise.all(range.slice(0, 200).map(async (i) => (await queue.add('add', { a: i, b: 1 })).waitUntilFinished(events)));
     progress('raw: submit + await');

@@ -396,7 +396,8 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
       this.#toAdd.push(tracked);
       if (!this.#flushing) {
         this.#flushing = true;
-        queueMicrotask(() => void this.#flush());
+        // On the next turn of the event loop: the submits made meanwhile (a map refilling as results arrive) share one addBulk.
+        setImmediate(() => void this.#flush());
       }
     }
     if (signal !== undefined) {
