@@ -187,6 +187,8 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
   const names = Object.keys(table).filter((name) => typeof table[name] === 'function');
 
   const active = new Map<string, Running>();
+  /** The errors of passed deadlines: never retried. */
+  const deadlineErrors = new WeakSet<object>();
   /** Backoff delays decided by the processor, for BullMQ's backoff strategy. */
   const delays = new Map<string, number>();
   const previousDelays = new Map<string, number>();
@@ -262,6 +264,7 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
           }
           const left = data.d - (Date.now() - firstStart);
           const deadlineError = new TimeoutError(`Job '${id}' (${job.name}) of queue '${queue}' passed its deadline of ${data.d} ms`);
+          deadlineErrors.add(deadlineError);
           if (left <= 0) throw deadlineError;
           if (limit === undefined || left < limit) {
             limit = left;
@@ -297,7 +300,7 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
           throw new WaitingError();
         }
         const isCancel = running.cancelled !== undefined;
-        const isDeadline = error instanceof TimeoutError && error.message.includes('deadline');
+        const isDeadline = deadlineErrors.has(error as object);
         let retrying = false;
         let delay = 0;
         if (!isCancel && !isDeadline && attempt < attempts && !(error instanceof TypeError && error.message.includes('has no handler named'))) {

@@ -101,6 +101,13 @@ describe('taskpool/queue: QueueExecutor and serveQueue', () => {
       const sum: number = await future;
       expect(sum).to.equal(5);
       expect(pool.stats).to.include({ pending: 0, running: 0, completed: 1, failed: 0, cancelled: 0 });
+      // Names and arguments are checked against the handlers; the context is not sent.
+      // @ts-expect-error -- no handler of that name
+      expect(() => pool.submit('nope', 1)).to.not.throw();
+      // @ts-expect-error -- 'add' takes two numbers
+      await pool.submit('add', 'two', 3).exception();
+      const label: Promise<string> = pool.run('held', ['x'], { timeout: 1 }).catch(() => 'timed out');
+      expect(await label).to.be.a('string');
     });
 
     it('is pending while the job waits, running once a worker took it, then settled', async () => {
