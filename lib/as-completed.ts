@@ -72,7 +72,7 @@ export function asCompleted<T>(futures: Iterable<Future<T> | PromiseLike<T>>, op
 /** Settles with the completion of `values[0]`; drops its callback there once cancelled. */
 function completionOf<T>(values: unknown[]): Future<Completion<T>> {
   const future = values[0] as Future<T>;
-  const completion = internals.create<Completion<T>>(undefined, undefined, undefined, undefined);
+  const completion = internals.create<Completion<T>>(undefined);
   const onDone = (): void => void internals.resolve(completion, { future, result: resultOf(future) });
   future.addDoneCallback(onDone);
   completion.addDoneCallback(() => internals.removeDoneCallback(future as Future<unknown>, onDone));

@@ -1,6 +1,8 @@
-import { BrokenExecutorError, ExecutorShutdownError, TimeoutError } from './errors.js';
-import { Future, internals, type FutureOwner } from './future.js';
-import { captureContext, type Context } from './internal/async-context.js';
+import { BrokenExecutorError, ExecutorShutdownError, TimeoutError, type CancelledError } from './errors.js';
+import { internals, type Future } from './future.js';
+import { captureContext } from './internal/async-context.js';
+import { mapIterables, splitMapArguments, type MapResults } from './map.js';
+import { WorkItem, Phase, type ItemOwner } from './work-item.js';
 import { PriorityQueue } from './internal/queue.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkSignal, checkString, checkTimeout, isThenable, type OptionChecks } from './internal/validate.js';
@@ -24,6 +26,8 @@ export interface ExecutorStats {
   readonly failed: number;
   /** Futures cancelled. */
   readonly cancelled: number;
+  /** Tasks waiting out a retry's backoff: they hold no slot. */
+  readonly retrying: number;
 }
 
 /**
@@ -58,7 +62,8 @@ export interface ShutdownOptions {
 export interface RunOptions {
   /**
    * Cancels the future when it aborts (already aborted included): a queued task never starts,
-   * a running one sees its own signal abort. The future rejects with `signal.reason`.
+   * a running one sees its own signal abort. The future rejects with a {@link CancelledError}
+   * whose `cause` is `signal.reason`. One listener per signal and executor, however many tasks share it.
    */
   signal?: AbortSignal;
   /**
@@ -102,15 +107,16 @@ export interface ExecutorOptions {
 
 const RUN_OPTIONS: OptionChecks = { signal: checkSignal, timeout: checkTimeout, priority: checkFiniteNumber };
 const SHUTDOWN_OPTIONS: OptionChecks = { wait: checkBoolean, cancelFutures: checkBoolean };
-const NO_OPTIONS: RunOptions = {};
-/** Cancelled futures may pile up in the queue before it is compacted. */
+/** Cancelled items may pile up in the queue before it is compacted. */
 const COMPACT_MIN = 1024;
+/** The arguments of every task submitted without any: one shared array, never written to. */
+const NO_ARGS: unknown[] = [];
 
-/**
- * What the executor remembers of a queued task until it starts: its async context, plus its
- * timeout when that differs from the executor's `taskTimeout` (rare, so kept apart).
- */
-type QueuedExtra = Context | [timeout: number | undefined, context: Context];
+/** What `policy` holds for a task whose options differ from the executor's. */
+interface TaskPolicy {
+  /** Milliseconds an attempt may run. */
+  readonly timeout: number | undefined;
+}
 
 const counters = new Map<string, number>();
 
@@ -120,8 +126,8 @@ function defaultName(kind: string): string {
   return `${kind}-${count}`;
 }
 
-function isNotPending(future: Future<unknown>): boolean {
-  return future.state !== 'pending';
+function isStale(item: WorkItem): boolean {
+  return item.phase !== Phase.QUEUED;
 }
 
 /**
@@ -149,17 +155,22 @@ export abstract class Executor implements AsyncDisposable {
   /** The most task functions in flight at once. */
   readonly maxWorkers: number;
   readonly #taskTimeout: number | undefined;
-  readonly #queue = new PriorityQueue<Future<unknown>>();
+  readonly #queue = new PriorityQueue<WorkItem>();
   #pending = 0;
   #running = 0;
+  #retrying = 0;
   #completed = 0;
   #failed = 0;
   #cancelled = 0;
-  /** Cancelled futures still sitting in the queue. */
+  /** Cancelled items still sitting in the queue. */
   #queuedCancelled = 0;
   #shutdown = false;
   #broken: BrokenExecutorError | undefined = undefined;
   #idleWaiters: (() => void)[] = [];
+  /** One abort listener per caller's signal, and the items it cancels. */
+  readonly #watched = new Map<AbortSignal, { items: Set<WorkItem>; onAbort: () => void }>();
+  /** Which signal watches an item (only items scheduled with one). */
+  readonly #watchOf = new WeakMap<WorkItem, AbortSignal>();
 
   /**
    * @param options - see {@link ExecutorOptions}.
@@ -199,6 +210,7 @@ export abstract class Executor implements AsyncDisposable {
     return {
       pending: this.#pending,
       running: this.#running,
+      retrying: this.#retrying,
       completed: this.#completed,
       failed: this.#failed,
       cancelled: this.#cancelled,
@@ -218,9 +230,65 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /**
+   * Schedules a task with its arguments and returns its future, as Python's `submit`. What a
+   * task is depends on the executor: a function for `TaskPoolExecutor`, an export's name for
+   * `WorkerPoolExecutor`. The task never runs inside this call: when a slot is free the future
+   * is already `running` on return and the task is called from a microtask.
+   *
+   * @param task - the task (see the executor).
+   * @param args - its arguments.
+   * @returns the task's future.
+   * @throws {TypeError} for a task of the wrong kind.
+   * @throws {ExecutorShutdownError} after `shutdown()`; `BrokenExecutorError` once broken.
+   * @example
+   * ```ts
+   * const future = pool.submit(async (a: number, b: number) => a + b, 1, 2);
+   * console.log(await future); // 3
+   * ```
+   */
+  submit(task: unknown, ...args: unknown[]): Future<unknown> {
+    this.checkTask(task, 'submit to');
+    return this.schedule(task, args.length === 0 ? NO_ARGS : args);
+  }
+
+  /**
+   * Maps a task over one or more iterables (zipped, shortest wins), as Python's
+   * `Executor.map`, yielding the results **in input order** (`ordered: false`: as they
+   * complete). Inputs may be sync or async iterables, infinite ones included.
+   *
+   * - Without `bufferSize`, sync inputs are consumed and every task submitted at call time.
+   * - With `bufferSize`, never more than `bufferSize` tasks are submitted and not yet
+   *   yielded: an infinite or async input runs in bounded memory.
+   * - An error is thrown at its item's position and cancels every outstanding task; so does
+   *   `break` (or `return()`).
+   * - `timeout`: one deadline for the whole map, from the call (`TimeoutError`); `signal`
+   *   stops the map with `signal.reason`.
+   * - If the executor shuts down while a buffered map still has input, the map submits
+   *   nothing more, yields what was submitted, then throws `ExecutorShutdownError`.
+   *
+   * @param task - the task (see the executor), called with one item of each iterable.
+   * @param iterables - the inputs, then optionally {@link MapOptions}.
+   * @returns an async iterator of the results.
+   * @throws {TypeError} for a task of the wrong kind, an input that is not iterable, or bad options.
+   * @throws {RangeError} for a bad `bufferSize` or `timeout`.
+   * @throws {ExecutorShutdownError} when called after `shutdown()`.
+   * @example
+   * ```ts
+   * for await (const page of pool.map(fetchPage, urls, { bufferSize: 16 })) save(page);
+   * ```
+   */
+  map(task: unknown, ...iterables: unknown[]): MapResults<unknown> {
+    this.checkTask(task, 'map over');
+    const action = `map over executor '${this.name}'`;
+    const split = splitMapArguments(iterables, action);
+    return mapIterables((values) => this.schedule(task, values), split.iterables, split.options, action, () => this.assertOpen());
+  }
+
+  /**
    * Stops accepting work, as Python's `shutdown(wait, cancel_futures)`. With `cancelFutures`
-   * every task that has not started is cancelled. With `wait` (the default) the promise
-   * resolves when every started task, and every queued task not cancelled, has settled.
+   * every task that has not started is cancelled, and so is every task waiting to retry. With
+   * `wait` (the default) the promise resolves when every started task, and every queued task
+   * not cancelled, has settled.
    * Calling it again is harmless (and applies `cancelFutures` again).
    *
    * @param options - `{ wait = true, cancelFutures = false }`.
@@ -237,8 +305,9 @@ export abstract class Executor implements AsyncDisposable {
     this.#shutdown = true;
     if (cancelFutures) {
       // One at a time: a done callback that shuts down again finds only what is left.
-      for (let future = this.#queue.shift(); future !== undefined; future = this.#queue.shift()) future.cancel();
+      for (let item = this.#queue.shift(); item !== undefined; item = this.#queue.shift()) if (item.phase === Phase.QUEUED) item.future.cancel();
       this.#queuedCancelled = 0;
+      for (const item of this.#backoff) item.future.cancel();
     }
     return wait ? this.onIdle() : Promise.resolve();
   }
@@ -260,7 +329,7 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /**
-   * Resolves when nothing is pending or running (p-queue's `onIdle`).
+   * Resolves when nothing is pending, running or waiting to retry (p-queue's `onIdle`).
    *
    * @returns a promise that resolves at the next idle moment (at once when idle now).
    * @example
@@ -277,53 +346,60 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /**
-   * Runs one task: the backend's single job. Returns the value or a thenable of it, or throws.
-   * `task` and `args` are what {@link Executor.schedule} was given; `future` is the task's future
-   * (its `signal` aborts on cancellation or timeout).
+   * Throws unless `task` is a task this backend runs (a function, an export's name...).
+   * `verb` starts the action in the message: "Cannot `verb` executor 'x' as ...".
    */
-  protected abstract execute(task: unknown, args: unknown, future: Future<unknown>): unknown;
+  protected abstract checkTask(task: unknown, verb: string): void;
 
   /**
-   * Called when a running task's future is cancelled or times out, with the reason. The
-   * default does nothing: the task's signal has already aborted. A backend that can stop a
-   * task by force (a worker) does it here; the slot stays occupied until `execute`'s thenable
-   * settles.
+   * Runs one attempt of a task: the backend's single job. Returns the value or a thenable of
+   * it, or throws. `item.task` and `item.args` are what {@link Executor.schedule} was given;
+   * `item.signal` aborts on cancellation, on the attempt's timeout and on the deadline.
    */
-  protected interrupt(future: Future<unknown>, reason: unknown): void {
-    void future;
+  protected abstract execute(item: WorkItem): unknown;
+
+  /**
+   * Called when a running attempt is cancelled or times out, with the reason. The default
+   * does nothing: the attempt's signal has already aborted. A backend that can stop a task by
+   * force (a worker) does it here; the slot stays occupied until `execute`'s thenable settles.
+   */
+  protected interrupt(item: WorkItem, reason: unknown): void {
+    void item;
     void reason;
   }
 
   /**
-   * Queues a task and returns its future; the backend's `submit`/`run` call this.
+   * Queues a task and returns its future; `submit`, `map` and the backends' `run` call this.
    *
    * @throws {ExecutorShutdownError} after shutdown; {@link BrokenExecutorError} once broken;
    *   `TypeError`/`RangeError` for bad options.
    */
   protected schedule<T>(task: unknown, args: unknown, options?: RunOptions): Future<T> {
-    if (options !== undefined) checkOptions(options, RUN_OPTIONS, `run a task on executor '${this.name}'`);
-    const { timeout = this.#taskTimeout, priority = 0, signal } = options ?? NO_OPTIONS;
+    let timeout = this.#taskTimeout;
+    let priority = 0;
+    let signal: AbortSignal | undefined;
+    let policy: TaskPolicy | undefined;
+    if (options !== undefined) {
+      const checked = checkOptions(options, RUN_OPTIONS, `run a task on executor '${this.name}'`);
+      if (checked.timeout !== undefined && checked.timeout !== timeout) policy = { timeout: (timeout = checked.timeout) };
+      priority = checked.priority ?? 0;
+      signal = checked.signal;
+    }
     this.assertOpen();
     const startNow = signal === undefined && this.#running < this.maxWorkers && this.#pending === 0;
-    // A task that starts now runs in the caller's context: none is captured for it.
-    const context = startNow ? undefined : captureContext();
-    const extra: QueuedExtra = timeout === this.#taskTimeout ? context : [timeout, context];
-    const future = internals.create<T>(this.#owner, task, args, extra) as Future<unknown>;
+    // A task that starts now runs in its caller's context (#work continues in it): none is captured.
+    const item = new WorkItem(this.#itemOwner, task, args, startNow ? undefined : captureContext());
+    item.policy = policy;
+    const future = (item.future = internals.create<unknown>(item));
     if (startNow) {
-      internals.start(future);
       this.#running++;
-      void this.#work(future);
+      this.#begin(item);
+      void this.#work(item);
       return future as Future<T>;
     }
-    // The abort listener goes on first: if the signal refuses it, nothing has been queued.
-    let onAbort: (() => void) | undefined;
-    if (signal !== undefined && !signal.aborted) {
-      onAbort = (): void => void future.cancel(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
-    }
     this.#pending++;
-    this.#queue.push(future, priority);
-    if (onAbort !== undefined) future.addDoneCallback(() => signal!.removeEventListener('abort', onAbort));
+    this.#queue.push(item, priority);
+    if (signal !== undefined) this.#watch(item, signal);
     if (signal?.aborted) future.cancel(signal.reason);
     else this.#startWorkers();
     return future as Future<T>;
@@ -349,97 +425,156 @@ export abstract class Executor implements AsyncDisposable {
     if (this.#broken !== undefined) return;
     this.#broken = error;
     this.#shutdown = true;
-    for (const future of this.#queue.drain()) {
-      if (future.done()) continue;
-      this.#pending--;
-      this.#failed++;
-      internals.reject(future, error);
+    for (const item of [...this.#queue.drain(), ...this.#backoff]) {
+      if (item.phase === Phase.QUEUED) this.#pending--;
+      else if (item.phase === Phase.BACKOFF) this.#retrying--;
+      else continue;
+      this.#finish(item, false, error);
     }
     this.#queuedCancelled = 0;
     this.#notifyIdle();
   }
 
-  /** What this executor's futures call back into: a future of this executor was cancelled. */
-  readonly #owner: FutureOwner = {
-    futureCancelled: (future, wasRunning, reason) => {
+  /** Items waiting out a retry's backoff. */
+  readonly #backoff = new Set<WorkItem>();
+
+  /** What this executor's work items call back into: one of their futures was cancelled. */
+  readonly #itemOwner: ItemOwner = {
+    itemCancelled: (item, _future, _wasRunning, error) => {
       this.#cancelled++;
-      if (wasRunning) {
-        this.interrupt(future, reason);
-        return;
-      }
-      this.#pending--;
-      this.#queuedCancelled++;
-      // The queue holds the pending futures and the cancelled ones: compacted once half are cancelled.
-      if (this.#queuedCancelled >= COMPACT_MIN && this.#queuedCancelled >= this.#pending) {
-        this.#queue.compact(isNotPending);
-        this.#queuedCancelled = 0;
+      const phase = item.phase;
+      this.#retire(item);
+      if (phase === Phase.RUNNING) {
+        this.interrupt(item, error);
+      } else if (phase === Phase.BACKOFF) {
+        this.#retrying--;
+        this.#backoff.delete(item);
+      } else if (phase === Phase.QUEUED) {
+        this.#pending--;
+        this.#queuedCancelled++;
+        // The queue holds the pending items and the cancelled ones: compacted once half are cancelled.
+        if (this.#queuedCancelled >= COMPACT_MIN && this.#queuedCancelled >= this.#pending) {
+          this.#queue.compact(isStale);
+          this.#queuedCancelled = 0;
+        }
       }
       this.#notifyIdle();
     },
   };
 
+  /** Starts an attempt of an item that holds a slot: the future is `running` from the first one on. */
+  #begin(item: WorkItem): void {
+    item.phase = Phase.RUNNING;
+    if (item.attempt++ === 0) internals.start(item.future);
+    else internals.newAttempt(item.future);
+  }
+
+  /** Cancels `item` when `signal` aborts: one listener per signal, however many items it watches. */
+  #watch(item: WorkItem, signal: AbortSignal): void {
+    let watch = this.#watched.get(signal);
+    if (watch === undefined) {
+      const items = new Set<WorkItem>();
+      const onAbort = (): void => {
+        for (const watched of items) watched.future.cancel(signal.reason);
+      };
+      watch = { items, onAbort };
+      // The listener goes on first: if the signal refuses it, nothing is watched.
+      if (!signal.aborted) signal.addEventListener('abort', onAbort, { once: true });
+      this.#watched.set(signal, watch);
+    }
+    watch.items.add(item);
+    this.#watchOf.set(item, signal);
+  }
+
+  /** The item is done: it keeps nothing of the task, and no signal watches it any more. */
+  #retire(item: WorkItem): void {
+    item.phase = Phase.DONE;
+    item.task = item.args = item.context = undefined;
+    cancelTimer(item.timer);
+    item.timer = undefined;
+    const signal = this.#watchOf.get(item);
+    if (signal === undefined) return;
+    this.#watchOf.delete(item);
+    const watch = this.#watched.get(signal)!;
+    watch.items.delete(item);
+    if (watch.items.size === 0) {
+      signal.removeEventListener('abort', watch.onAbort);
+      this.#watched.delete(signal);
+    }
+  }
+
+  /** Settles an item's future with the outcome of its last attempt. */
+  #finish(item: WorkItem, fulfilled: boolean, outcome: unknown): void {
+    this.#retire(item);
+    if (fulfilled) {
+      this.#completed++;
+      internals.resolve(item.future, outcome);
+    } else {
+      this.#failed++;
+      internals.reject(item.future, outcome);
+    }
+  }
+
   /** Starts a worker loop per free slot while tasks are queued. */
   #startWorkers(): void {
-    for (let future = this.#takeNext(); future !== undefined; future = this.#takeNext()) {
+    for (let item = this.#takeNext(); item !== undefined; item = this.#takeNext()) {
       this.#running++;
-      void this.#work(future);
+      void this.#work(item);
     }
   }
 
   /**
-   * The start gate (CPython's `set_running_or_notify_cancel`): the next queued future that is
-   * still pending, now running, when a slot is free. Cancelled futures are dropped here and
+   * The start gate (CPython's `set_running_or_notify_cancel`): the next queued item that is
+   * still pending, now running, when a slot is free. Cancelled items are dropped here and
    * nowhere else.
    */
-  #takeNext(): Future<unknown> | undefined {
+  #takeNext(): WorkItem | undefined {
     while (this.#running < this.maxWorkers) {
-      const future = this.#queue.shift();
-      if (future === undefined) return undefined;
-      if (internals.start(future)) {
-        this.#pending--;
-        return future;
+      const item = this.#queue.shift();
+      if (item === undefined) return undefined;
+      if (item.phase !== Phase.QUEUED) {
+        this.#queuedCancelled--;
+        continue;
       }
-      this.#queuedCancelled--;
+      this.#pending--;
+      this.#begin(item);
+      return item;
     }
     return undefined;
   }
 
   /**
-   * One slot: runs a task, settles its future, then takes the next queued task, until the
+   * One slot: runs an attempt, settles its item, then takes the next queued item, until the
    * queue is empty. Awaiting the task here (rather than attaching callbacks) keeps the
-   * per-task cost to what the task itself allocates.
+   * per-task cost to what the task itself allocates. The first task waits a microtask: no
+   * task function is ever called inside the `submit` that scheduled it.
    */
-  async #work(future: Future<unknown>): Promise<void> {
+  async #work(item: WorkItem): Promise<void> {
+    await undefined;
     // The parameter is reassigned for each task: a suspended async function keeps its
-    // parameters alive, so a copy of it would pin the first task's future.
+    // parameters alive, so a copy of it would pin the first task's item.
     for (;;) {
-      // What was kept for the task until it started: its context, and its timeout when that is not the executor's.
-      // (It stays in the future until the future settles: nothing else reads it meanwhile.)
-      const extra = internals.extra(future) as QueuedExtra;
-      const timed = Array.isArray(extra);
-      const timeout = timed ? extra[0] : this.#taskTimeout;
-      const context = timed ? extra[1] : extra;
-      const timer = timeout === undefined ? undefined : this.#startTimeout(future, timeout);
-      let fulfilled = true;
-      let outcome: unknown;
-      try {
-        outcome = context === undefined ? this.#invoke(future) : context.runInAsyncScope(this.#invoke, undefined, future);
-        if (isThenable(outcome)) outcome = await outcome;
-      } catch (error) {
-        fulfilled = false;
-        outcome = error;
-      }
-      cancelTimer(timer);
-      this.#running--;
-      // Counted before settling, so that done callbacks see up-to-date stats.
-      if (!future.done()) {
-        if (fulfilled) {
-          this.#completed++;
-          internals.resolve(future, outcome);
-        } else {
-          this.#failed++;
-          internals.reject(future, outcome);
+      // Cancelled between the gate and now: the task is never called.
+      if (item.phase === Phase.RUNNING) {
+        const attempt = item.attempt;
+        const timeout = item.policy === undefined ? this.#taskTimeout : (item.policy as TaskPolicy).timeout;
+        if (timeout !== undefined) item.timer = this.#startTimeout(item, timeout);
+        let fulfilled = true;
+        let outcome: unknown;
+        try {
+          const context = item.context;
+          outcome = context === undefined ? this.execute(item) : context.runInAsyncScope(this.#execute, this, item);
+          if (isThenable(outcome)) outcome = await outcome;
+        } catch (error) {
+          fulfilled = false;
+          outcome = error;
         }
+        this.#running--;
+        // Counted before settling, so that done callbacks see up-to-date stats. An attempt that
+        // timed out, or whose task was cancelled, has been dealt with already.
+        if (item.phase === Phase.RUNNING && item.attempt === attempt) this.#attemptEnded(item, fulfilled, outcome);
+      } else {
+        this.#running--;
       }
       const next = this.#takeNext();
       if (next === undefined) {
@@ -447,29 +582,37 @@ export abstract class Executor implements AsyncDisposable {
         return;
       }
       this.#running++;
-      future = next;
+      item = next;
     }
   }
 
-  readonly #invoke = (future: Future<unknown>): unknown => this.execute(internals.task(future), internals.args(future), future);
+  readonly #execute = (item: WorkItem): unknown => this.execute(item);
+
+  /** An attempt ended (its task settled, or it timed out): the item settles. */
+  #attemptEnded(item: WorkItem, fulfilled: boolean, outcome: unknown): void {
+    cancelTimer(item.timer);
+    item.timer = undefined;
+    this.#finish(item, fulfilled, outcome);
+  }
 
   /** Out of `#work`: a closure made there would keep the loop's variables alive. */
-  #startTimeout(future: Future<unknown>, timeout: number): TimerHandle | undefined {
+  #startTimeout(item: WorkItem, timeout: number): TimerHandle | undefined {
+    const attempt = item.attempt;
     return startTimer(timeout, () => {
-      if (future.done()) return;
+      if (item.phase !== Phase.RUNNING || item.attempt !== attempt) return;
+      item.timer = undefined;
       const error = new TimeoutError(`Task on executor '${this.name}' timed out after ${timeout} ms`);
-      this.#failed++;
-      internals.reject(future, error, true);
-      this.interrupt(future, error);
+      internals.abortAttempt(item.future, error);
+      this.interrupt(item, error);
+      this.#attemptEnded(item, false, error);
     });
   }
 
-  /** Resolves the `onIdle()` promises when nothing is pending or running. */
+  /** Resolves the `onIdle()` promises when nothing is pending, running or waiting to retry. */
   #notifyIdle(): void {
-    if (this.#pending !== 0 || this.#running !== 0 || this.#idleWaiters.length === 0) return;
+    if (this.#pending !== 0 || this.#running !== 0 || this.#retrying !== 0 || this.#idleWaiters.length === 0) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
 }
-

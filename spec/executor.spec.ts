@@ -15,6 +15,7 @@ import {
   type RunOptions,
 } from '../lib/index.js';
 import { internals } from '../lib/future.js';
+import type { WorkItem } from '../lib/work-item.js';
 import { FifoQueue, PriorityQueue } from '../lib/internal/queue.js';
 import { cancelTimer, startTimer } from '../lib/internal/timers.js';
 import { flush, gate, instrumented, pool, track, watchingTimers, type Gate } from './helpers.js';
@@ -1011,13 +1012,14 @@ describe('TaskPoolExecutor', () => {
       const running = executor.submit((arg: object) => blocker.promise.then(() => arg), { big: true });
       const queued = executor.submit((arg: object) => arg, { big: true });
       const cancelled = executor.submit((arg: object) => arg, { big: true });
-      expect(internals.args(queued as Future<unknown>)).to.deep.equal([{ big: true }]);
+      const item = (future: Future<unknown>): WorkItem => internals.owner(future) as WorkItem;
+      expect(item(queued as Future<unknown>).args).to.deep.equal([{ big: true }]);
       cancelled.cancel();
-      for (const getter of [internals.task, internals.args]) expect(getter(cancelled as Future<unknown>)).to.equal(undefined);
+      for (const key of ['task', 'args', 'context'] as const) expect(item(cancelled as Future<unknown>)[key]).to.equal(undefined);
       blocker.resolve();
       await executor.onIdle();
       for (const future of [running, queued]) {
-        for (const getter of [internals.task, internals.args]) expect(getter(future as Future<unknown>)).to.equal(undefined);
+        for (const key of ['task', 'args', 'context'] as const) expect(item(future as Future<unknown>)[key]).to.equal(undefined);
       }
     });
 
@@ -1063,18 +1065,19 @@ describe('TaskPoolExecutor', () => {
         // `label`: an option of this backend's own, checked by `checkLabel` when there is one.
         super(options, 3, { label: checkLabel });
       }
-      submit<R>(task: () => R): Future<Awaited<R>> {
+      override submit<R>(task: () => R): Future<Awaited<R>> {
         return this.schedule(task, 'args');
       }
       fail(error: BrokenExecutorError): void {
         this.breakExecutor(error);
       }
-      protected execute(task: unknown, args: unknown): unknown {
-        this.executed.push(args);
-        return (task as () => unknown)();
+      protected checkTask(): void {}
+      protected execute(item: WorkItem): unknown {
+        this.executed.push(item.args);
+        return (item.task as () => unknown)();
       }
-      protected override interrupt(future: Future<unknown>, reason: unknown): void {
-        this.interrupted.push([future, reason]);
+      protected override interrupt(item: WorkItem, reason: unknown): void {
+        this.interrupted.push([item.future, reason]);
       }
     }
 

@@ -84,19 +84,22 @@ export type OptionChecks = Readonly<Record<string, Check | undefined>>;
 
 /**
  * Throws unless `options` is undefined or an object whose keys are all in `checks`, and each
- * value given passes its check. Returns the options, or an empty object.
+ * value given passes its check. Returns a copy of the options (each read once), or an empty
+ * object. `prefix` names a nested option object in messages (`'retry.'`).
  */
-export function checkOptions<T extends object>(options: T | undefined, checks: OptionChecks, action: string): Partial<T> {
+export function checkOptions<T extends object>(options: T | undefined, checks: OptionChecks, action: string, prefix = ''): Partial<T> {
   if (options === undefined) return {};
-  check(options, 'object', 'an object', action, 'options');
-  for (const key in options) {
+  check(options, 'object', 'an object', action, prefix === '' ? 'options' : prefix.slice(0, -1));
+  // A copy: every option is read once, so a getter cannot hand out an unchecked second value.
+  const copy = { ...options } as Record<string, unknown>;
+  for (const key in copy) {
     if (!Object.hasOwn(checks, key)) {
-      throw new TypeError(`Cannot ${action} as 'options' has an unknown key ${describe(key)}: the known keys are '${Object.keys(checks).join("', '")}'`);
+      throw new TypeError(`Cannot ${action} as '${prefix === '' ? 'options' : prefix.slice(0, -1)}' has an unknown key ${describe(key)}: the known keys are '${Object.keys(checks).join("', '")}'`);
     }
   }
   for (const key in checks) {
-    const value = (options as Record<string, unknown>)[key];
-    if (value !== undefined) checks[key]?.(value, action, key);
+    const value = copy[key];
+    if (value !== undefined) checks[key]?.(value, action, prefix + key);
   }
-  return options;
+  return copy as Partial<T>;
 }

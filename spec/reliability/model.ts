@@ -9,6 +9,7 @@
  */
 import { CancelledError, TaskPoolExecutor, TimeoutError, type ExecutorOptions, type Future, type RunOptions, type TaskContext } from '../../lib/index.js';
 import { internals } from '../../lib/future.js';
+import type { WorkItem } from '../../lib/work-item.js';
 import type { FakeClock } from './clock.js';
 import type { ReasonKind, TaskKind, TaskSpec, ValueKind } from './program.js';
 
@@ -157,9 +158,9 @@ export class Probe extends TaskPoolExecutor {
     return future;
   }
 
-  protected override execute(task: unknown, args: unknown, future: Future<unknown>): unknown {
-    this.#model.starting(task, args, future);
-    return super.execute(task, args, future);
+  protected override execute(item: WorkItem): unknown {
+    this.#model.starting(item.task, item.args, item.future);
+    return super.execute(item);
   }
 }
 

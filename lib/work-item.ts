@@ -1,0 +1,70 @@
+import type { Future, FutureOwner } from './future.js';
+import type { Context } from './internal/async-context.js';
+import type { TimerHandle } from './internal/timers.js';
+
+/** Where a work item is in its life. @internal */
+export const Phase = {
+  /** In the queue, waiting for a slot (first start or a retry). */
+  QUEUED: 0,
+  /** An attempt is running in a slot. */
+  RUNNING: 1,
+  /** Between attempts: waiting out a retry's backoff, holding no slot. */
+  BACKOFF: 2,
+  /** Settled (or cancelled): nothing more happens to it. */
+  DONE: 3,
+} as const;
+
+/** One of the {@link Phase} values. @internal */
+export type Phase = (typeof Phase)[keyof typeof Phase];
+
+/** What a work item calls back into: its executor. @internal */
+export interface ItemOwner {
+  itemCancelled(item: WorkItem, future: Future<unknown>, wasRunning: boolean, error: unknown): void;
+}
+
+/**
+ * What the scheduler keeps for one task (CPython's `_WorkItem`): the backend's description of
+ * the task, the async context it was scheduled in, its future, and where it stands. Per-task
+ * policies (retry, deadline, breaker, single-flight followers...) are kept in `policy`, which
+ * stays `undefined` for the common task that uses none.
+ *
+ * A backend sees it in `execute(item)`: `task` and `args` as given to `schedule`, `attempt`,
+ * and `signal`, the current attempt's `AbortSignal`.
+ */
+export class WorkItem implements FutureOwner {
+  /** The future the caller holds: settled from this item (single-flight: the first follower). */
+  future!: Future<unknown>;
+  /** The backend's description of the task (a function, an export's name...). Dropped once done. */
+  task: unknown;
+  /** The backend's description of its arguments. Dropped once done. */
+  args: unknown;
+  /** The async context to run it in (none when it started inside its `schedule` call). */
+  context: Context;
+  phase: Phase = Phase.QUEUED;
+  /** 1-based once started. */
+  attempt = 0;
+  /** The current attempt's timeout timer, or a backoff's timer. */
+  timer: TimerHandle | undefined = undefined;
+  /** What the policies keep for this task, if it has any (see executor.ts). */
+  policy: unknown = undefined;
+
+  constructor(
+    readonly owner: ItemOwner,
+    task: unknown,
+    args: unknown,
+    context: Context,
+  ) {
+    this.task = task;
+    this.args = args;
+    this.context = context;
+  }
+
+  /** The current attempt's signal: aborts on cancellation, on the attempt's timeout and on the deadline. */
+  get signal(): AbortSignal {
+    return this.future.signal;
+  }
+
+  futureCancelled(future: Future<unknown>, wasRunning: boolean, error: unknown): void {
+    this.owner.itemCancelled(this, future, wasRunning, error);
+  }
+}
