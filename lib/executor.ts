@@ -1,11 +1,15 @@
 import { BrokenExecutorError, ExecutorShutdownError, TimeoutError, type CancelledError } from './errors.js';
+import { reportError } from './internal/report.js';
+import { CircuitBreaker } from './policies/circuit-breaker.js';
+import { checkRateLimit, RateLimiter, type RateLimitOptions } from './policies/rate-limit.js';
+import { checkRetry, RetryPolicy, type RetryOptions } from './policies/retry.js';
 import { internals, type Future } from './future.js';
 import { captureContext } from './internal/async-context.js';
 import { mapIterables, splitMapArguments, type MapResults } from './map.js';
-import { WorkItem, Phase, type ItemOwner } from './work-item.js';
+import { WorkItem, Phase, type ItemOwner, type ItemState, type TaskPolicy } from './work-item.js';
 import { PriorityQueue } from './internal/queue.js';
-import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
-import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkSignal, checkString, checkTimeout, isThenable, type OptionChecks } from './internal/validate.js';
+import { cancelTimer, now, startTimer, type TimerHandle } from './internal/timers.js';
+import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkSignal, checkString, checkTimeout, fail, isThenable, type OptionChecks } from './internal/validate.js';
 
 /**
  * Counts kept by every executor.
@@ -77,6 +81,26 @@ export interface RunOptions {
    * @default 0
    */
   priority?: number;
+  /**
+   * Calls again after a failure, with a backoff between attempts: see {@link RetryOptions}.
+   * Overrides the executor's `retry`.
+   * @default the executor's `retry` (one attempt)
+   */
+  retry?: RetryOptions;
+  /**
+   * Milliseconds from the task's first start for the whole task, attempts and backoff waits
+   * included: then the running attempt's signal aborts and the future rejects with a
+   * {@link TimeoutError}.
+   * @default none
+   */
+  deadline?: number;
+  /**
+   * Single-flight: while a task with the same key is pending or running on this executor,
+   * this call starts nothing and its future follows that task (same outcome). Cancelling one
+   * follower cancels only it; the task is cancelled when every follower is.
+   * @default none
+   */
+  key?: string;
 }
 
 /**
@@ -103,20 +127,33 @@ export interface ExecutorOptions {
    * @default none
    */
   taskTimeout?: number;
+  /**
+   * Default `retry` of every task: see {@link RetryOptions}.
+   * @default one attempt
+   */
+  retry?: RetryOptions;
+  /**
+   * Never more than `limit` task starts in any window of `interval` ms (retries count).
+   * @default none
+   */
+  rateLimit?: RateLimitOptions;
+  /**
+   * A circuit breaker every task goes through (it may be shared by several executors).
+   * @default none
+   */
+  breaker?: CircuitBreaker;
 }
 
-const RUN_OPTIONS: OptionChecks = { signal: checkSignal, timeout: checkTimeout, priority: checkFiniteNumber };
+const RUN_OPTIONS: OptionChecks = { signal: checkSignal, timeout: checkTimeout, priority: checkFiniteNumber, retry: checkRetry, deadline: checkTimeout, key: checkString };
+
+function checkBreaker(value: unknown, action: string, name: string): void {
+  if (!(value instanceof CircuitBreaker)) fail(TypeError, 'a CircuitBreaker', action, name, value);
+}
 const SHUTDOWN_OPTIONS: OptionChecks = { wait: checkBoolean, cancelFutures: checkBoolean };
 /** Cancelled items may pile up in the queue before it is compacted. */
 const COMPACT_MIN = 1024;
 /** The arguments of every task submitted without any: one shared array, never written to. */
 const NO_ARGS: unknown[] = [];
-
-/** What `policy` holds for a task whose options differ from the executor's. */
-interface TaskPolicy {
-  /** Milliseconds an attempt may run. */
-  readonly timeout: number | undefined;
-}
 
 const counters = new Map<string, number>();
 
@@ -155,6 +192,17 @@ export abstract class Executor implements AsyncDisposable {
   /** The most task functions in flight at once. */
   readonly maxWorkers: number;
   readonly #taskTimeout: number | undefined;
+  /** The policy of a task scheduled without options: `undefined` unless the executor has a `retry`. */
+  readonly #defaultPolicy: TaskPolicy | undefined;
+  readonly #limiter: RateLimiter | undefined;
+  readonly #breaker: CircuitBreaker | undefined;
+  /** No rate limit and no breaker: a task may start inside `schedule` without asking the gate. */
+  readonly #ungated: boolean;
+  /** Set while the gate waits for the rate limit or a breaker's probe: nothing starts meanwhile. */
+  #gateTimer: TimerHandle | undefined = undefined;
+  #gateWake: (() => void) | undefined = undefined;
+  /** Single-flight: the task in flight for each key. */
+  readonly #flights = new Map<string, WorkItem>();
   readonly #queue = new PriorityQueue<WorkItem>();
   #pending = 0;
   #running = 0;
@@ -168,9 +216,9 @@ export abstract class Executor implements AsyncDisposable {
   #broken: BrokenExecutorError | undefined = undefined;
   #idleWaiters: (() => void)[] = [];
   /** One abort listener per caller's signal, and the items it cancels. */
-  readonly #watched = new Map<AbortSignal, { items: Set<WorkItem>; onAbort: () => void }>();
-  /** Which signal watches an item (only items scheduled with one). */
-  readonly #watchOf = new WeakMap<WorkItem, AbortSignal>();
+  readonly #watched = new Map<AbortSignal, { futures: Set<Future<unknown>>; onAbort: () => void }>();
+  /** Which signal watches a future (only futures of tasks scheduled with one). */
+  readonly #watchOf = new WeakMap<Future<unknown>, AbortSignal>();
 
   /**
    * @param options - see {@link ExecutorOptions}.
@@ -187,12 +235,20 @@ export abstract class Executor implements AsyncDisposable {
     const kind = new.target.name;
     const action = `create ${kind}`;
     // `maxWorkers: null` means the default too: it is checked once resolved.
-    const checked = checkOptions(options, { maxWorkers: undefined, name: checkString, taskTimeout: checkTimeout, ...extraOptions }, action);
+    const checked = checkOptions(
+      options,
+      { maxWorkers: undefined, name: checkString, taskTimeout: checkTimeout, retry: checkRetry, rateLimit: checkRateLimit, breaker: checkBreaker, ...extraOptions },
+      action,
+    );
     const maxWorkers = checked.maxWorkers ?? defaultMaxWorkers;
     checkPositiveInteger(maxWorkers, action, 'maxWorkers');
     this.maxWorkers = maxWorkers;
     this.name = checked.name ?? defaultName(kind);
     this.#taskTimeout = checked.taskTimeout;
+    this.#defaultPolicy = checked.retry === undefined ? undefined : { timeout: checked.taskTimeout, deadline: undefined, retry: new RetryPolicy(checked.retry) };
+    this.#limiter = checked.rateLimit === undefined ? undefined : new RateLimiter(checked.rateLimit);
+    this.#breaker = checked.breaker;
+    this.#ungated = this.#limiter === undefined && this.#breaker === undefined;
     // Methods work detached: `const { submit } = pool`.
     const self = this as unknown as Record<string, ((...args: unknown[]) => unknown) | undefined>;
     for (const method of ['submit', 'run', 'map', 'shutdown', 'onIdle']) self[method] &&= self[method]!.bind(this);
@@ -375,21 +431,30 @@ export abstract class Executor implements AsyncDisposable {
    *   `TypeError`/`RangeError` for bad options.
    */
   protected schedule<T>(task: unknown, args: unknown, options?: RunOptions): Future<T> {
-    let timeout = this.#taskTimeout;
+    let policy = this.#defaultPolicy;
     let priority = 0;
     let signal: AbortSignal | undefined;
-    let policy: TaskPolicy | undefined;
+    let key: string | undefined;
     if (options !== undefined) {
       const checked = checkOptions(options, RUN_OPTIONS, `run a task on executor '${this.name}'`);
-      if (checked.timeout !== undefined && checked.timeout !== timeout) policy = { timeout: (timeout = checked.timeout) };
+      const { timeout = this.#taskTimeout, deadline, retry } = checked;
+      if (timeout !== this.#taskTimeout || deadline !== undefined || retry !== undefined) {
+        policy = { timeout, deadline, retry: retry === undefined ? this.#defaultPolicy?.retry : new RetryPolicy(retry) };
+      }
       priority = checked.priority ?? 0;
       signal = checked.signal;
+      key = checked.key;
     }
     this.assertOpen();
-    const startNow = signal === undefined && this.#running < this.maxWorkers && this.#pending === 0;
+    if (key !== undefined) {
+      const flight = this.#flights.get(key);
+      if (flight !== undefined) return this.#follow<T>(flight, signal);
+    }
+    const startNow = signal === undefined && key === undefined && this.#running < this.maxWorkers && this.#pending === 0 && this.#ungated;
     // A task that starts now runs in its caller's context (#work continues in it): none is captured.
     const item = new WorkItem(this.#itemOwner, task, args, startNow ? undefined : captureContext());
     item.policy = policy;
+    item.priority = priority;
     const future = (item.future = internals.create<unknown>(item));
     if (startNow) {
       this.#running++;
@@ -399,7 +464,12 @@ export abstract class Executor implements AsyncDisposable {
     }
     this.#pending++;
     this.#queue.push(item, priority);
-    if (signal !== undefined) this.#watch(item, signal);
+    if (key !== undefined) {
+      this.#stateOf(item).key = key;
+      this.#flights.set(key, item);
+      return this.#follow<T>(item, signal);
+    }
+    if (signal !== undefined) this.#watch(future, signal);
     if (signal?.aborted) future.cancel(signal.reason);
     else this.#startWorkers();
     return future as Future<T>;
@@ -427,11 +497,14 @@ export abstract class Executor implements AsyncDisposable {
     this.#shutdown = true;
     for (const item of [...this.#queue.drain(), ...this.#backoff]) {
       if (item.phase === Phase.QUEUED) this.#pending--;
-      else if (item.phase === Phase.BACKOFF) this.#retrying--;
-      else continue;
+      else if (item.phase === Phase.BACKOFF) {
+        this.#retrying--;
+        this.#backoff.delete(item);
+      } else continue;
       this.#finish(item, false, error);
     }
     this.#queuedCancelled = 0;
+    this.#openGate();
     this.#notifyIdle();
   }
 
@@ -440,78 +513,131 @@ export abstract class Executor implements AsyncDisposable {
 
   /** What this executor's work items call back into: one of their futures was cancelled. */
   readonly #itemOwner: ItemOwner = {
-    itemCancelled: (item, _future, _wasRunning, error) => {
+    itemCancelled: (item, future, _wasRunning, error) => {
+      this.#unwatch(future);
+      const followers = item.state?.followers;
+      if (future !== item.future) {
+        // Single-flight: a follower left. The task is cancelled once none is left.
+        if (followers?.delete(future) === true && followers.size === 0) item.future.cancel((error as CancelledError).cause);
+        return;
+      }
       this.#cancelled++;
       const phase = item.phase;
       this.#retire(item);
       if (phase === Phase.RUNNING) {
+        this.#releasePermit(item, undefined);
         this.interrupt(item, error);
       } else if (phase === Phase.BACKOFF) {
         this.#retrying--;
         this.#backoff.delete(item);
       } else if (phase === Phase.QUEUED) {
-        this.#pending--;
-        this.#queuedCancelled++;
-        // The queue holds the pending items and the cancelled ones: compacted once half are cancelled.
-        if (this.#queuedCancelled >= COMPACT_MIN && this.#queuedCancelled >= this.#pending) {
-          this.#queue.compact(isStale);
-          this.#queuedCancelled = 0;
-        }
+        this.#dequeued();
       }
+      // Followers still there (a deadline, a shutdown, a broken executor cancelled the task): cancelled too.
+      if (followers !== undefined) for (const follower of followers) follower.cancel((error as CancelledError).cause);
       this.#notifyIdle();
     },
   };
 
+  /** A queued item was cancelled or failed where it stands: it stays in the queue until the gate drops it. */
+  #dequeued(): void {
+    this.#pending--;
+    this.#queuedCancelled++;
+    // The queue holds the pending items and the cancelled ones: compacted once half are cancelled.
+    if (this.#queuedCancelled >= COMPACT_MIN && this.#queuedCancelled >= this.#pending) {
+      this.#queue.compact(isStale);
+      this.#queuedCancelled = 0;
+    }
+    if (this.#pending === 0) this.#openGate();
+  }
+
+  /** The policies' state of an item, made on first need. */
+  #stateOf(item: WorkItem): ItemState {
+    return (item.state ??= { previousDelay: undefined, deadlineTimer: undefined, permit: undefined, key: undefined, followers: undefined });
+  }
+
+  /** Single-flight: a new future that follows `item` (same outcome); cancelling it cancels only it. */
+  #follow<T>(item: WorkItem, signal: AbortSignal | undefined): Future<T> {
+    const follower = internals.create<unknown>(item);
+    const state = this.#stateOf(item);
+    (state.followers ??= new Set()).add(follower);
+    if (item.attempt > 0) internals.start(follower);
+    if (signal !== undefined) this.#watch(follower, signal);
+    if (signal?.aborted) follower.cancel(signal.reason);
+    else this.#startWorkers();
+    return follower as Future<T>;
+  }
+
   /** Starts an attempt of an item that holds a slot: the future is `running` from the first one on. */
   #begin(item: WorkItem): void {
     item.phase = Phase.RUNNING;
-    if (item.attempt++ === 0) internals.start(item.future);
-    else internals.newAttempt(item.future);
+    if (item.attempt++ === 0) {
+      internals.start(item.future);
+      const state = item.state;
+      if (state?.followers !== undefined) for (const follower of state.followers) internals.start(follower);
+      const deadline = item.policy?.deadline;
+      if (deadline !== undefined) this.#stateOf(item).deadlineTimer = startTimer(deadline, () => this.#deadlinePassed(item, deadline));
+    } else {
+      internals.newAttempt(item.future);
+    }
   }
 
-  /** Cancels `item` when `signal` aborts: one listener per signal, however many items it watches. */
-  #watch(item: WorkItem, signal: AbortSignal): void {
+  /** Cancels `future` when `signal` aborts: one listener per signal, however many futures it watches. */
+  #watch(future: Future<unknown>, signal: AbortSignal): void {
     let watch = this.#watched.get(signal);
     if (watch === undefined) {
-      const items = new Set<WorkItem>();
+      const futures = new Set<Future<unknown>>();
       const onAbort = (): void => {
-        for (const watched of items) watched.future.cancel(signal.reason);
+        for (const watched of futures) watched.cancel(signal.reason);
       };
-      watch = { items, onAbort };
+      watch = { futures, onAbort };
       // The listener goes on first: if the signal refuses it, nothing is watched.
       if (!signal.aborted) signal.addEventListener('abort', onAbort, { once: true });
       this.#watched.set(signal, watch);
     }
-    watch.items.add(item);
-    this.#watchOf.set(item, signal);
+    watch.futures.add(future);
+    this.#watchOf.set(future, signal);
   }
 
-  /** The item is done: it keeps nothing of the task, and no signal watches it any more. */
-  #retire(item: WorkItem): void {
-    item.phase = Phase.DONE;
-    item.task = item.args = item.context = undefined;
-    cancelTimer(item.timer);
-    item.timer = undefined;
-    const signal = this.#watchOf.get(item);
+  /** No signal watches `future` any more; the last future of a signal takes the listener off. */
+  #unwatch(future: Future<unknown>): void {
+    const signal = this.#watchOf.get(future);
     if (signal === undefined) return;
-    this.#watchOf.delete(item);
+    this.#watchOf.delete(future);
     const watch = this.#watched.get(signal)!;
-    watch.items.delete(item);
-    if (watch.items.size === 0) {
+    watch.futures.delete(future);
+    if (watch.futures.size === 0) {
       signal.removeEventListener('abort', watch.onAbort);
       this.#watched.delete(signal);
     }
   }
 
-  /** Settles an item's future with the outcome of its last attempt. */
+  /** The item is done: it keeps nothing of the task, its timers stop, its key is free again. */
+  #retire(item: WorkItem): void {
+    item.phase = Phase.DONE;
+    item.task = item.args = item.context = undefined;
+    cancelTimer(item.timer);
+    item.timer = undefined;
+    this.#unwatch(item.future);
+    const state = item.state;
+    if (state === undefined) return;
+    cancelTimer(state.deadlineTimer);
+    state.deadlineTimer = undefined;
+    if (state.key !== undefined && this.#flights.get(state.key) === item) this.#flights.delete(state.key);
+  }
+
+  /** Settles an item's future (and its followers) with the outcome of its last attempt. */
   #finish(item: WorkItem, fulfilled: boolean, outcome: unknown): void {
     this.#retire(item);
+    const followers = item.state?.followers;
     if (fulfilled) {
       this.#completed++;
       internals.resolve(item.future, outcome);
+      if (followers !== undefined) for (const follower of followers) internals.resolve(follower, outcome);
     } else {
       this.#failed++;
       internals.reject(item.future, outcome);
+      if (followers !== undefined) for (const follower of followers) internals.reject(follower, outcome);
     }
   }
 
@@ -521,6 +647,8 @@ export abstract class Executor implements AsyncDisposable {
       this.#running++;
       void this.#work(item);
     }
+    // The gate may have settled every queued task (refused by an open breaker).
+    this.#notifyIdle();
   }
 
   /**
@@ -529,18 +657,74 @@ export abstract class Executor implements AsyncDisposable {
    * nowhere else.
    */
   #takeNext(): WorkItem | undefined {
-    while (this.#running < this.maxWorkers) {
+    while (this.#running < this.maxWorkers && this.#gateOpen()) {
+      const limiter = this.#limiter;
+      if (limiter !== undefined && this.#pending > 0) {
+        const delay = limiter.delay(now());
+        if (delay > 0) {
+          this.#closeGate(delay);
+          return undefined;
+        }
+      }
       const item = this.#queue.shift();
       if (item === undefined) return undefined;
       if (item.phase !== Phase.QUEUED) {
         this.#queuedCancelled--;
         continue;
       }
+      const breaker = this.#breaker;
+      if (breaker !== undefined) {
+        const permit = breaker.acquire(now());
+        if (permit === 'wait') {
+          this.#queue.unshift(item, item.priority);
+          this.#closeGate(undefined);
+          return undefined;
+        }
+        if (permit === 'refuse') {
+          // A refused start is an attempt that failed without running: it takes no slot and no rate.
+          this.#pending--;
+          this.#begin(item);
+          this.#attemptFailed(item, breaker.refusal(this.name, now()));
+          continue;
+        }
+        this.#stateOf(item).permit = permit;
+      }
+      limiter?.take(now());
       this.#pending--;
       this.#begin(item);
       return item;
     }
     return undefined;
+  }
+
+  /** Whether the gate lets tasks start now (not waiting for the rate limit or a probe). */
+  #gateOpen(): boolean {
+    return this.#gateTimer === undefined && this.#gateWake === undefined;
+  }
+
+  /** Holds every queued task until `delay` ms have passed (rate limit) or, without one, until the breaker wakes us. */
+  #closeGate(delay: number | undefined): void {
+    if (delay !== undefined) {
+      this.#gateTimer = startTimer(delay, () => {
+        this.#gateTimer = undefined;
+        this.#startWorkers();
+      });
+      return;
+    }
+    const unsubscribe = this.#breaker!.subscribeWake(() => {
+      unsubscribe();
+      this.#gateWake = undefined;
+      this.#startWorkers();
+    });
+    this.#gateWake = unsubscribe;
+  }
+
+  /** Nothing is queued any more: the gate stops waiting (no timer left behind). */
+  #openGate(): void {
+    cancelTimer(this.#gateTimer);
+    this.#gateTimer = undefined;
+    this.#gateWake?.();
+    this.#gateWake = undefined;
   }
 
   /**
@@ -557,7 +741,7 @@ export abstract class Executor implements AsyncDisposable {
       // Cancelled between the gate and now: the task is never called.
       if (item.phase === Phase.RUNNING) {
         const attempt = item.attempt;
-        const timeout = item.policy === undefined ? this.#taskTimeout : (item.policy as TaskPolicy).timeout;
+        const timeout = item.policy === undefined ? this.#taskTimeout : item.policy.timeout;
         if (timeout !== undefined) item.timer = this.#startTimeout(item, timeout);
         let fulfilled = true;
         let outcome: unknown;
@@ -588,11 +772,100 @@ export abstract class Executor implements AsyncDisposable {
 
   readonly #execute = (item: WorkItem): unknown => this.execute(item);
 
-  /** An attempt ended (its task settled, or it timed out): the item settles. */
+  /** An attempt ended (its task settled, or it timed out): the item settles, or retries. */
   #attemptEnded(item: WorkItem, fulfilled: boolean, outcome: unknown): void {
     cancelTimer(item.timer);
     item.timer = undefined;
-    this.#finish(item, fulfilled, outcome);
+    this.#releasePermit(item, fulfilled ? 'success' : this.#breaker?.classify(outcome));
+    if (fulfilled) this.#finish(item, true, outcome);
+    else this.#attemptFailed(item, outcome);
+  }
+
+  /** Tells the breaker how the running attempt ended (`undefined`: it was cancelled). */
+  #releasePermit(item: WorkItem, outcome: 'success' | 'failure' | 'ignore' | undefined): void {
+    const state = item.state;
+    if (state?.permit === undefined) return;
+    this.#breaker!.release(state.permit, outcome ?? 'ignore', now());
+    state.permit = undefined;
+  }
+
+  /**
+   * An attempt failed: the item waits out a backoff, holding no slot, when its retry policy
+   * says so (then it queues again ahead of the tasks of its priority); otherwise it rejects
+   * with the error, unchanged.
+   */
+  #attemptFailed(item: WorkItem, error: unknown): void {
+    const retry = item.policy?.retry;
+    let delay: number | undefined;
+    if (retry !== undefined && retry.attempts > item.attempt) {
+      const state = this.#stateOf(item);
+      try {
+        if (retry.shouldRetry(error, item.attempt)) delay = retry.delay(item.attempt, error, state.previousDelay);
+      } catch (thrown) {
+        reportError(`the retry policy of a task on executor '${this.name}' threw, so the task is not retried`, thrown);
+        delay = undefined;
+      }
+      if (delay !== undefined) {
+        state.previousDelay = delay;
+        try {
+          retry.onRetry?.({ error, attempt: item.attempt, delay });
+        } catch (thrown) {
+          reportError(`the 'onRetry' of a task on executor '${this.name}' threw`, thrown);
+        }
+      }
+    }
+    // `onRetry` may have cancelled it.
+    if (item.phase === Phase.DONE) return;
+    if (delay === undefined) {
+      this.#finish(item, false, error);
+      return;
+    }
+    item.phase = Phase.BACKOFF;
+    this.#retrying++;
+    this.#backoff.add(item);
+    item.timer = startTimer(delay, () => this.#backoffEnded(item));
+  }
+
+  /** The backoff is over: the item queues again, ahead of the tasks of its priority. */
+  #backoffEnded(item: WorkItem): void {
+    if (item.phase !== Phase.BACKOFF) return;
+    item.timer = undefined;
+    this.#retrying--;
+    this.#backoff.delete(item);
+    if (this.#broken !== undefined) {
+      this.#finish(item, false, this.#broken);
+      this.#notifyIdle();
+      return;
+    }
+    item.phase = Phase.QUEUED;
+    this.#pending++;
+    this.#queue.unshift(item, item.priority);
+    this.#startWorkers();
+  }
+
+  /** The deadline of a task passed: whatever it is doing stops, and it rejects with a TimeoutError. */
+  #deadlinePassed(item: WorkItem, deadline: number): void {
+    const state = item.state!;
+    state.deadlineTimer = undefined;
+    const error = new TimeoutError(`Task on executor '${this.name}' passed its deadline of ${deadline} ms`);
+    switch (item.phase) {
+      case Phase.RUNNING:
+        internals.abortAttempt(item.future, error);
+        this.#releasePermit(item, 'failure');
+        this.interrupt(item, error);
+        break;
+      case Phase.BACKOFF:
+        this.#retrying--;
+        this.#backoff.delete(item);
+        break;
+      case Phase.QUEUED:
+        this.#dequeued();
+        break;
+      default:
+        return;
+    }
+    this.#finish(item, false, error);
+    this.#notifyIdle();
   }
 
   /** Out of `#work`: a closure made there would keep the loop's variables alive. */

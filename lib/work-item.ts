@@ -1,6 +1,29 @@
 import type { Future, FutureOwner } from './future.js';
 import type { Context } from './internal/async-context.js';
 import type { TimerHandle } from './internal/timers.js';
+import type { CircuitPermit } from './policies/circuit-breaker.js';
+import type { RetryPolicy } from './policies/retry.js';
+
+/** The options in force for a task whose options differ from its executor's plain defaults. @internal */
+export interface TaskPolicy {
+  /** Milliseconds an attempt may run. */
+  readonly timeout: number | undefined;
+  /** Milliseconds from the first start for the whole task, attempts and waits included. */
+  readonly deadline: number | undefined;
+  readonly retry: RetryPolicy | undefined;
+}
+
+/** What the policies keep for one task while it lives (made only for a task that needs it). @internal */
+export interface ItemState {
+  /** The last backoff delay ('decorrelated' jitter grows from it). */
+  previousDelay: number | undefined;
+  deadlineTimer: TimerHandle | undefined;
+  /** What the circuit breaker let the running attempt start as. */
+  permit: Extract<CircuitPermit, 'start' | 'probe'> | undefined;
+  /** Single-flight: the key, and the callers' futures that follow this task. */
+  key: string | undefined;
+  followers: Set<Future<unknown>> | undefined;
+}
 
 /** Where a work item is in its life. @internal */
 export const Phase = {
@@ -32,7 +55,7 @@ export interface ItemOwner {
  * and `signal`, the current attempt's `AbortSignal`.
  */
 export class WorkItem implements FutureOwner {
-  /** The future the caller holds: settled from this item (single-flight: the first follower). */
+  /** The future the caller holds, settled from this item (single-flight: the task's own, which its followers follow). */
   future!: Future<unknown>;
   /** The backend's description of the task (a function, an export's name...). Dropped once done. */
   task: unknown;
@@ -45,8 +68,12 @@ export class WorkItem implements FutureOwner {
   attempt = 0;
   /** The current attempt's timeout timer, or a backoff's timer. */
   timer: TimerHandle | undefined = undefined;
-  /** What the policies keep for this task, if it has any (see executor.ts). */
-  policy: unknown = undefined;
+  /** Queued tasks start highest priority first. */
+  priority = 0;
+  /** The task's options when they differ from the executor's plain defaults. */
+  policy: TaskPolicy | undefined = undefined;
+  /** What the policies keep for it, made on first need. */
+  state: ItemState | undefined = undefined;
 
   constructor(
     readonly owner: ItemOwner,
