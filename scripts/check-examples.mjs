@@ -39,7 +39,7 @@ const ENTRIES = [
 ];
 
 /** Every .ts file under `dir`, as paths relative to ROOT with `/` separators, sorted. */
-function sourceFiles(dir) {
+export function sourceFiles(dir) {
   return readdirSync(join(ROOT, dir), { withFileTypes: true })
     .flatMap((entry) => {
       const path = `${dir}/${entry.name}`;
@@ -50,8 +50,9 @@ function sourceFiles(dir) {
 }
 
 /**
- * The `@example` blocks of a source file: `{ file, index, line, code: [{ text, line }] }`, `line`
- * being 1-based lines of the file. The block runs to the next tag or the comment's end; its code
+ * The `@example` blocks of a source file: `{ file, index, line, code: [{ text, line }],
+ * moduleComment }`, `line` being 1-based lines of the file and `moduleComment` whether the
+ * comment documents the module (`@module`) rather than a declaration. The block runs to the next tag or the comment's end; its code
  * is what its ``` fences hold, or all of it when it has none.
  */
 export function extractExamples(file, text) {
@@ -81,7 +82,7 @@ export function extractExamples(file, text) {
         else if (!hasFence || inside) code.push(entry);
       }
       while (code.length > 0 && code.at(-1).text.trim() === '') code.pop();
-      examples.push({ file, index: examples.length + 1, line: start, code });
+      examples.push({ file, index: examples.length + 1, line: start, code, moduleComment: /@module\b/.test(comment[0]) });
     }
   }
   return examples;
