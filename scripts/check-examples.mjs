@@ -282,6 +282,10 @@ function main() {
     totals.failed++;
     failures.push(`self-check: a deliberately wrong example type-checks, so the check proves nothing: ${missed.map(({ text }) => text).join(' | ')}`);
   }
+  if (examples.length === 0) {
+    totals.failed++;
+    failures.push('no @example block found in lib/: the extraction is broken');
+  }
   for (const message of stray) {
     totals.failed++;
     failures.push(`outside the examples: ${message}`);
