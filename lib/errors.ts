@@ -110,7 +110,16 @@ export class TimeoutError extends BrandedError {
  *
  * @example
  * ```ts
- * try { somethingInTheWrongState(); } catch (error) { if (error instanceof InvalidStateError) retryLater(); }
+ * class Job {
+ *   #finished = false;
+ *   finish(): void {
+ *     if (this.#finished) throw new InvalidStateError('Cannot finish the job as it has already finished');
+ *     this.#finished = true;
+ *   }
+ * }
+ * const job = new Job();
+ * job.finish();
+ * try { job.finish(); } catch (error) { error instanceof InvalidStateError; } // true
  * ```
  */
 export class InvalidStateError extends BrandedError {
