@@ -82,7 +82,7 @@ export interface TaskPoolExecutor {
    * @throws {ExecutorShutdownError} when called after `shutdown()`.
    * @example
    * ```ts
-   * for await (const page of pool.map(fetchPage, urls(), { bufferSize: 16 })) save(page);
+   * for await (const page of pool.map(fetchPage, urls, { bufferSize: 16 })) save(page);
    * for await (const sum of pool.map((a: number, b: number) => a + b, [1, 2], [10, 20])) console.log(sum);
    * ```
    */

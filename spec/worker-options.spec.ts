@@ -92,7 +92,7 @@ describe('WorkerPoolExecutor options', () => {
 
     // Pending until WorkerPoolExecutor blames the options when startFailure() names a reason
     // (today the message says the module could not be loaded).
-    it.skip('says that the worker could not start under its resourceLimits, not that the module could not be loaded', async () => {
+    it('says that the worker could not start under its resourceLimits, not that the module could not be loaded', async () => {
       const { executor } = workerPool({ resourceLimits: { maxOldGenerationSizeMb: 1 }, maxWorkers: 1, name: 'tiny' });
       const error = await rejectionOf(executor.submit('add', 1, 2));
       expect(error).to.be.instanceOf(BrokenExecutorError);

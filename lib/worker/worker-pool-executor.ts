@@ -14,6 +14,7 @@ import {
   defaultMaxWorkers,
   EXTRA_OPTIONS,
   messageOf,
+  startFailure,
   type TaskArguments,
   type TaskIterables,
   type TaskName,
@@ -157,7 +158,7 @@ export interface WorkerPoolExecutor<M extends object = UntypedTaskModule> {
  *   maxWorkers: 4,
  * });
  * const digest = await pool.submit('hash', bytes);
- * for await (const size of pool.map('resize', images, { bufferSize: 16 })) console.log(size);
+ * for await (const digest of pool.map('hash', files, { bufferSize: 16 })) console.log(digest);
  * ```
  */
 export class WorkerPoolExecutor<M extends object = UntypedTaskModule> extends Executor {
@@ -450,7 +451,11 @@ export class WorkerPoolExecutor<M extends object = UntypedTaskModule> extends Ex
     const task = thread.take();
     if (!thread.ready && !thread.stopping) {
       const cause = thread.error?.value;
-      const error = this.#break(cause === undefined ? `its worker exited with code ${code} while loading it` : messageOf(cause), cause);
+      const notTheModule = startFailure(cause, this.#workerOptions);
+      const error =
+        notTheModule !== undefined
+          ? this.#break(notTheModule, cause, true)
+          : this.#break(cause === undefined ? `its worker exited with code ${code} while loading it` : messageOf(cause), cause);
       task?.[1](error);
     } else if (task !== undefined) {
       // A worker stopped while it ran a task was interrupted: the slot settles with the reason.
