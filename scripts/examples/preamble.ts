@@ -29,6 +29,20 @@ declare function save(page: string): void;
 declare function use(value: unknown): void;
 declare function log(error: unknown): void;
 declare function replaceThePool(): void;
+declare function flakyFetch(context: TaskContext): Promise<string>;
+declare function task(context: TaskContext): Promise<number>;
+declare function callTheApi(context: TaskContext): Promise<number>;
+declare function callTheService(): Promise<number>;
+declare function serveFromCache(): number;
+declare function showServiceDownBanner(): void;
+declare function isThrottled(error: unknown): boolean;
+declare function fetchPrice(symbol: string): Promise<number>;
+declare class HttpError extends Error {
+  readonly status: number;
+  readonly retryAfter?: number;
+}
+declare const breaker: CircuitBreaker;
+declare const metrics: { gauge(name: string, value: string): void };
 
 // @scope lib/worker/
 // `./tasks.js` is scripts/examples/tasks.ts, copied beside the example modules.
