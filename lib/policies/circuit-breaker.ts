@@ -23,7 +23,14 @@ import { checkMilliseconds, checkPositiveMilliseconds } from './check.js';
  * if (breaker.state === CircuitState.OPEN) showServiceDownBanner();
  * ```
  */
-export const CircuitState = { CLOSED: 'closed', OPEN: 'open', HALF_OPEN: 'half-open' } as const;
+export const CircuitState = {
+  /** Tasks start; failures are counted. */
+  CLOSED: 'closed',
+  /** Tasks are refused with a `BrokenCircuitError` until `halfOpenAfter` has passed. */
+  OPEN: 'open',
+  /** One probe at a time runs; the other tasks wait in their queue. */
+  HALF_OPEN: 'half-open',
+} as const;
 /** `'closed' | 'open' | 'half-open'`. */
 export type CircuitState = (typeof CircuitState)[keyof typeof CircuitState];
 
@@ -148,7 +155,7 @@ export class CircuitBreaker {
    * @param options - see {@link CircuitBreakerOptions}.
    * @throws {TypeError} for a missing `halfOpenAfter`, neither `consecutiveFailures` nor
    *   `failureRatio`, `minimumThroughput` or `window` without `failureRatio`, a mistyped value or
-   *   an unknown key; {@link RangeError} for a value out of range.
+   *   an unknown key; `RangeError` for a value out of range.
    */
   constructor(options: CircuitBreakerOptions) {
     if (options === undefined) fail(TypeError, 'an object', ACTION, 'options', options);

@@ -59,7 +59,7 @@ const SWEEP = 2;
  * @param options - `{ ttl, maxSize?, key? }`: see {@link MemoizeOptions}.
  * @returns a function with `fn`'s parameters.
  * @throws {TypeError} when `fn` is no function, `ttl` is missing, or an option has the wrong
- *   type or an unknown key; {@link RangeError} for a negative `ttl` or a `maxSize` that is not a
+ *   type or an unknown key; `RangeError` for a negative `ttl` or a `maxSize` that is not a
  *   positive integer.
  * @example
  * ```ts

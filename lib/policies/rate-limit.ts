@@ -32,7 +32,7 @@ const RATE_LIMIT_OPTIONS = { limit: checkPositiveInteger, interval: checkPositiv
  * Checks a `rateLimit` option: an object with exactly the keys of {@link RateLimitOptions},
  * both given. Messages name the nested option, e.g. `'rateLimit.limit'`.
  *
- * @throws {TypeError} for a missing or mistyped value or an unknown key; {@link RangeError}
+ * @throws {TypeError} for a missing or mistyped value or an unknown key; `RangeError`
  *   for `limit` not a positive integer or `interval` not a positive finite number.
  */
 export const checkRateLimit: Check = (value, action, name) => {

@@ -162,7 +162,7 @@ const RETRY_OPTIONS = { attempts: checkPositiveInteger, backoff: checkBackoff, r
  * Messages name the nested option, e.g. `'retry.attempts'` or `'retry.backoff.jitter'` when
  * called with the name `'retry'`.
  *
- * @throws {TypeError} for a value of the wrong type or an unknown key; {@link RangeError} for a
+ * @throws {TypeError} for a value of the wrong type or an unknown key; `RangeError` for a
  *   value out of range (`attempts` not a positive integer, a negative delay, `factor` below 1,
  *   `max` below `initial`).
  */

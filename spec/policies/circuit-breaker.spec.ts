@@ -139,6 +139,18 @@ describe('policies: circuit breaker', () => {
       expect(breaker.acquire(171)).to.equal('refuse');
     });
 
+    it('keeps counting right over many calls, as old ones leave the window', () => {
+      const breaker = new CircuitBreaker({ failureRatio: 0.5, minimumThroughput: 10, window: 100, halfOpenAfter: 500 });
+      // 3 000 calls, one failure in three: never half failed.
+      for (let i = 0; i < 3_000; i++) expect(call(breaker, i, i % 3 === 0 ? 'failure' : 'success'), `call ${i}`).to.equal('start');
+      // Then failures only, one a millisecond: the window holds the last 100 calls, and the 25th
+      // failure makes them half failed (25 new ones + 25 of the 75 older ones).
+      for (let i = 0; i < 24; i++) call(breaker, 3_000 + i, 'failure');
+      expect(breaker.acquire(3_024)).to.equal('start');
+      breaker.release('start', 'failure', 3_024);
+      expect(breaker.acquire(3_024)).to.equal('refuse');
+    });
+
     it('uses the documented defaults: 10 calls, 30 s', () => {
       const breaker = new CircuitBreaker({ failureRatio: 1, halfOpenAfter: 500 });
       for (let i = 0; i < 9; i++) call(breaker, i * 3_000, 'failure');
@@ -267,6 +279,25 @@ describe('policies: circuit breaker', () => {
       breaker.release(breaker.acquire(10) as 'probe', 'success', 10);
       expect([first, second]).to.deep.equal([4, 2]);
       expect(breaker.state).to.equal('closed');
+    });
+
+    it('reports a throwing waker and still wakes the others', () => {
+      const breaker = new CircuitBreaker({ consecutiveFailures: 1, halfOpenAfter: 0 });
+      let woken = 0;
+      breaker.subscribeWake(() => {
+        throw new Error('waker bug');
+      });
+      breaker.subscribeWake(() => woken++);
+      const original = console.error;
+      const reported: unknown[] = [];
+      console.error = (...args: unknown[]) => void reported.push(args);
+      try {
+        call(breaker, 0, 'failure');
+      } finally {
+        console.error = original;
+      }
+      expect(woken).to.equal(1);
+      expect(reported).to.have.length(1);
     });
 
     it('names the executor and the time left in a refusal', () => {

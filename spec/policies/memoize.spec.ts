@@ -165,6 +165,8 @@ describe('policies: memoize', () => {
     cached('b');
     cached('b');
     expect(calls).to.have.length(2);
+    for (const key of ['c', 'd', 'e']) cached(key);
+    expect(calls).to.have.length(5);
     expect(clock.started).to.equal(0);
   });
 

@@ -14,8 +14,8 @@ export function memoizeTypes(): void {
   // @ts-expect-error a missing required parameter
   void cached();
 
-  const sync = memoize((n: number) => n > 0, { ttl: 1 });
-  assertType<Equal<typeof sync, (n: number) => Promise<boolean>>>();
+  const _sync = memoize((n: number) => n > 0, { ttl: 1 });
+  assertType<Equal<typeof _sync, (n: number) => Promise<boolean>>>();
 
   memoize(fetchPrice, {
     ttl: 1,
@@ -35,18 +35,18 @@ export function memoizeTypes(): void {
   const breaker = new CircuitBreaker({ consecutiveFailures: 5, halfOpenAfter: 30_000 });
   assertType<Equal<typeof breaker.state, CircuitState>>();
   assertType<Equal<CircuitState, 'closed' | 'open' | 'half-open'>>();
-  const unsubscribe = breaker.onStateChange((state, previous) => {
-    assertType<Equal<typeof state, CircuitState>>();
-    assertType<Equal<typeof previous, CircuitState>>();
+  const _unsubscribe = breaker.onStateChange((_state, _previous) => {
+    assertType<Equal<typeof _state, CircuitState>>();
+    assertType<Equal<typeof _previous, CircuitState>>();
   });
-  assertType<Equal<typeof unsubscribe, () => void>>();
+  assertType<Equal<typeof _unsubscribe, () => void>>();
   // @ts-expect-error state is read-only
   breaker.state = 'open';
   // @ts-expect-error halfOpenAfter is required
   void new CircuitBreaker({ consecutiveFailures: 5 });
 
-  const backoff: BackoffFunction = ({ attempt, error }) => {
-    assertType<Equal<typeof error, unknown>>();
+  const backoff: BackoffFunction = ({ attempt, error: _error }) => {
+    assertType<Equal<typeof _error, unknown>>();
     return attempt < 3 ? 100 : undefined;
   };
   const retry: RetryOptions = { attempts: 3, backoff, retryIf: (error, attempt) => error !== undefined && attempt < 2 };

@@ -31,6 +31,8 @@ describe('policies: retry', () => {
       [{ backoff: { jitter: 1 } }, TypeError, `Cannot run a task as 'retry.backoff.jitter' must be one of 'full', 'equal', 'decorrelated', 'none': current value is 1`],
       [{ backoff: { initial: -5 } }, RangeError, "Cannot run a task as 'retry.backoff.initial' must be a non-negative finite number of milliseconds: current value is -5"],
       [{ backoff: { max: NaN } }, RangeError, "Cannot run a task as 'retry.backoff.max' must be a non-negative finite number of milliseconds: current value is NaN"],
+      [{ backoff: { factor: '2' } }, TypeError, `Cannot run a task as 'retry.backoff.factor' must be a finite number of 1 or more: current value is "2"`],
+      [{ backoff: { initial: '5' } }, TypeError, `Cannot run a task as 'retry.backoff.initial' must be a non-negative finite number of milliseconds: current value is "5"`],
       [{ backoff: { factor: 0.5 } }, RangeError, "Cannot run a task as 'retry.backoff.factor' must be a finite number of 1 or more: current value is 0.5"],
       [{ backoff: { initial: 500, max: 100 } }, RangeError, "Cannot run a task as 'retry.backoff.max' must be at least 'retry.backoff.initial' (500): current value is 100"],
       [{ backoff: { initial: 40_000 } }, RangeError, "Cannot run a task as 'retry.backoff.max' must be at least 'retry.backoff.initial' (40000): current value is 30000"],
