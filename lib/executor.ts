@@ -4,7 +4,7 @@ import { CircuitBreaker } from './policies/circuit-breaker.js';
 import { checkRateLimit, RateLimiter, type RateLimitOptions } from './policies/rate-limit.js';
 import { checkRetry, RetryPolicy, type RetryOptions } from './policies/retry.js';
 import { internals, type Future } from './future.js';
-import { captureContext } from './internal/async-context.js';
+import { captureContext, type Context } from './internal/async-context.js';
 import { mapIterables, splitMapArguments, type MapResults } from './map.js';
 import { WorkItem, Phase, type ItemOwner, type ItemState, type TaskPolicy } from './work-item.js';
 import { PriorityQueue } from './internal/queue.js';
@@ -201,6 +201,8 @@ export abstract class Executor implements AsyncDisposable {
   /** Set while the gate waits for the rate limit or a breaker's probe: nothing starts meanwhile. */
   #gateTimer: TimerHandle | undefined = undefined;
   #gateWake: (() => void) | undefined = undefined;
+  /** This executor's work items: their `owner` is on its prototype. */
+  readonly #Item: new (task: unknown, args: unknown, context: Context) => WorkItem;
   /** Single-flight: the task in flight for each key. */
   readonly #flights = new Map<string, WorkItem>();
   readonly #queue = new PriorityQueue<WorkItem>();
@@ -249,6 +251,8 @@ export abstract class Executor implements AsyncDisposable {
     this.#limiter = checked.rateLimit === undefined ? undefined : new RateLimiter(checked.rateLimit);
     this.#breaker = checked.breaker;
     this.#ungated = this.#limiter === undefined && this.#breaker === undefined;
+    const Item = (this.#Item = class extends WorkItem {});
+    Object.defineProperty(Item.prototype, 'owner', { value: this.#itemOwner });
     // Methods work detached: `const { submit } = pool`.
     const self = this as unknown as Record<string, ((...args: unknown[]) => unknown) | undefined>;
     for (const method of ['submit', 'run', 'map', 'shutdown', 'onIdle']) self[method] &&= self[method]!.bind(this);
@@ -452,9 +456,8 @@ export abstract class Executor implements AsyncDisposable {
     }
     const startNow = signal === undefined && key === undefined && this.#running < this.maxWorkers && this.#pending === 0 && this.#ungated;
     // A task that starts now runs in its caller's context (#work continues in it): none is captured.
-    const item = new WorkItem(this.#itemOwner, task, args, startNow ? undefined : captureContext());
-    item.policy = policy;
-    item.priority = priority;
+    const item = new this.#Item(task, args, startNow ? undefined : captureContext());
+    if (policy !== undefined || priority !== 0) item.state = this.#newState(policy, priority);
     const future = (item.future = internals.create<unknown>(item));
     if (startNow) {
       this.#running++;
@@ -551,9 +554,13 @@ export abstract class Executor implements AsyncDisposable {
     if (this.#pending === 0) this.#openGate();
   }
 
+  #newState(policy: TaskPolicy | undefined, priority: number): ItemState {
+    return { policy, priority, previousDelay: undefined, deadlineTimer: undefined, permit: undefined, key: undefined, followers: undefined };
+  }
+
   /** The policies' state of an item, made on first need. */
   #stateOf(item: WorkItem): ItemState {
-    return (item.state ??= { previousDelay: undefined, deadlineTimer: undefined, permit: undefined, key: undefined, followers: undefined });
+    return (item.state ??= this.#newState(undefined, 0));
   }
 
   /** Single-flight: a new future that follows `item` (same outcome); cancelling it cancels only it. */
@@ -575,7 +582,7 @@ export abstract class Executor implements AsyncDisposable {
       internals.start(item.future);
       const state = item.state;
       if (state?.followers !== undefined) for (const follower of state.followers) internals.start(follower);
-      const deadline = item.policy?.deadline;
+      const deadline = item.state?.policy?.deadline;
       if (deadline !== undefined) this.#stateOf(item).deadlineTimer = startTimer(deadline, () => this.#deadlinePassed(item, deadline));
     } else {
       internals.newAttempt(item.future);
@@ -676,7 +683,7 @@ export abstract class Executor implements AsyncDisposable {
       if (breaker !== undefined) {
         const permit = breaker.acquire(now());
         if (permit === 'wait') {
-          this.#queue.unshift(item, item.priority);
+          this.#queue.unshift(item, item.state?.priority);
           this.#closeGate(undefined);
           return undefined;
         }
@@ -741,7 +748,8 @@ export abstract class Executor implements AsyncDisposable {
       // Cancelled between the gate and now: the task is never called.
       if (item.phase === Phase.RUNNING) {
         const attempt = item.attempt;
-        const timeout = item.policy === undefined ? this.#taskTimeout : item.policy.timeout;
+        const policy = item.state?.policy;
+        const timeout = policy === undefined ? this.#taskTimeout : policy.timeout;
         if (timeout !== undefined) item.timer = this.#startTimeout(item, timeout);
         let fulfilled = true;
         let outcome: unknown;
@@ -795,7 +803,7 @@ export abstract class Executor implements AsyncDisposable {
    * with the error, unchanged.
    */
   #attemptFailed(item: WorkItem, error: unknown): void {
-    const retry = item.policy?.retry;
+    const retry = item.state?.policy?.retry;
     let delay: number | undefined;
     if (retry !== undefined && retry.attempts > item.attempt) {
       const state = this.#stateOf(item);
@@ -839,7 +847,7 @@ export abstract class Executor implements AsyncDisposable {
     }
     item.phase = Phase.QUEUED;
     this.#pending++;
-    this.#queue.unshift(item, item.priority);
+    this.#queue.unshift(item, item.state?.priority);
     this.#startWorkers();
   }
 

@@ -15,6 +15,10 @@ export interface TaskPolicy {
 
 /** What the policies keep for one task while it lives (made only for a task that needs it). @internal */
 export interface ItemState {
+  /** The task's options, when they differ from the executor's plain defaults. */
+  readonly policy: TaskPolicy | undefined;
+  /** Queued tasks start highest priority first (0 for a task without state). */
+  readonly priority: number;
   /** The last backoff delay ('decorrelated' jitter grows from it). */
   previousDelay: number | undefined;
   deadlineTimer: TimerHandle | undefined;
@@ -48,8 +52,8 @@ export interface ItemOwner {
 /**
  * What the scheduler keeps for one task (CPython's `_WorkItem`): the backend's description of
  * the task, the async context it was scheduled in, its future, and where it stands. Per-task
- * policies (retry, deadline, breaker, single-flight followers...) are kept in `policy`, which
- * stays `undefined` for the common task that uses none.
+ * options and policies (priority, retry, deadline, breaker permit, single-flight followers...)
+ * are kept in `state`, which stays `undefined` for the common task that uses none.
  *
  * A backend sees it in `execute(item)`: `task` and `args` as given to `schedule`, `attempt`,
  * and `signal`, the current attempt's `AbortSignal`.
@@ -68,19 +72,12 @@ export class WorkItem implements FutureOwner {
   attempt = 0;
   /** The current attempt's timeout timer, or a backoff's timer. */
   timer: TimerHandle | undefined = undefined;
-  /** Queued tasks start highest priority first. */
-  priority = 0;
-  /** The task's options when they differ from the executor's plain defaults. */
-  policy: TaskPolicy | undefined = undefined;
-  /** What the policies keep for it, made on first need. */
+  /** Its options and what the policies keep for it: only for a task that has any. */
   state: ItemState | undefined = undefined;
+  /** Its executor: on the prototype of each executor's own subclass, so that it costs a task nothing. */
+  declare readonly owner: ItemOwner;
 
-  constructor(
-    readonly owner: ItemOwner,
-    task: unknown,
-    args: unknown,
-    context: Context,
-  ) {
+  constructor(task: unknown, args: unknown, context: Context) {
     this.task = task;
     this.args = args;
     this.context = context;
