@@ -98,6 +98,11 @@ export interface PoliciesHarness {
   readonly startedOrder: number[];
   /** The most gated calls seen in flight at once. */
   readonly maxInFlight: number;
+  /**
+   * For a backend whose tasks run elsewhere (a worker): resolves once the executor has
+   * received every outcome its gated calls have produced so far.
+   */
+  quiesce?(): Promise<void>;
 }
 
 /** How to build a {@link PoliciesHarness} for one backend. */
@@ -112,8 +117,16 @@ export interface PoliciesAdapter {
   cleanup(): Promise<void>;
 }
 
-/** Lets the scheduler react to settlements and timers: microtasks and a few event-loop turns. */
+/** The harnesses made in the current test: {@link settleDown} waits for each to be quiet. */
+const live = new Set<PoliciesHarness>();
+
+/**
+ * Lets the scheduler react to settlements and timers: microtasks and a few event-loop turns,
+ * and, for a backend whose tasks run elsewhere, until every outcome they sent has arrived.
+ */
 async function settleDown(): Promise<void> {
+  await flush(5);
+  for (const harness of live) await harness.quiesce?.();
   await flush(5);
 }
 
@@ -126,12 +139,22 @@ export function policiesContract(adapter: PoliciesAdapter): void {
       clock.install();
     });
     afterEach(async () => {
+      live.clear();
       try {
         await adapter.cleanup();
       } finally {
         clock.uninstall();
       }
     });
+    const create = adapter.create.bind(adapter);
+    adapter = {
+      ...adapter,
+      create: (options) => {
+        const harness = create(options);
+        live.add(harness);
+        return harness;
+      },
+    };
 
     /** Frees the slot of an attempt that was cancelled or timed out while running. */
     const freeSlot = (harness: PoliciesHarness, id: number): void => {
