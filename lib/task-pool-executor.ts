@@ -44,7 +44,6 @@ function defaultMaxWorkers(): number {
  * The typed methods of {@link TaskPoolExecutor}: the {@link Executor} base implements them once
  * for every backend; these declarations type them for functions.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface TaskPoolExecutor {
   /**
    * Schedules `fn(...args)` and returns its future, as Python's `submit`. `fn` may be sync or
@@ -114,6 +113,7 @@ export interface TaskPoolExecutor {
  * for await (const size of pool.map(async (n: number) => n * 2, [1, 2, 3], { bufferSize: 2 })) console.log(size);
  * ```
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class TaskPoolExecutor extends Executor {
   /**
    * @param options - `{ maxWorkers, name, taskTimeout }`.

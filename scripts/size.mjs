@@ -4,7 +4,7 @@
  * The core ESM bundle (the `import` target of package.json `exports['.']`, with any chunk it
  * loads) is re-bundled in memory with rollup, minified with terser, and gzipped (level 9, as
  * size-limit and bundlephobia do). Other entry points are measured for information.
- * Fails when the core exceeds the budget (6 kB = 6144 bytes, or `--budget=BYTES`). The last line
+ * Fails when the core exceeds the budget (8 kB = 8192 bytes, or `--budget=BYTES`). The last line
  * is `size: N passed, N failed` (the budget check, and the presence of every entry's file).
  * Build first (`npm run build`).
  */
@@ -17,7 +17,7 @@ import { rollup } from 'rollup';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const budgetArg = process.argv.find((arg) => arg.startsWith('--budget='));
-const BUDGET = budgetArg ? Number(budgetArg.slice('--budget='.length)) : 6144;
+const BUDGET = budgetArg ? Number(budgetArg.slice('--budget='.length)) : 8192;
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 
 /** The ESM file of an `exports` entry: its `import` condition (or the entry itself when a string). */

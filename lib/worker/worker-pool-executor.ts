@@ -86,7 +86,6 @@ function unrefTimer(timer: TimerHandle | undefined): TimerHandle | undefined {
  *
  * @typeParam M - the task module's exports.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface WorkerPoolExecutor<M extends object = UntypedTaskModule> {
   /**
    * Runs the module's export `name` with `args` in a worker and returns its future, as
@@ -161,6 +160,7 @@ export interface WorkerPoolExecutor<M extends object = UntypedTaskModule> {
  * for await (const digest of pool.map('hash', files, { bufferSize: 16 })) console.log(digest);
  * ```
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class WorkerPoolExecutor<M extends object = UntypedTaskModule> extends Executor {
   /** The task module's URL. */
   readonly filename: string;
