@@ -44,6 +44,7 @@ function defaultMaxWorkers(): number {
  * The typed methods of {@link TaskPoolExecutor}: the {@link Executor} base implements them once
  * for every backend; these declarations type them for functions.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface TaskPoolExecutor {
   /**
    * Schedules `fn(...args)` and returns its future, as Python's `submit`. `fn` may be sync or
