@@ -1,8 +1,9 @@
-import { BrokenExecutorError, ExecutorShutdownError, TimeoutError, type CancelledError } from './errors.js';
+import { BrokenExecutorError, ExecutorShutdownError, TimeoutError } from './errors.js';
 import { reportError } from './internal/report.js';
 import { CircuitBreaker } from './policies/circuit-breaker.js';
 import { checkRateLimit, RateLimiter } from './policies/rate-limit.js';
 import { checkRetry, RetryPolicy } from './policies/retry.js';
+import { SingleFlight } from './policies/single-flight.js';
 import type { ExecutorOptions, ExecutorStats, RunOptions, ShutdownOptions } from './executor-options.js';
 
 export type { ExecutorOptions, ExecutorStats, RunOptions, ShutdownOptions } from './executor-options.js';
@@ -74,7 +75,7 @@ export abstract class Executor implements AsyncDisposable {
   /** This executor's work items: their `owner` is on its prototype. */
   readonly #Item: new (task: unknown, args: unknown, context: Context) => WorkItem;
   /** Single-flight: the task in flight for each key. */
-  readonly #flights = new Map<string, WorkItem>();
+  readonly #flights = new SingleFlight();
   readonly #queue = new PriorityQueue<WorkItem>();
   #pending = 0;
   #running = 0;
@@ -338,8 +339,7 @@ export abstract class Executor implements AsyncDisposable {
     this.#pending++;
     this.#queue.push(item, priority);
     if (key !== undefined) {
-      this.#stateOf(item).key = key;
-      this.#flights.set(key, item);
+      this.#flights.lead(item, this.#stateOf(item), key);
       return this.#follow<T>(item, signal);
     }
     if (signal !== undefined) this.#watch(future, signal);
@@ -388,12 +388,8 @@ export abstract class Executor implements AsyncDisposable {
   readonly #itemOwner: ItemOwner = {
     itemCancelled: (item, future, _wasRunning, error) => {
       this.#unwatch(future);
-      const followers = item.state?.followers;
-      if (future !== item.future) {
-        // Single-flight: a follower left. The task is cancelled once none is left.
-        if (followers?.delete(future) === true && followers.size === 0) item.future.cancel((error as CancelledError).cause);
-        return;
-      }
+      // Single-flight: a follower left (the task is cancelled once none is left).
+      if (this.#flights.cancelled(item, future, error)) return;
       this.#cancelled++;
       const phase = item.phase;
       this.#retire(item);
@@ -406,8 +402,7 @@ export abstract class Executor implements AsyncDisposable {
       } else if (phase === Phase.QUEUED) {
         this.#dequeued();
       }
-      // Followers still there (a deadline, a shutdown, a broken executor cancelled the task): cancelled too.
-      if (followers !== undefined) for (const follower of followers) follower.cancel((error as CancelledError).cause);
+      this.#flights.taskCancelled(item, error);
       this.#notifyIdle();
     },
   };
@@ -435,10 +430,7 @@ export abstract class Executor implements AsyncDisposable {
 
   /** Single-flight: a new future that follows `item` (same outcome); cancelling it cancels only it. */
   #follow<T>(item: WorkItem, signal: AbortSignal | undefined): Future<T> {
-    const follower = internals.create<unknown>(item);
-    const state = this.#stateOf(item);
-    (state.followers ??= new Set()).add(follower);
-    if (item.attempt > 0) internals.start(follower);
+    const follower = this.#flights.follow(item, this.#stateOf(item));
     if (signal !== undefined) this.#watch(follower, signal);
     if (signal?.aborted) follower.cancel(signal.reason);
     else this.#startWorkers();
@@ -450,8 +442,7 @@ export abstract class Executor implements AsyncDisposable {
     item.phase = Phase.RUNNING;
     if (item.attempt++ === 0) {
       internals.start(item.future);
-      const state = item.state;
-      if (state?.followers !== undefined) for (const follower of state.followers) internals.start(follower);
+      this.#flights.started(item);
       const deadline = item.state?.policy?.deadline;
       if (deadline !== undefined) this.#stateOf(item).deadlineTimer = startTimer(deadline, () => this.#deadlinePassed(item, deadline));
     } else {
@@ -500,22 +491,20 @@ export abstract class Executor implements AsyncDisposable {
     if (state === undefined) return;
     cancelTimer(state.deadlineTimer);
     state.deadlineTimer = undefined;
-    if (state.key !== undefined && this.#flights.get(state.key) === item) this.#flights.delete(state.key);
+    this.#flights.release(item);
   }
 
   /** Settles an item's future (and its followers) with the outcome of its last attempt. */
   #finish(item: WorkItem, fulfilled: boolean, outcome: unknown): void {
     this.#retire(item);
-    const followers = item.state?.followers;
     if (fulfilled) {
       this.#completed++;
       internals.resolve(item.future, outcome);
-      if (followers !== undefined) for (const follower of followers) internals.resolve(follower, outcome);
     } else {
       this.#failed++;
       internals.reject(item.future, outcome);
-      if (followers !== undefined) for (const follower of followers) internals.reject(follower, outcome);
     }
+    this.#flights.settled(item, fulfilled, outcome);
   }
 
   /** Starts a worker loop per free slot while tasks are queued. */
