@@ -397,9 +397,10 @@ export abstract class Executor implements AsyncDisposable {
       void this.#work(item);
       return future as Future<T>;
     }
+    // Watched first: if the signal refuses the listener, nothing has been queued.
+    if (signal !== undefined) this.#watch(item, signal);
     this.#pending++;
     this.#queue.push(item, priority);
-    if (signal !== undefined) this.#watch(item, signal);
     if (signal?.aborted) future.cancel(signal.reason);
     else this.#startWorkers();
     return future as Future<T>;
