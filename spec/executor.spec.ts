@@ -518,6 +518,26 @@ describe('TaskPoolExecutor', () => {
       }
     });
 
+    it('leaves no timer behind when a running task with a 30-minute timeout is cancelled and never settles', async () => {
+      const timers = watchingTimers();
+      try {
+        const executor = pool({ maxWorkers: 2, taskTimeout: 30 * 60_000 });
+        const byRun = executor.run(() => new Promise(() => {}), { timeout: 30 * 60_000 + 1 });
+        const bySubmit = executor.submit(() => new Promise(() => {}));
+        await flush();
+        expect([byRun.state, bySubmit.state]).to.deep.equal(['running', 'running']);
+        expect(timers.live()).to.equal(2);
+        byRun.cancel();
+        expect(timers.live()).to.equal(1);
+        bySubmit.cancel('not needed');
+        expect(timers.live()).to.equal(0);
+        // The slots stay taken by tasks that never settle, and nothing will ever fire.
+        expect(executor.stats).to.include({ running: 2, cancelled: 2 });
+      } finally {
+        timers.restore();
+      }
+    });
+
     it('cancels the future when its signal aborts, with a CancelledError caused by the reason', async () => {
       const executor = pool({ maxWorkers: 1 });
       const blocker = gate();
@@ -591,6 +611,59 @@ describe('TaskPoolExecutor', () => {
       await executor.shutdown({ wait: false, cancelFutures: true });
       pendingOne.cancel();
       expect(getEventListeners(signal, 'abort')).to.have.length(0);
+    });
+
+    it('keeps one abort listener on a signal shared by many queued tasks: no MaxListenersExceededWarning, and none left once they settle', async () => {
+      const executor = pool({ maxWorkers: 1 });
+      const warnings: Error[] = [];
+      const onWarning = (warning: Error): void => void warnings.push(warning);
+      process.on('warning', onWarning);
+      try {
+        const blocker = gate();
+        executor.submit(() => blocker.promise);
+        const shared = new AbortController();
+        const completing = Array.from({ length: 20 }, (_, i) => executor.run(() => i, { signal: shared.signal }));
+        const aborted = new AbortController();
+        const cancelling = Array.from({ length: 20 }, (_, i) => executor.run(() => i, { signal: aborted.signal }));
+        expect(getEventListeners(shared.signal, 'abort')).to.have.length(1);
+        expect(getEventListeners(aborted.signal, 'abort')).to.have.length(1);
+        aborted.abort('stop');
+        expect(getEventListeners(aborted.signal, 'abort')).to.have.length(0);
+        for (const future of cancelling) expect(await rejectionOf(future)).to.be.instanceOf(CancelledError).and.include({ cause: 'stop' });
+        blocker.resolve();
+        expect(await Promise.all(completing)).to.deep.equal(Array.from({ length: 20 }, (_, i) => i));
+        expect(getEventListeners(shared.signal, 'abort')).to.have.length(0);
+        await flush(); // a warning is emitted on the next tick
+      } finally {
+        process.off('warning', onWarning);
+      }
+      expect(warnings.map((warning) => warning.name)).not.to.include('MaxListenersExceededWarning');
+    });
+
+    it('reads each run() option once: a getter whose second value is invalid changes nothing', async () => {
+      const executor = pool({ maxWorkers: 1 });
+      const controller = new AbortController();
+      const reads = { signal: 0, timeout: 0, priority: 0 };
+      const options = {
+        get signal() {
+          return reads.signal++ === 0 ? controller.signal : 'not a signal';
+        },
+        get timeout() {
+          return reads.timeout++ === 0 ? 60_000 : -1;
+        },
+        get priority() {
+          return reads.priority++ === 0 ? 1 : NaN;
+        },
+      } as unknown as RunOptions;
+      const blocker = gate();
+      const future = executor.run(() => blocker.promise.then(() => 'done'), options);
+      expect(reads).to.deep.equal({ signal: 1, timeout: 1, priority: 1 });
+      await timerTurn(5);
+      expect(future.state).to.equal('running');
+      expect(getEventListeners(controller.signal, 'abort')).to.have.length(1);
+      blocker.resolve();
+      expect(await future).to.equal('done');
+      expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
     });
 
     it('accepts any AbortSignal-like object', async () => {
