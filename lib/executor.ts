@@ -1,4 +1,4 @@
-import { BrokenExecutorError, ExecutorShutdownError, TimeoutError, type CancelledError } from './errors.js';
+import { BrokenExecutorError, ExecutorShutdownError, TimeoutError } from './errors.js';
 import { internals, type Future } from './future.js';
 import { captureContext } from './internal/async-context.js';
 import { mapIterables, splitMapArguments, type MapResults } from './map.js';

@@ -114,6 +114,7 @@ export interface TaskPoolExecutor {
  * for await (const size of pool.map(async (n: number) => n * 2, [1, 2, 3], { bufferSize: 2 })) console.log(size);
  * ```
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class TaskPoolExecutor extends Executor {
   /**
    * @param options - `{ maxWorkers, name, taskTimeout }`.

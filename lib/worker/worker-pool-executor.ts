@@ -85,7 +85,6 @@ function unrefTimer(timer: TimerHandle | undefined): TimerHandle | undefined {
  *
  * @typeParam M - the task module's exports.
  */
-// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export interface WorkerPoolExecutor<M extends object = UntypedTaskModule> {
   /**
    * Runs the module's export `name` with `args` in a worker and returns its future, as
@@ -160,6 +159,7 @@ export interface WorkerPoolExecutor<M extends object = UntypedTaskModule> {
  * for await (const size of pool.map('resize', images, { bufferSize: 16 })) console.log(size);
  * ```
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class WorkerPoolExecutor<M extends object = UntypedTaskModule> extends Executor {
   /** The task module's URL. */
   readonly filename: string;
