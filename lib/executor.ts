@@ -336,13 +336,14 @@ export abstract class Executor implements AsyncDisposable {
       void this.#work(item);
       return future as Future<T>;
     }
+    // Watched first: if the signal refuses the listener, nothing has been queued.
+    if (signal !== undefined && key === undefined) this.#watch(future, signal);
     this.#pending++;
     this.#queue.push(item, priority);
     if (key !== undefined) {
       this.#flights.lead(item, this.#stateOf(item), key);
       return this.#follow<T>(item, signal);
     }
-    if (signal !== undefined) this.#watch(future, signal);
     if (signal?.aborted) future.cancel(signal.reason);
     else this.#startWorkers();
     return future as Future<T>;
@@ -431,7 +432,15 @@ export abstract class Executor implements AsyncDisposable {
   /** Single-flight: a new future that follows `item` (same outcome); cancelling it cancels only it. */
   #follow<T>(item: WorkItem, signal: AbortSignal | undefined): Future<T> {
     const follower = this.#flights.follow(item, this.#stateOf(item));
-    if (signal !== undefined) this.#watch(follower, signal);
+    if (signal !== undefined) {
+      try {
+        this.#watch(follower, signal);
+      } catch (error) {
+        // A signal that refuses the listener: this follower leaves (the last one takes the task along).
+        follower.cancel();
+        throw error;
+      }
+    }
     if (signal?.aborted) follower.cancel(signal.reason);
     else this.#startWorkers();
     return follower as Future<T>;

@@ -469,8 +469,15 @@ export function toFuture<T>(value: Future<T> | PromiseLike<T>, action: string, n
 export function toFutureSet<T>(futures: Iterable<Future<T> | PromiseLike<T>>, action: string): Set<Future<T>> {
   if (!isSyncIterable(futures)) fail(TypeError, 'an iterable', action, 'futures', futures);
   const set = new Set<Future<T>>();
+  // Each promise is wrapped once per call: one given twice is one future.
+  let wrapped: Map<unknown, Future<T>> | undefined;
   let index = 0;
-  for (const item of futures) set.add(toFuture(item, action, `futures[${index++}]`));
+  for (const item of futures) {
+    let future = item instanceof Future ? item : wrapped?.get(item);
+    if (future === undefined) (wrapped ??= new Map()).set(item, (future = toFuture(item, action, `futures[${index}]`)));
+    index++;
+    set.add(future);
+  }
   return set;
 }
 
