@@ -1230,7 +1230,7 @@ describe('TaskPoolExecutor', () => {
       expect(() => new LabelledExecutor({ label: 5 })).to.throw(TypeError, "Cannot create LabelledExecutor as 'label' must be a string: current value is 5");
       expect(() => new LabelledExecutor({ labl: 'x' } as never)).to.throw(
         TypeError,
-        `Cannot create LabelledExecutor as 'options' has an unknown key "labl": the known keys are 'maxWorkers', 'name', 'taskTimeout', 'label'`,
+        `Cannot create LabelledExecutor as 'options' has an unknown key "labl": the known keys are 'maxWorkers', 'name', 'taskTimeout', 'retry', 'rateLimit', 'breaker', 'label'`,
       );
     });
 
