@@ -190,6 +190,15 @@ class Runner {
     const removeSignalHandler = this.#io.onSignal(this.#onSignal);
     this.#io.stdout.on('error', this.#onStdoutError);
     const pool = new TaskPoolExecutor({ maxWorkers: jobs, name: 'taskpool' });
+    const { sources, maxArgs } = this.#options;
+    if (this.#io.stdin.isTTY === true && (sources.length === 0 || sources.some((source) => source.kind === 'file' && source.path === '-'))) {
+      this.#io.stderr.write('taskpool: reading inputs from the terminal, one per line (end with Ctrl-D)\n');
+    }
+    if (sources.length > 0 && resume === 'no' && sources.every((source) => source.kind === 'values')) {
+      // Known at once: every combination of the ::: groups, or -n at a time.
+      const counts = sources.map((source) => (source as { values: readonly string[] }).values.length);
+      this.#tally.total = maxArgs > 1 ? Math.ceil(counts[0]! / maxArgs) : counts.reduce((a, b) => a * b, 1);
+    }
     try {
       this.#draw();
       // A buffer a few times the number of jobs lets fast jobs run on while, with
@@ -205,7 +214,8 @@ class Runner {
     }
     const stoppedBy = this.#stopped?.reason ?? (this.#inputError === undefined ? undefined : `cannot read inputs: ${this.#inputError}`);
     if (!this.#options.quiet && !this.#options.dryRun) {
-      this.#io.stderr.write(`${formatSummary(this.#tally, this.#read, performance.now() - this.#startedAt, stoppedBy)}\n`);
+      const jobs = Math.max(this.#read, this.#tally.total ?? 0);
+      this.#io.stderr.write(`${formatSummary(this.#tally, jobs, performance.now() - this.#startedAt, stoppedBy)}\n`);
     }
     this.#io.stdout.off('error', this.#onStdoutError);
     if (this.#stopped !== undefined) return this.#stopped.exitCode;
@@ -372,7 +382,7 @@ class Runner {
           exitCode: result?.exitCode ?? null,
           signal: result?.signal ?? null,
           timedOut: result?.timedOut ?? false,
-          durationMs: result === undefined ? null : Math.round(result.durationMs),
+          durationMs: result === undefined || result.error !== undefined ? null : Math.round(result.durationMs),
           attempts,
           stdout: out?.text ?? '',
           stderr: err?.text ?? '',
