@@ -187,9 +187,10 @@ describe('taskpool command', () => {
       expect(transform('.bashrc', '.')).to.equal('');
     });
 
-    it('fills in {#}, {%}, {n} and {n.}, and appends the inputs when the command has none', () => {
+    it('fills in {#}, {%}, {n} and {n.}, and appends the inputs when the command has no replacement string', () => {
       expect(argv(['echo', '{#}-{%}', '{2}', '{1.}', '{1/}', '{2//}', '{1/.}'], ['d/a.b', 'e/c'])).to.deep.equal(['echo', '7-2', 'e/c', 'd/a', 'a.b', 'e', 'a']);
-      expect(argv(['echo', '{#}'], ['a', 'b'])).to.deep.equal(['echo', '7', 'a', 'b']);
+      expect(argv(['echo', '{#}'], ['a', 'b'])).to.deep.equal(['echo', '7']);
+      expect(argv(['echo', '#'], ['a', 'b'])).to.deep.equal(['echo', '#', 'a', 'b']);
       expect(argv(['echo', '{3}'], ['a', 'b'])).to.deep.equal(['echo', '']);
     });
 

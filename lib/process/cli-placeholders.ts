@@ -95,7 +95,7 @@ export function shellQuote(value: string): string {
 export class CommandTemplate {
   readonly #words: readonly Word[];
   readonly #shell: boolean;
-  /** Whether any replacement string of an input appears: if not, the inputs are appended. */
+  /** Whether any replacement string appears (`{#}` and `{%}` too, as GNU parallel): if not, the inputs are appended. */
   readonly #usesInputs: boolean;
   /** The highest `{n}`, to check it against the inputs of each job. */
   readonly maxIndex: number;
@@ -104,7 +104,7 @@ export class CommandTemplate {
     this.#words = command.map(parseWord);
     this.#shell = shell;
     const parts = this.#words.flat();
-    this.#usesInputs = parts.some((part) => part.kind === 'all' || part.kind === 'input');
+    this.#usesInputs = parts.some((part) => part.kind !== 'text');
     this.maxIndex = Math.max(0, ...parts.map((part) => (part.kind === 'input' ? part.index : 0)));
   }
 
