@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { main, nodeIO, packageVersion } from '../lib/process/cli-main.js';
@@ -709,7 +709,7 @@ describe('taskpool command', () => {
 
     it('halts as --halt says: now kills running jobs, soon lets them finish; exit status as GNU parallel', async () => {
       const now = fakeIO();
-      const script = `[ {} = slow ] && { echo $$ > ${dir.file('slow')}; exec sleep 100; }; exit {}`;
+      const script = `[ {} = slow ] && { echo $$ > ${dir.file('slow')}; exec sleep 100; }; while [ ! -s ${dir.file('slow')} ]; do sleep 0.01; done; exit {}`;
       const run = main(['-j', '2', '--halt', 'now,fail=1', 'sh', '-c', script, ':::', 'slow', '3', '0'], now.io);
       expect(await run).to.equal(3);
       expect(now.stderr.text).to.match(/: 0 succeeded, 1 failed, 1 interrupted, 1 not started \(halted: 1 job failed\)\n$/);
@@ -792,6 +792,71 @@ describe('taskpool command', () => {
       const tty = fakeIO({ tty: true });
       await main(['--quiet', 'true', ':::', 'a'], tty.io);
       expect(tty.stderr.text).to.equal('');
+    });
+  });
+
+  describe('jobs started with Node.js spawn (--line-buffer, or no /bin/sh)', () => {
+    it('passes binary output through byte for byte, in memory and past the spill size, leaving no file behind', async () => {
+      const small = randomBytes(100_000);
+      const large = randomBytes(3 << 20);
+      writeFileSync(dir.file('small'), small);
+      writeFileSync(dir.file('large'), large);
+      mkdirSync(dir.file('tmp'));
+      const { io, stdout } = fakeIO({ tmpdir: dir.file('tmp'), directSpawn: true });
+      expect(await main(['-k', 'cat', ':::', dir.file('small'), dir.file('large')], io)).to.equal(0);
+      expect(stdout.bytes.equals(Buffer.concat([small, large]))).to.equal(true);
+      expect(readdirSync(dir.file('tmp'))).to.deep.equal([]);
+      expect(spooledInMemory()).to.equal(0);
+    });
+
+    it('stops reading the children while stdout is behind, and reads on once it has caught up', async () => {
+      const held: (() => void)[] = [];
+      let received = 0;
+      const stdout = new Writable({
+        highWaterMark: 1,
+        write(chunk: Buffer, _encoding, callback) {
+          received += chunk.length;
+          held.push(callback);
+        },
+      });
+      const fake = fakeIO({ directSpawn: true });
+      const io = { ...fake.io, stdout };
+      // --line-buffer writes as the job goes: a held write stops the job's output being read.
+      const run = main(['--line-buffer', 'sh', '-c', `printf 'a\\n'; head -c 1000000 /dev/zero | tr '\\0' 'x'; echo; echo done > ${dir.file('done')}`, ':::', '1'], io);
+      await waitFor(() => held.length > 0, 'the first write');
+      while (held.length > 0 || !existsSync(dir.file('done'))) {
+        await waitFor(() => held.length > 0 || existsSync(dir.file('done')), 'a write');
+        held.shift()?.();
+      }
+      expect(await run).to.equal(0);
+      expect(received).to.equal(2 + 1_000_001);
+    });
+
+    it('stops a job after --timeout, and its whole process group on SIGINT', async () => {
+      const timed = fakeIO({ directSpawn: true });
+      expect(await main(['--json', '--timeout', '100ms', 'sleep', ':::', '100'], timed.io)).to.equal(1);
+      expect(jsonLines(timed.stdout.text)[0]).to.deep.include({ exitCode: null, signal: 'SIGTERM', timedOut: true });
+      const { io, raise, stderr } = fakeIO({ directSpawn: true });
+      const script = `sleep 100 & echo $! > ${dir.path}/sleep-{}; wait`;
+      const run = main(['-j', '2', 'sh', '-c', script, ':::', '1', '2'], io);
+      await waitForFile(join(dir.path, 'sleep-1'));
+      await waitForFile(join(dir.path, 'sleep-2'));
+      raise('SIGINT');
+      expect(await run).to.equal(130);
+      expect(stderr.text).to.match(/2 interrupted \(interrupted by SIGINT\)\n$/);
+      await waitGone(['sleep-1', 'sleep-2'].map((name) => readPid(join(dir.path, name))));
+    });
+
+    it('reports a command that cannot start, and an argument with a NUL byte', async () => {
+      const { io, stderr } = fakeIO({ directSpawn: true, stdin: 'a\0b\n' });
+      expect(await main(['-k', 'printf', '%s', '{}', '::::', '-', ':::', 'x'], io)).to.equal(1);
+      expect(stderr.text).to.match(/^taskpool: job 1 could not start \(.*null bytes.*\)/);
+      const launched = fakeIO({ stdin: 'a\0b\n' });
+      expect(await main(['-k', 'printf', '%s', '{}', '::::', '-', ':::', 'x'], launched.io)).to.equal(1);
+      expect(launched.stderr.text).to.match(/^taskpool: job 1 could not start \(an argument holds a NUL byte, which no program can be given\)/);
+      const missing = fakeIO({ directSpawn: true });
+      expect(await main(['taskpool-no-such-command', ':::', 'a'], missing.io)).to.equal(1);
+      expect(missing.stderr.text).to.match(/^taskpool: job 1 could not start \(spawn taskpool-no-such-command ENOENT\)/);
     });
   });
 

@@ -1,5 +1,6 @@
 /// <reference types="node" />
 /** `taskpool`: runs a command over many inputs, several at a time. */
+import { setMaxListeners } from 'node:events';
 import { closeSync, existsSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
 import { availableParallelism, constants, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -8,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { CancelledError, TaskPoolExecutor } from '../index.js';
 import { jobInputs, opener, InvalidInput, type Input, type Opener } from './cli-inputs.js';
 import { runAttempt, type AttemptResult } from './cli-job.js';
+import { Launcher } from './cli-launcher.js';
 import { parseArguments, usage, UsageError, type CliOptions } from './cli-options.js';
 import { LineCutter, Output, Spool, Tagger } from './cli-output.js';
 import { CommandTemplate } from './cli-placeholders.js';
@@ -27,8 +29,10 @@ export interface CliIO {
   version(): string;
   /** `--jobs` when not given. */
   readonly defaultJobs: number;
-  /** Where output past a few MiB waits (default: the system's temporary directory). */
+  /** Where output waits (default: the system's temporary directory). */
   readonly tmpdir?: string;
+  /** Start jobs with Node.js's own spawn, output through pipes, rather than through one `/bin/sh` (as where there is none). */
+  readonly directSpawn?: boolean;
 }
 
 const STOP_SIGNALS: readonly StopSignal[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
@@ -154,13 +158,18 @@ class Runner {
   #stopped: { readonly reason: string; readonly exitCode: number } | undefined;
   #inputError: string | undefined;
   #stopReading: (() => void) | undefined;
+  /** Starts jobs through one shell, unless output goes out line by line (`--line-buffer`) or there is no `/bin/sh`. */
+  readonly #launcher: Launcher | undefined;
 
   constructor(options: CliOptions, io: CliIO) {
     this.#options = options;
     this.#io = io;
     this.#template = new CommandTemplate(options.command, options.shell);
     this.#slots = Array.from({ length: options.jobs }, () => false);
+    setMaxListeners(0, this.#stop.signal); // one listener per running job
     this.#open = opener(io.stdin as AsyncIterable<Buffer>);
+    const groups = options.timeout !== undefined;
+    if (!options.lineBuffer && !options.dryRun && io.directSpawn !== true && Launcher.available(groups)) this.#launcher = new Launcher(groups, io.tmpdir ?? tmpdir());
     const mode = options.progress === 'auto' ? (io.stderr.isTTY === true && !options.quiet && !options.dryRun ? 'line' : 'none') : options.progress;
     if (mode !== 'none') {
       const format = mode === 'bar' ? formatBar : formatProgress;
@@ -210,6 +219,7 @@ class Runner {
       removeSignalHandler();
       this.#stopReading?.();
       await pool.shutdown();
+      await this.#launcher?.close();
       if (this.#joblog !== undefined) closeSync(this.#joblog);
     }
     const stoppedBy = this.#stopped?.reason ?? (this.#inputError === undefined ? undefined : `cannot read inputs: ${this.#inputError}`);
@@ -293,20 +303,16 @@ class Runner {
       attempts++;
       stdout?.dispose();
       stderr?.dispose();
-      stdout = new Spool(this.#io.tmpdir ?? tmpdir());
-      stderr = new Spool(this.#io.tmpdir ?? tmpdir());
-      const sinks = this.#options.lineBuffer ? this.#lineSinks(values.inputs, stdout, stderr) : undefined;
-      result = await runAttempt(argv, {
-        timeout: this.#options.timeout,
-        signal,
-        stdout: sinks?.stdout ?? stdout.write,
-        stderr: sinks?.stderr ?? stderr.write,
-        throttle: (pause) => {
-          if (this.#output.behind) pause(true);
-          return this.#output.onChange(pause);
-        },
-      });
-      sinks?.end();
+      if (this.#launcher !== undefined) {
+        const launched = await this.#launcher.run(argv, this.#options.timeout, signal);
+        result = launched;
+        stdout = launched.stdoutFile === undefined ? new Spool() : Spool.adopt(launched.stdoutFile);
+        stderr = launched.stderrFile === undefined ? new Spool() : Spool.adopt(launched.stderrFile);
+      } else {
+        stdout = new Spool(this.#io.tmpdir ?? tmpdir());
+        stderr = new Spool(this.#io.tmpdir ?? tmpdir());
+        result = await this.#spawn(argv, values.inputs, stdout, stderr, signal);
+      }
       if (signal.aborted) status = 'interrupted';
       else if (isSuccess(result)) status = 'succeeded';
       else if (attempts >= this.#options.retries || this.#stopped !== undefined) status = 'failed';
@@ -319,6 +325,23 @@ class Runner {
     this.#afterJob(status === 'failed' ? exitValue({ job, status, attempts, display, result }) : undefined);
     return { job, status, attempts, display, result, stdout, stderr };
   };
+
+  /** Runs one attempt with Node.js's own spawn, output through pipes (read only while stdout keeps up). */
+  async #spawn(argv: readonly string[], inputs: readonly string[], stdout: Spool, stderr: Spool, signal: AbortSignal): Promise<AttemptResult> {
+    const sinks = this.#options.lineBuffer ? this.#lineSinks(inputs, stdout, stderr) : undefined;
+    const result = await runAttempt(argv, {
+      timeout: this.#options.timeout,
+      signal,
+      stdout: sinks?.stdout ?? stdout.write,
+      stderr: sinks?.stderr ?? stderr.write,
+      throttle: (pause) => {
+        if (this.#output.behind) pause(true);
+        return this.#output.onChange(pause);
+      },
+    });
+    sinks?.end();
+    return result;
+  }
 
   /** For `--line-buffer`: whole lines go out as they come (tagged with `--tag`); the byte count goes to the spool's size. */
   #lineSinks(inputs: readonly string[], stdout: Spool, stderr: Spool): { stdout: (chunk: Buffer) => void; stderr: (chunk: Buffer) => void; end(): void } {

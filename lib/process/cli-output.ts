@@ -4,7 +4,7 @@
  * file (removed from the directory as soon as it is created, so nothing is left behind
  * whatever ends the process), and written to stdout/stderr at the pace they are read.
  */
-import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -44,6 +44,21 @@ export class Spool {
   constructor(directory = tmpdir(), memory = SPOOL_MEMORY) {
     this.#directory = directory;
     this.#memory = memory;
+  }
+
+  /** A spool of what a job wrote to `path`: the file is opened and its name removed at once. */
+  static adopt(path: string): Spool {
+    const spool = new Spool();
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch {
+      return spool; // never created: the job did not start
+    }
+    unlinkSync(path);
+    spool.#fd = fd;
+    spool.size = fstatSync(fd).size;
+    return spool;
   }
 
   /** Whether the bytes went to a file. */
