@@ -9,13 +9,13 @@ interface User {
 declare function fetchUser(id: number): Promise<User>;
 declare function parsePrice(text: string): number;
 declare const numbers: Future<number>[];
-declare function generic<T>(futures: Future<T>[]): Promise<WaitResult<T>>;
+declare function _generic<T>(futures: Future<T>[]): Promise<WaitResult<T>>;
 
 export async function waitTypes(pool: TaskPoolExecutor): Promise<void> {
   // Mixed futures and promises: the union, without any annotation.
-  const { done, notDone } = await wait([pool.submit(fetchUser, 1), pool.submit(parsePrice, '2'), fetchUser(9)]);
-  assertType<Equal<typeof done, Set<Future<User | number>>>>();
-  assertType<Equal<typeof notDone, Set<Future<User | number>>>>();
+  const { done: _done, notDone: _notDone } = await wait([pool.submit(fetchUser, 1), pool.submit(parsePrice, '2'), fetchUser(9)]);
+  assertType<Equal<typeof _done, Set<Future<User | number>>>>();
+  assertType<Equal<typeof _notDone, Set<Future<User | number>>>>();
   const _mixed = await wait([Promise.resolve('a'), pool.submit(() => 1)], { returnWhen: 'FIRST_COMPLETED', timeout: 10 });
   assertType<Equal<typeof _mixed, WaitResult<string | number>>>();
 
@@ -24,7 +24,7 @@ export async function waitTypes(pool: TaskPoolExecutor): Promise<void> {
   assertType<Equal<typeof _same, WaitResult<number>>>();
   const _set = await wait(new Set(numbers));
   assertType<Equal<typeof _set, WaitResult<number>>>();
-  assertType<Equal<Awaited<ReturnType<typeof generic<string>>>, WaitResult<string>>>();
+  assertType<Equal<Awaited<ReturnType<typeof _generic<string>>>, WaitResult<string>>>();
   const _explicit = await wait<number>(numbers);
   assertType<Equal<typeof _explicit, WaitResult<number>>>();
 
@@ -33,7 +33,7 @@ export async function waitTypes(pool: TaskPoolExecutor): Promise<void> {
     assertType<Equal<typeof completion.future, Future<User | number>>>();
     if (completion.result.ok) assertType<Equal<typeof completion.result.value, User | number>>();
   }
-  for await (const { future } of asCompleted(numbers, { timeout: 5 })) assertType<Equal<typeof future, Future<number>>>();
+  for await (const { future: _future } of asCompleted(numbers, { timeout: 5 })) assertType<Equal<typeof _future, Future<number>>>();
   assertType<Equal<ReturnType<typeof asCompleted<number>>, AsyncIterableIterator<Completion<number>> & AsyncDisposable>>();
 
   // Anything else is refused.
