@@ -1,9 +1,6 @@
-import { TimeoutError } from './errors.js';
 import { internals, toFutureSet, type Future } from './future.js';
-import { FifoQueue } from './internal/queue.js';
-import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkOptions, checkTimeout } from './internal/validate.js';
-import { SerialIterator } from './map.js';
+import { MapResultsIterator } from './map.js';
 import type { Result } from './result.js';
 import { resultOf } from './settle.js';
 
@@ -72,85 +69,27 @@ export function asCompleted<F>(futures: Iterable<F & PromiseLike<unknown>>, opti
 export function asCompleted<T>(futures: Iterable<Future<T> | PromiseLike<T>>, options?: AsCompletedOptions): AsyncIterableIterator<Completion<T>> & AsyncDisposable {
   const action = 'iterate futures as completed';
   const { timeout } = checkOptions(options, { timeout: checkTimeout }, action);
-  return new AsCompletedIterator(toFutureSet(futures, action), timeout, action);
+  // An unordered map over the futures, each seen through a future of its completion: the
+  // map's deadline and `return()` cancel those, never the futures themselves.
+  return new AsCompletedIterator([toFutureSet(futures, action)], { timeout, ordered: false }, action);
 }
 
-/**
- * The iterator {@link asCompleted} returns. `#settled` holds the futures settled and not yet
- * yielded, in completion order; `#pending` the others, each with `#onDone` attached. Closing
- * it (or the deadline) detaches every callback: the futures themselves are never cancelled.
- */
-class AsCompletedIterator<T> extends SerialIterator<Completion<T>> {
-  readonly #pending = new Set<Future<T>>();
-  readonly #settled = new FifoQueue<Future<T>>();
-  readonly #timeout: number | undefined;
-  readonly #action: string;
-  #timer: TimerHandle | undefined;
-  #deadline: TimeoutError | undefined;
-  #closed = false;
+/** Settles with the completion of `values[0]`; drops its callback there once cancelled. */
+function completionOf<T>(values: unknown[]): Future<Completion<T>> {
+  const future = values[0] as Future<T>;
+  const completion = internals.create<Completion<T>>(undefined, undefined, undefined, undefined);
+  const onDone = (): void => void internals.resolve(completion, { future, result: resultOf(future) });
+  future.addDoneCallback(onDone);
+  completion.addDoneCallback(() => internals.removeDoneCallback(future as Future<unknown>, onDone));
+  return completion;
+}
 
-  constructor(futures: Set<Future<T>>, timeout: number | undefined, action: string) {
-    super();
-    this.#timeout = timeout;
-    this.#action = action;
-    for (const future of futures) {
-      if (future.done()) this.#settled.push(future);
-      else this.#pending.add(future);
-    }
-    if (timeout !== undefined && this.#pending.size > 0) this.#timer = startTimer(timeout, this.#onDeadline);
-    // A pending future does not call back at once: none leaves `#pending` during this loop.
-    for (const future of this.#pending) future.addDoneCallback(this.#onDone);
+class AsCompletedIterator<T> extends MapResultsIterator<Completion<T>> {
+  constructor(...args: [Iterable<Future<T>>[], { timeout: number | undefined; ordered: false }, string]) {
+    super(completionOf, ...args);
   }
 
-  get [Symbol.toStringTag](): string {
+  override get [Symbol.toStringTag](): string {
     return 'AsCompletedIterator';
   }
-
-  protected step(): IteratorResult<Completion<T>> | undefined {
-    if (!this.#closed) {
-      const future = this.#settled.shift();
-      if (future !== undefined) return { value: { future, result: resultOf(future) }, done: false };
-      const deadline = this.#deadline;
-      if (deadline !== undefined) {
-        this.close();
-        throw deadline;
-      }
-      if (this.#pending.size > 0) return undefined;
-      this.close();
-    }
-    return { value: undefined, done: true };
-  }
-
-  protected end(): void {
-    this.close();
-  }
-
-  /** Detaches from every future still pending and stops the timer. */
-  protected close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#detach();
-    this.#settled.drain();
-    this.wake();
-  }
-
-  #detach(): void {
-    cancelTimer(this.#timer);
-    for (const future of this.#pending) internals.removeDoneCallback(future as Future<unknown>, this.#onDone);
-    this.#pending.clear();
-  }
-
-  readonly #onDone = (future: Future<T>): void => {
-    if (!this.#pending.delete(future)) return;
-    this.#settled.push(future);
-    if (this.#pending.size === 0) cancelTimer(this.#timer);
-    this.wake();
-  };
-
-  /** The futures settled by then are still yielded, then the `TimeoutError` is thrown. */
-  readonly #onDeadline = (): void => {
-    this.#deadline = new TimeoutError(`Cannot ${this.#action} beyond its 'timeout' of ${this.#timeout} ms: ${this.#pending.size} unfinished`);
-    this.#detach();
-    this.wake();
-  };
 }

@@ -127,98 +127,13 @@ interface Call<T> {
 }
 
 /**
- * An async iterator whose calls are served one after the other, in the order they were made,
- * as by an async generator, without a generator's cost: a call is served at once when none is
- * before it, so a `next()` whose result is ready settles at once; one that must wait sleeps
- * until `wake()`, and the calls made meanwhile wait behind it.
- *
- * A subclass gives `step()`, one turn of the generator's loop: a result, or `undefined` to
- * wait; what it throws rejects the call. `close()` is called at once by `return()` and
- * `throw()` (the consumer is gone); `end()` when such a call's turn comes. Once a step has
- * thrown or returned `{ done: true }`, and after `end()`, every step must be `{ done: true }`.
- * @internal
- */
-export abstract class SerialIterator<T> implements AsyncIterableIterator<T>, AsyncDisposable {
-  /** The calls not yet settled, oldest first; the first one is being served. */
-  readonly #calls: Call<T>[] = [];
-  #asleep = false;
-
-  protected abstract step(): IteratorResult<T> | undefined;
-  protected abstract close(): void;
-  protected abstract end(): void;
-
-  next(): Promise<IteratorResult<T>> {
-    return this.#call(undefined);
-  }
-
-  /**
-   * Closes at once (what is outstanding is cancelled, even while a `next()` waits: it then
-   * ends); settles, after the calls made before it, once `value` has (as a generator's does).
-   */
-  return(value?: unknown): Promise<IteratorResult<T>> {
-    this.close();
-    return this.#call(async () => ({ value: (await value) as T, done: true }));
-  }
-
-  throw(error?: unknown): Promise<IteratorResult<T>> {
-    this.close();
-    return this.#call(() => Promise.reject(error));
-  }
-
-  [Symbol.asyncIterator](): this {
-    return this;
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.return();
-  }
-
-  /** Something changed (a result settled, the input stopped): serves the call that sleeps. */
-  protected wake(): void {
-    if (!this.#asleep) return;
-    this.#asleep = false;
-    queueMicrotask(this.#serve);
-  }
-
-  #call(end: Call<T>['end']): Promise<IteratorResult<T>> {
-    return new Promise((resolve, reject) => {
-      // A call made while another is served (by an input, a task, a listener) waits its turn.
-      if (this.#calls.push({ resolve, reject, end }) === 1) this.#serve();
-    });
-  }
-
-  /** Serves the calls, in order, until one must wait or none is left. */
-  readonly #serve = (): void => {
-    const calls = this.#calls;
-    for (let call = calls[0]; call !== undefined; call = calls[0]) {
-      if (call.end !== undefined) {
-        // The iterator ends; the calls after this one wait until it has settled.
-        this.end();
-        const { resolve, reject } = call;
-        const next = (): void => {
-          calls.shift();
-          this.#serve();
-        };
-        call.end().then(resolve, reject).then(next);
-        return;
-      }
-      try {
-        const result = this.step();
-        if (result === undefined) {
-          this.#asleep = true;
-          return;
-        }
-        call.resolve(result);
-      } catch (error) {
-        call.reject(error);
-      }
-      calls.shift();
-    }
-  };
-}
-
-/**
  * The iterator `map()` returns, and the state of that call.
+ *
+ * Calls are served one after the other, in the order they were made, as by an async
+ * generator, without a generator's cost: a call is served at once when none is before it, so
+ * a `next()` whose result is ready settles at once; one that must wait sleeps until a result
+ * settles, the input stops, or the map is stopped (deadline, signal, `return()`), and the
+ * calls made meanwhile wait behind it. `#step()` is one turn of the generator's loop.
  *
  * `#count` is the number of tasks submitted and not yet yielded, where an item counts as
  * yielded once the consumer asks for the next one: then the bound holds for any observer,
@@ -234,7 +149,7 @@ export abstract class SerialIterator<T> implements AsyncIterableIterator<T>, Asy
  * collected with its results. An abort meanwhile is seen by the next call.
  * @internal
  */
-export class MapResultsIterator<R> extends SerialIterator<R> {
+export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable {
   readonly #submit: (values: unknown[]) => MapItem<R>;
   readonly #iterators: AnyIterator[];
   readonly #async: boolean;
@@ -268,9 +183,12 @@ export class MapResultsIterator<R> extends SerialIterator<R> {
   #waiting = false;
   #listening = false;
   #timer: TimerHandle | undefined;
+  /** The calls not yet settled, oldest first; the first one is being served. */
+  readonly #calls: Call<R>[] = [];
+  /** The first call waits for `#wake()`. */
+  #asleep = false;
 
   constructor(submit: (values: unknown[]) => MapItem<R>, iterables: AnyIterable<unknown>[], options: MapOptions, action: string) {
-    super();
     this.#submit = submit;
     this.#action = action;
     this.#bufferSize = options.bufferSize ?? Infinity;
@@ -301,15 +219,83 @@ export class MapResultsIterator<R> extends SerialIterator<R> {
     this.#idle();
   }
 
+  next(): Promise<IteratorResult<R>> {
+    return this.#call(undefined);
+  }
+
+  /**
+   * Cancels what is outstanding at once, even while a `next()` is waiting (it then ends);
+   * settles, after the calls made before it, once `value` has (as a generator's does).
+   */
+  return(value?: unknown): Promise<IteratorResult<R>> {
+    this.#close();
+    return this.#call(async () => ({ value: (await value) as R, done: true }));
+  }
+
+  throw(error?: unknown): Promise<IteratorResult<R>> {
+    this.#close();
+    return this.#call(() => Promise.reject(error));
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
+
   get [Symbol.toStringTag](): string {
     return 'MapResults';
+  }
+
+  #call(end: Call<R>['end']): Promise<IteratorResult<R>> {
+    return new Promise((resolve, reject) => {
+      // A call made while another is served (by an input, a task, a listener) waits its turn.
+      if (this.#calls.push({ resolve, reject, end }) === 1) this.#serve();
+    });
+  }
+
+  /** Serves the calls, in order, until one must wait or none is left. */
+  readonly #serve = (): void => {
+    const calls = this.#calls;
+    for (let call = calls[0]; call !== undefined; call = calls[0]) {
+      if (call.end !== undefined) {
+        // `return()` or `throw()`: the iterator ends; the calls after it wait until it has settled.
+        this.#end();
+        const next = (): void => {
+          calls.shift();
+          this.#serve();
+        };
+        call.end().then(call.resolve, call.reject).then(next);
+        return;
+      }
+      try {
+        const result = this.#step();
+        if (result === undefined) {
+          this.#asleep = true;
+          return;
+        }
+        call.resolve(result);
+      } catch (error) {
+        call.reject(error);
+      }
+      calls.shift();
+    }
+  };
+
+  /** Something changed (a result settled, the input stopped, the map stopped): serves the call that sleeps. */
+  #wake(): void {
+    if (!this.#asleep) return;
+    this.#asleep = false;
+    queueMicrotask(this.#serve);
   }
 
   /**
    * One `next()`: its result, or `undefined` when it must wait; throws what the iterator
    * throws. One turn of an async generator's loop.
    */
-  protected step(): IteratorResult<R> | undefined {
+  #step(): IteratorResult<R> | undefined {
     this.#waiting = false;
     if (this.#held) {
       this.#held = false;
@@ -343,21 +329,21 @@ export class MapResultsIterator<R> extends SerialIterator<R> {
         if (this.#inputError !== undefined) throw this.#inputError.error;
       }
     } catch (error) {
-      this.end();
+      this.#end();
       throw error;
     }
-    this.end();
+    this.#end();
     return { value: undefined, done: true };
   }
 
   /** The iterator has ended: from now on, every call is `{ done: true }`. */
-  protected end(): void {
+  #end(): void {
     this.#aborted = undefined;
-    this.close();
+    this.#close();
   }
 
   /** The consumer is gone: cancels what is outstanding, closes the inputs, stops timer and listener. */
-  protected close(): void {
+  #close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#stopInput();
@@ -366,12 +352,12 @@ export class MapResultsIterator<R> extends SerialIterator<R> {
     for (const item of this.#unsettled) item.cancel();
     this.#unsettled.clear();
     this.#count = 0;
-    this.wake();
+    this.#wake();
   }
 
   readonly #onAbort = (): void => {
     this.#aborted = { error: this.#signal!.reason };
-    this.close();
+    this.#close();
   };
 
   /** The deadline: cancels what is not done (with the `TimeoutError`); the rest stays to be yielded. */
@@ -382,7 +368,7 @@ export class MapResultsIterator<R> extends SerialIterator<R> {
     this.#deadline = error;
     // Cancelling an item that has settled changes nothing.
     for (const item of [...this.#queue.toArray(), ...this.#unsettled]) item.cancel(error);
-    this.wake();
+    this.#wake();
   };
 
   readonly #onSettled = (item: MapItem<R>): void => {
@@ -392,10 +378,10 @@ export class MapResultsIterator<R> extends SerialIterator<R> {
       this.#idle();
     }
     if (this.#ordered) {
-      if (item === this.#queue.peek()) this.wake();
+      if (item === this.#queue.peek()) this.#wake();
     } else if (this.#unsettled.delete(item)) {
       this.#queue.push(item);
-      this.wake();
+      this.#wake();
     }
   };
 
@@ -413,13 +399,9 @@ export class MapResultsIterator<R> extends SerialIterator<R> {
     signal.addEventListener('abort', this.#onAbort, { once: true });
   }
 
-  /** Stops listening once nothing is under way. */
-  #idle(): void {
-    if (this.#unfinished === 0 && !this.#filling && !this.#pulling && !this.#waiting) this.#unlisten();
-  }
-
-  #unlisten(): void {
-    if (this.#listening) {
+  /** Stops listening once nothing is under way (`always`: in any case). */
+  #idle(always?: boolean): void {
+    if (this.#listening && (always || (this.#unfinished === 0 && !this.#filling && !this.#pulling && !this.#waiting))) {
       this.#listening = false;
       this.#signal!.removeEventListener('abort', this.#onAbort);
     }
@@ -427,7 +409,7 @@ export class MapResultsIterator<R> extends SerialIterator<R> {
 
   #release(): void {
     cancelTimer(this.#timer);
-    this.#unlisten();
+    this.#idle(true);
     this.#signal = undefined;
   }
 
@@ -488,7 +470,7 @@ export class MapResultsIterator<R> extends SerialIterator<R> {
     }
     if (!this.#pulling) {
       this.#idle();
-      this.wake();
+      this.#wake();
     }
   }
 
@@ -538,7 +520,7 @@ export class MapResultsIterator<R> extends SerialIterator<R> {
     this.#inputError = failure;
     this.#closeInputs(index);
     this.#stopTimerIfFinished();
-    this.wake();
+    this.#wake();
   }
 
   /** Calls `return()` on every input but `except`, without waiting and ignoring its errors. */
