@@ -38,7 +38,7 @@ const MUTANTS = [
   ['wait: timer left behind', 'lib/wait.ts', /(const finish = \(\): void => \{\s*)cancelTimer\(timer\);/, '$1'],
   ['wait: FIRST_EXCEPTION on any settlement', 'lib/wait.ts', "(returnWhen === 'FIRST_EXCEPTION' && future.state === 'rejected')", "(returnWhen === 'FIRST_EXCEPTION' && future.state !== 'pending')"],
   ['wait: FIRST_COMPLETED waits for two', 'lib/wait.ts', "returnWhen === 'FIRST_COMPLETED' ||", "(returnWhen === 'FIRST_COMPLETED' && done.size > 1) ||"],
-  ['asCompleted: a settled future dropped', 'lib/as-completed.ts', /(#onDone = [\s\S]*?)this\.#settled\.push\(future\);/, '$1'],
+  ['asCompleted: a settled future dropped', 'lib/as-completed.ts', 'future.addDoneCallback(onDone);', 'void onDone;'],
   ['map (unordered): a settled result dropped', 'lib/map.ts', /(\} else if \(this\.#unsettled\.delete\(item\)\) \{\s*)this\.#queue\.push\(item\);/, '$1'],
 ];
 
