@@ -179,8 +179,6 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   #filling = false;
   /** An async input's step is awaited. */
   #pulling = false;
-  /** The last step returned nothing: a call waits. */
-  #waiting = false;
   #listening = false;
   #timer: TimerHandle | undefined;
   /** The calls not yet settled, oldest first; the first one is being served. */
@@ -209,11 +207,9 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     }
     // Zipping no input at all gives nothing.
     this.#inputDone = iterators.length === 0;
-    if (this.#signal?.aborted) {
-      this.#onAbort();
-      return;
-    }
+    // An already aborted signal closes the map at once: nothing is submitted.
     this.#listen();
+    if (this.#closed) return;
     if (this.#timeout !== undefined && !this.#inputDone) this.#timer = startTimer(this.#timeout, this.#onDeadline);
     this.#fill();
     this.#idle();
@@ -296,7 +292,6 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
    * throws. One turn of an async generator's loop.
    */
   #step(): IteratorResult<R> | undefined {
-    this.#waiting = false;
     if (this.#held) {
       this.#held = false;
       this.#count--;
@@ -319,7 +314,6 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
         }
         if (this.#deadline !== undefined) throw this.#deadline;
         if (this.#count !== 0 || !this.#inputDone) {
-          this.#waiting = true;
           this.#listen();
           // Listening may find the signal aborted meanwhile.
           const aborted = this.#aborted as { error: unknown } | undefined;
@@ -348,10 +342,8 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     this.#closed = true;
     this.#stopInput();
     this.#release();
-    for (const item of this.#queue.drain()) item.cancel();
-    for (const item of this.#unsettled) item.cancel();
+    for (const item of [...this.#queue.drain(), ...this.#unsettled]) item.cancel();
     this.#unsettled.clear();
-    this.#count = 0;
     this.#wake();
   }
 
@@ -374,7 +366,8 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   readonly #onSettled = (item: MapItem<R>): void => {
     if (this.#closed) return;
     if (--this.#unfinished === 0) {
-      this.#stopTimerIfFinished();
+      // Once the input has ended and every submitted item has settled, nothing can time out.
+      if (this.#inputDone) cancelTimer(this.#timer);
       this.#idle();
     }
     if (this.#ordered) {
@@ -385,23 +378,18 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     }
   };
 
-  /** Once the input has ended and every submitted item has settled, nothing can time out. */
-  #stopTimerIfFinished(): void {
-    if (this.#inputDone && this.#unfinished === 0) cancelTimer(this.#timer);
-  }
-
   /** Listens to the signal (something is under way), or takes its abort that came meanwhile. */
   #listen(): void {
     const signal = this.#signal;
     if (signal === undefined || this.#listening) return;
     if (signal.aborted) return this.#onAbort();
     this.#listening = true;
-    signal.addEventListener('abort', this.#onAbort, { once: true });
+    signal.addEventListener('abort', this.#onAbort);
   }
 
   /** Stops listening once nothing is under way (`always`: in any case). */
   #idle(always?: boolean): void {
-    if (this.#listening && (always || (this.#unfinished === 0 && !this.#filling && !this.#pulling && !this.#waiting))) {
+    if (this.#listening && (always || (this.#unfinished === 0 && !this.#filling && !this.#pulling && !this.#asleep))) {
       this.#listening = false;
       this.#signal!.removeEventListener('abort', this.#onAbort);
     }
@@ -449,10 +437,9 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
       if (this.#async) {
         this.#pulling = true;
         this.#listen();
-        const at = index;
         Promise.resolve(step).then(
-          (step) => this.#readOn(at, values, step, undefined),
-          (error: unknown) => this.#readOn(at, values, undefined, { error }),
+          (step) => this.#readOn(index, values, step, undefined),
+          (error: unknown) => this.#readOn(index, values, undefined, { error }),
         );
         return undefined;
       }
@@ -483,7 +470,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     if (this.#inputDone) return false;
     try {
       if (failure !== undefined) throw failure.error;
-      if (step === null || (typeof step !== 'object' && typeof step !== 'function')) fail(TypeError, 'an iterator result object', this.#action, `iterables[${index}].next()`, step);
+      if (Object(step) !== step) fail(TypeError, 'an iterator result object', this.#action, `iterables[${index}].next()`, step);
       if (!(step as IteratorResult<unknown>).done) {
         values[index] = (step as IteratorResult<unknown>).value;
         return true;
@@ -519,7 +506,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     this.#inputDone = true;
     this.#inputError = failure;
     this.#closeInputs(index);
-    this.#stopTimerIfFinished();
+    if (this.#unfinished === 0) cancelTimer(this.#timer);
     this.#wake();
   }
 

@@ -34,7 +34,7 @@ const MUTANTS = [
   ['map: one more than bufferSize', 'lib/map.ts', 'while (!this.#inputDone && !this.#pulling && this.#count < this.#bufferSize) {', 'while (!this.#inputDone && !this.#pulling && this.#count <= this.#bufferSize) {'],
   ['map: inputs not closed when it stops', 'lib/map.ts', /(#stopInput\(\): void \{[\s\S]*?)this\.#closeInputs\(-1\);/, '$1'],
   ['map: an item read as the map stops is still submitted', 'lib/map.ts', /(#took\([^)]*\): boolean \{[\s\S]*?)if \(this\.#inputDone\) return false;/, '$1'],
-  ['map: outstanding tasks not cancelled', 'lib/map.ts', 'for (const item of this.#queue.drain()) item.cancel();', 'this.#queue.drain();'],
+  ['map: outstanding tasks not cancelled', 'lib/map.ts', 'for (const item of [...this.#queue.drain(), ...this.#unsettled]) item.cancel();', 'this.#queue.drain();'],
   ['wait: timer left behind', 'lib/wait.ts', /(const finish = \(\): void => \{\s*)cancelTimer\(timer\);/, '$1'],
   ['wait: FIRST_EXCEPTION on any settlement', 'lib/wait.ts', "(returnWhen === 'FIRST_EXCEPTION' && future.state === 'rejected')", "(returnWhen === 'FIRST_EXCEPTION' && future.state !== 'pending')"],
   ['wait: FIRST_COMPLETED waits for two', 'lib/wait.ts', "returnWhen === 'FIRST_COMPLETED' ||", "(returnWhen === 'FIRST_COMPLETED' && done.size > 1) ||"],
