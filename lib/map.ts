@@ -144,9 +144,9 @@ interface Call<T> {
  * submitted items not settled: once the input has ended and none is left, the deadline can
  * no longer matter and its timer is stopped.
  *
- * The map listens to its signal only while something is under way (a task, a read, a call
- * waiting): a map its consumer dropped then holds nothing on a long-lived signal, and can be
- * collected with its results. An abort meanwhile is seen by the next call.
+ * The map listens to its signal only while something is under way (a task, or a read; a
+ * call waits only for these): a map its consumer dropped then holds nothing on a long-lived
+ * signal, and can be collected with its results. An abort meanwhile is seen by the next call.
  * @internal
  */
 export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable {
@@ -212,11 +212,24 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     if (this.#closed) return;
     if (this.#timeout !== undefined && !this.#inputDone) this.#timer = startTimer(this.#timeout, this.#onDeadline);
     this.#fill();
-    this.#idle();
   }
 
   next(): Promise<IteratorResult<R>> {
-    return this.#call(undefined);
+    const calls = this.#calls;
+    if (calls.length !== 0) return this.#call(undefined);
+    // Nothing before it: served at once, and a result that is ready settles it without a
+    // pending promise. Calls made meanwhile wait behind it, and are served once it has settled.
+    const call = { end: undefined } as Call<R>;
+    calls.push(call);
+    let promise: Promise<IteratorResult<R>>;
+    try {
+      const result = this.#step();
+      promise = result ? Promise.resolve(result) : new Promise((resolve, reject) => ((call.resolve = resolve), (call.reject = reject), (this.#asleep = true)));
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
+    if (!this.#asleep && calls.shift() && calls.length !== 0) queueMicrotask(this.#serve);
+    return promise;
   }
 
   /**
@@ -309,17 +322,11 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
           const outcome = internals.outcome(head as Future<unknown>);
           if (head.state !== 'fulfilled') throw outcome;
           this.#held = true;
-          this.#idle();
           return { value: outcome as R, done: false };
         }
         if (this.#deadline !== undefined) throw this.#deadline;
-        if (this.#count !== 0 || !this.#inputDone) {
-          this.#listen();
-          // Listening may find the signal aborted meanwhile.
-          const aborted = this.#aborted as { error: unknown } | undefined;
-          if (aborted === undefined) return undefined;
-          throw aborted.error;
-        }
+        // Something is under way (a task or a read): the map listens to its signal.
+        if (this.#count !== 0 || !this.#inputDone) return undefined;
         if (this.#inputError !== undefined) throw this.#inputError.error;
       }
     } catch (error) {
@@ -389,7 +396,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
 
   /** Stops listening once nothing is under way (`always`: in any case). */
   #idle(always?: boolean): void {
-    if (this.#listening && (always || (this.#unfinished === 0 && !this.#filling && !this.#pulling && !this.#asleep))) {
+    if (this.#listening && (always || (this.#unfinished === 0 && !this.#filling && !this.#pulling))) {
       this.#listening = false;
       this.#signal!.removeEventListener('abort', this.#onAbort);
     }
@@ -416,6 +423,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
       if (values === undefined || !this.#submitOne(values)) break;
     }
     this.#filling = false;
+    this.#idle();
   }
 
   /**
