@@ -126,6 +126,9 @@ interface Call<T> {
   end: (() => Promise<IteratorResult<T>>) | undefined;
 }
 
+/** Stands for a `next()` being served at once, until it must wait. */
+const SERVING: Call<unknown> = { resolve: ignore, reject: ignore, end: undefined };
+
 /**
  * The iterator `map()` returns, and the state of that call.
  *
@@ -219,12 +222,11 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     if (calls.length !== 0) return this.#call(undefined);
     // Nothing before it: served at once, and a result that is ready settles it without a
     // pending promise. Calls made meanwhile wait behind it, and are served once it has settled.
-    const call = { end: undefined } as Call<R>;
-    calls.push(call);
+    calls.push(SERVING as Call<R>);
     let promise: Promise<IteratorResult<R>>;
     try {
       const result = this.#step();
-      promise = result ? Promise.resolve(result) : new Promise((resolve, reject) => ((call.resolve = resolve), (call.reject = reject), (this.#asleep = true)));
+      promise = result ? Promise.resolve(result) : new Promise((resolve, reject) => ((calls[0] = { resolve, reject, end: undefined }), (this.#asleep = true)));
     } catch (error) {
       promise = Promise.reject(error);
     }
@@ -478,7 +480,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     if (this.#inputDone) return false;
     try {
       if (failure !== undefined) throw failure.error;
-      if (Object(step) !== step) fail(TypeError, 'an iterator result object', this.#action, `iterables[${index}].next()`, step);
+      if (typeof step !== 'object' ? typeof step !== 'function' : step === null) fail(TypeError, 'an iterator result object', this.#action, `iterables[${index}].next()`, step);
       if (!(step as IteratorResult<unknown>).done) {
         values[index] = (step as IteratorResult<unknown>).value;
         return true;
