@@ -71,7 +71,7 @@ export function asCompleted<T>(futures: Iterable<Future<T> | PromiseLike<T>>, op
   const { timeout } = checkOptions(options, { timeout: checkTimeout }, action);
   // An unordered map over the futures, each seen through a future of its completion: the
   // map's deadline and `return()` cancel those, never the futures themselves.
-  return new AsCompletedIterator([toFutureSet(futures, action)], { timeout, ordered: false }, action);
+  return new AsCompletedIterator<T>(completionOf, [toFutureSet(futures, action)], { timeout, ordered: false }, action);
 }
 
 /** Settles with the completion of `values[0]`; drops its callback there once cancelled. */
@@ -85,10 +85,6 @@ function completionOf<T>(values: unknown[]): Future<Completion<T>> {
 }
 
 class AsCompletedIterator<T> extends MapResultsIterator<Completion<T>> {
-  constructor(...args: [Iterable<Future<T>>[], { timeout: number | undefined; ordered: false }, string]) {
-    super(completionOf, ...args);
-  }
-
   override get [Symbol.toStringTag](): string {
     return 'AsCompletedIterator';
   }

@@ -1,3 +1,4 @@
+import pDefer, { type DeferredPromise } from 'p-defer';
 import { TimeoutError } from './errors.js';
 import { internals, type Future } from './future.js';
 import { FifoQueue } from './internal/queue.js';
@@ -93,8 +94,8 @@ function ignore(): void {}
  */
 export function splitMapArguments(rest: unknown[], action: string): { iterables: AnyIterable<unknown>[]; options: MapOptions | undefined } {
   const last = rest.at(-1);
-  // A last argument that is undefined, or an object that is not iterable, is the options.
-  const hasOptions = rest.length > 0 && (last === undefined || (typeof last === 'object' && last !== null && !isIterable(last)));
+  // A last argument that is undefined (or none), or an object that is not iterable, is the options.
+  const hasOptions = last === undefined || (typeof last === 'object' && last !== null && !isIterable(last));
   const iterables = hasOptions ? rest.slice(0, -1) : rest;
   iterables.forEach((iterable, index) => isIterable(iterable) || fail(TypeError, 'an iterable or async iterable', action, `iterables[${index}]`, iterable));
   return { iterables: iterables as AnyIterable<unknown>[], options: hasOptions ? (last as MapOptions | undefined) : undefined };
@@ -120,14 +121,12 @@ export function mapIterables<R>(
 }
 
 /** A call of `next()`, `return()` or `throw()`; `end` (for the last two) ends the iterator and gives the call's outcome. */
-interface Call<T> {
-  resolve: (result: IteratorResult<T>) => void;
-  reject: (error: unknown) => void;
-  end: (() => Promise<IteratorResult<T>>) | undefined;
+interface Call<T> extends DeferredPromise<IteratorResult<T>> {
+  end?: (() => Promise<IteratorResult<T>>) | undefined;
 }
 
 /** Stands for a `next()` being served at once, until it must wait. */
-const SERVING: Call<unknown> = { resolve: ignore, reject: ignore, end: undefined };
+const SERVING = {} as Call<unknown>;
 
 /**
  * The iterator `map()` returns, and the state of that call.
@@ -209,7 +208,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
       throw error;
     }
     // Zipping no input at all gives nothing.
-    this.#inputDone = iterators.length === 0;
+    this.#inputDone = !iterators.length;
     // An already aborted signal closes the map at once: nothing is submitted.
     this.#listen();
     if (this.#closed) return;
@@ -226,11 +225,11 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     let promise: Promise<IteratorResult<R>>;
     try {
       const result = this.#step();
-      promise = result ? Promise.resolve(result) : new Promise((resolve, reject) => ((calls[0] = { resolve, reject, end: undefined }), (this.#asleep = true)));
+      promise = result ? Promise.resolve(result) : ((this.#asleep = true), (calls[0] = pDefer()).promise);
     } catch (error) {
       promise = Promise.reject(error);
     }
-    if (!this.#asleep && calls.shift() && calls.length !== 0) queueMicrotask(this.#serve);
+    if (!this.#asleep && calls.shift() && calls.length) queueMicrotask(this.#serve);
     return promise;
   }
 
@@ -261,10 +260,11 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   }
 
   #call(end: Call<R>['end']): Promise<IteratorResult<R>> {
-    return new Promise((resolve, reject) => {
-      // A call made while another is served (by an input, a task, a listener) waits its turn.
-      if (this.#calls.push({ resolve, reject, end }) === 1) this.#serve();
-    });
+    const call: Call<R> = pDefer();
+    call.end = end;
+    // A call made while another is served (by an input, a task, a listener) waits its turn.
+    if (this.#calls.push(call) === 1) this.#serve();
+    return call.promise;
   }
 
   /** Serves the calls, in order, until one must wait or none is left. */
@@ -349,8 +349,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stopInput();
-    this.#release();
+    this.#stop();
     for (const item of [...this.#queue.drain(), ...this.#unsettled]) item.cancel();
     this.#unsettled.clear();
     this.#wake();
@@ -363,8 +362,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
 
   /** The deadline: cancels what is not done (with the `TimeoutError`); the rest stays to be yielded. */
   readonly #onDeadline = (): void => {
-    this.#stopInput();
-    this.#release();
+    this.#stop();
     const error = new TimeoutError(`Cannot ${this.#action} beyond its 'timeout' of ${this.#timeout} ms: ${this.#unfinished} unfinished`);
     this.#deadline = error;
     // Cancelling an item that has settled changes nothing.
@@ -374,7 +372,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
 
   readonly #onSettled = (item: MapItem<R>): void => {
     if (this.#closed) return;
-    if (--this.#unfinished === 0) {
+    if (!--this.#unfinished) {
       // Once the input has ended and every submitted item has settled, nothing can time out.
       if (this.#inputDone) cancelTimer(this.#timer);
       this.#idle();
@@ -404,14 +402,14 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     }
   }
 
-  #release(): void {
+  /**
+   * Stops the timer and the listener, reads no more input, and closes every input unless that
+   * has already happened.
+   */
+  #stop(): void {
     cancelTimer(this.#timer);
     this.#idle(true);
     this.#signal = undefined;
-  }
-
-  /** Reads no more input, and closes every input unless that has already happened. */
-  #stopInput(): void {
     if (this.#inputDone) return;
     this.#inputDone = true;
     this.#closeInputs(-1);
@@ -480,7 +478,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     if (this.#inputDone) return false;
     try {
       if (failure !== undefined) throw failure.error;
-      if (typeof step !== 'object' ? typeof step !== 'function' : step === null) fail(TypeError, 'an iterator result object', this.#action, `iterables[${index}].next()`, step);
+      if (Object(step) !== step) fail(TypeError, 'an object', this.#action, `iterables[${index}].next()`, step);
       if (!(step as IteratorResult<unknown>).done) {
         values[index] = (step as IteratorResult<unknown>).value;
         return true;
@@ -516,7 +514,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     this.#inputDone = true;
     this.#inputError = failure;
     this.#closeInputs(index);
-    if (this.#unfinished === 0) cancelTimer(this.#timer);
+    if (!this.#unfinished) cancelTimer(this.#timer);
     this.#wake();
   }
 

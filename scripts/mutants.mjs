@@ -32,7 +32,7 @@ const MUTANTS = [
   ['result(timeout): timer left behind', 'lib/future.ts', /(#waitFor\([\s\S]*?)cancelTimer\(timer\);/, '$1'],
   ['priority: lowest first', 'lib/internal/queue.ts', 'buckets[index]!.priority > priority', 'buckets[index]!.priority < priority'],
   ['map: one more than bufferSize', 'lib/map.ts', 'while (!this.#inputDone && !this.#pulling && this.#count < this.#bufferSize) {', 'while (!this.#inputDone && !this.#pulling && this.#count <= this.#bufferSize) {'],
-  ['map: inputs not closed when it stops', 'lib/map.ts', /(#stopInput\(\): void \{[\s\S]*?)this\.#closeInputs\(-1\);/, '$1'],
+  ['map: inputs not closed when it stops', 'lib/map.ts', /(#stop\(\): void \{[\s\S]*?)this\.#closeInputs\(-1\);/, '$1'],
   ['map: an item read as the map stops is still submitted', 'lib/map.ts', /(#took\([^)]*\): boolean \{[\s\S]*?)if \(this\.#inputDone\) return false;/, '$1'],
   ['map: outstanding tasks not cancelled', 'lib/map.ts', 'for (const item of [...this.#queue.drain(), ...this.#unsettled]) item.cancel();', 'this.#queue.drain();'],
   ['wait: timer left behind', 'lib/wait.ts', /(const finish = \(\): void => \{\s*)cancelTimer\(timer\);/, '$1'],

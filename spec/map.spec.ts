@@ -661,14 +661,14 @@ describe('map', () => {
       expect(syncResult.values).to.deep.equal([0, 1]);
       expect(syncResult.error).to.be.instanceOf(TypeError);
       expect((syncResult.error as Error).message).to.equal(
-        "Cannot map over executor '" + executor.name + "' as 'iterables[0].next()' must be an iterator result object: current value is 7",
+        "Cannot map over executor '" + executor.name + "' as 'iterables[0].next()' must be an object: current value is 7",
       );
       const closed = counting();
       const asyncInput: AsyncIterable<number> = { [Symbol.asyncIterator]: () => ({ next: async () => 'step' as never }) };
       const asyncResult = await drain(executor.map((a: number, b: number) => a + b, closed.iterator, asyncInput));
       expect(asyncResult.values).to.deep.equal([]);
       expect(asyncResult.error).to.be.instanceOf(TypeError);
-      expect((asyncResult.error as Error).message).to.match(/'iterables\[1\]\.next\(\)' must be an iterator result object: current value is "step"$/);
+      expect((asyncResult.error as Error).message).to.match(/'iterables\[1\]\.next\(\)' must be an object: current value is "step"$/);
       expect(closed.state.returned).to.equal(1);
       expect((await drain(executor.map((n: number) => n, { [Symbol.iterator]: () => ({ next: () => null as never }) }))).error).to.be.instanceOf(TypeError);
     });
