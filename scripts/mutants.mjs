@@ -31,16 +31,15 @@ const MUTANTS = [
   ['done callbacks: errors swallowed', 'lib/future.ts', "reportError('a done callback threw', error);", ''],
   ['result(timeout): timer left behind', 'lib/future.ts', /(#waitFor\([\s\S]*?)cancelTimer\(timer\);/, '$1'],
   ['priority: lowest first', 'lib/internal/queue.ts', 'buckets[index]!.priority > priority', 'buckets[index]!.priority < priority'],
-  ['map: one more than bufferSize (sync input)', 'lib/map.ts', 'while (this.#count < this.#bufferSize) {', 'while (this.#count <= this.#bufferSize) {'],
-  ['map: one more than bufferSize (async input)', 'lib/map.ts', 'while (!this.#inputDone && this.#count < this.#bufferSize) {', 'while (!this.#inputDone && this.#count <= this.#bufferSize) {'],
-  ['map: inputs not closed when it stops', 'lib/map.ts', /(#stopInput\(\): void \{[\s\S]*?)this\.#closeInputs\(-1\);/, '$1'],
-  ['map: an item read as the map stops is still submitted', 'lib/map.ts', 'if (values === undefined || this.#inputDone || !this.#submitOne(values)) break;', 'if (values === undefined || !this.#submitOne(values)) break;'],
-  ['map: outstanding tasks not cancelled', 'lib/map.ts', 'for (const future of this.#queue.drain()) future.cancel();', 'this.#queue.drain();'],
+  ['map: one more than bufferSize', 'lib/map.ts', 'while (!this.#inputDone && !this.#pulling && this.#count < this.#bufferSize) {', 'while (!this.#inputDone && !this.#pulling && this.#count <= this.#bufferSize) {'],
+  ['map: inputs not closed when it stops', 'lib/map.ts', /(#stop\(\): void \{[\s\S]*?)this\.#closeInputs\(-1\);/, '$1'],
+  ['map: an item read as the map stops is still submitted', 'lib/map.ts', /(#took\([^)]*\): boolean \{[\s\S]*?)if \(this\.#inputDone\) return false;/, '$1'],
+  ['map: outstanding tasks not cancelled', 'lib/map.ts', 'for (const item of [...this.#queue.drain(), ...this.#unsettled]) item.cancel();', 'this.#queue.drain();'],
   ['wait: timer left behind', 'lib/wait.ts', /(const finish = \(\): void => \{\s*)cancelTimer\(timer\);/, '$1'],
   ['wait: FIRST_EXCEPTION on any settlement', 'lib/wait.ts', "(returnWhen === 'FIRST_EXCEPTION' && future.state === 'rejected')", "(returnWhen === 'FIRST_EXCEPTION' && future.state !== 'pending')"],
   ['wait: FIRST_COMPLETED waits for two', 'lib/wait.ts', "returnWhen === 'FIRST_COMPLETED' ||", "(returnWhen === 'FIRST_COMPLETED' && done.size > 1) ||"],
   ['asCompleted: a settled future dropped', 'lib/as-completed.ts', 'future.addDoneCallback(onDone);', 'void onDone;'],
-  ['map (unordered): a settled result dropped', 'lib/map.ts', /(\} else if \(this\.#unsettled\.delete\(future\)\) \{\s*)this\.#queue\.push\(future\);/, '$1'],
+  ['map (unordered): a settled result dropped', 'lib/map.ts', /(\} else if \(this\.#unsettled\.delete\(item\)\) \{\s*)this\.#queue\.push\(item\);/, '$1'],
 ];
 
 const args = process.argv.slice(2);
