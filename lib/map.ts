@@ -323,7 +323,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
           this.#queue.shift();
           const outcome = internals.outcome(head as Future<unknown>);
           // Cancelled by the deadline: its CancelledError's cause is the map's TimeoutError.
-          if (head.cancelled() && this.#deadline !== undefined && (outcome as Error).cause === this.#deadline) throw this.#deadline;
+          if (head.state === 'cancelled' && this.#deadline !== undefined && (outcome as Error).cause === this.#deadline) throw this.#deadline;
           if (head.state !== 'fulfilled') throw outcome;
           this.#held = true;
           return { value: outcome as R, done: false };
