@@ -621,6 +621,7 @@ export abstract class Executor implements AsyncDisposable {
     this.#unwatch(item.future);
     const state = item.state;
     if (state === undefined) return;
+    if (state.followers !== undefined) for (const follower of state.followers) this.#unwatch(follower);
     cancelTimer(state.deadlineTimer);
     state.deadlineTimer = undefined;
     if (state.key !== undefined && this.#flights.get(state.key) === item) this.#flights.delete(state.key);
