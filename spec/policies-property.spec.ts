@@ -7,7 +7,7 @@
  * jitter on a seeded generator, so a failing run is reproduced exactly by its seed and path.
  *
  * Environment (shared with spec/property.spec.ts, for `npm run fuzz`):
- * - TASKPOOL_FUZZ_RUNS: how many programs (default 300 here);
+ * - TASKPOOL_FUZZ_RUNS: how many programs (default 1000 here);
  * - TASKPOOL_FUZZ_MINUTES: stop after this long (default: no limit);
  * - TASKPOOL_FUZZ_SEED: the seed (default: a fixed one, so that `npm test` is deterministic;
  *   `random` for a fresh one each run); with TASKPOOL_FUZZ_PATH, replays a reported failure;
@@ -20,7 +20,7 @@ import { runPolicyProgram } from './policies-property/driver.js';
 import { programArbitrary, type Program } from './policies-property/program.js';
 
 const env = process.env;
-const runs = Number(env.TASKPOOL_FUZZ_RUNS ?? 300);
+const runs = Number(env.TASKPOOL_FUZZ_RUNS ?? 1000);
 const minutes = env.TASKPOOL_FUZZ_MINUTES === undefined ? undefined : Number(env.TASKPOOL_FUZZ_MINUTES);
 const maxOps = Number(env.TASKPOOL_FUZZ_MAX_OPS ?? 30);
 /** `npm test` always runs the same programs; `npm run fuzz` draws new ones. */

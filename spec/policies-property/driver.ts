@@ -17,13 +17,13 @@
  *   clock has passed every timer; whenever everything is idle no timer is left, and at the end
  *   no abort listener is left on the callers' signals.
  *
- * Time moves one millisecond at a time and the event loop turns whenever a timer fired, so that
- * every task function is called at the time its start was decided.
+ * Timers fire one at a time with the microtasks drained in between (as in Node), so that every
+ * task function is called at the time its start was decided.
  */
 import { getEventListeners } from 'node:events';
 import { BrokenCircuitError, CircuitBreaker, ExecutorShutdownError, TaskPoolExecutor, TimeoutError, type Future, type RetryOptions, type RunOptions, type TaskContext } from '../../lib/index.js';
 import { track } from '../helpers.js';
-import { FakeClock } from '../reliability/clock.js';
+import { drainMicrotasks, StepClock } from './clock.js';
 import type { Op, Program, RetrySpec, TaskScript } from './program.js';
 
 /** A broken guarantee: the message says which, and where in the program. */
@@ -31,10 +31,7 @@ export class PolicyViolation extends Error {
   override name = 'PolicyViolation';
 }
 
-/** One turn of the event loop: every microtask queued so far has run when it resolves. */
-function turn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
+const turn = drainMicrotasks;
 
 /** A small seeded generator (mulberry32) that stands in for `Math.random` during a program. */
 function seededRandom(seed: number): () => number {
@@ -108,7 +105,7 @@ export interface PolicySummary {
 
 export async function runPolicyProgram(program: Program): Promise<PolicySummary> {
   const driver = new Driver(program);
-  const clock = new FakeClock();
+  const clock = new StepClock();
   const realRandom = Math.random;
   clock.install();
   Math.random = seededRandom(program.seed);
@@ -124,7 +121,7 @@ export async function runPolicyProgram(program: Program): Promise<PolicySummary>
 class Driver {
   readonly tally = new Map<string, number>();
   readonly #program: Program;
-  #clock!: FakeClock;
+  #clock!: StepClock;
   readonly #execs: ExecRecord[] = [];
   readonly #groups: Group[] = [];
   readonly #futures: { future: Future<unknown>; group: Group; callbacks: number }[] = [];
@@ -152,7 +149,7 @@ class Driver {
     throw this.#violation;
   }
 
-  async run(clock: FakeClock): Promise<void> {
+  async run(clock: StepClock): Promise<void> {
     this.#clock = clock;
     const program = this.#program;
     const breakers: BreakerRecord[] = [];
@@ -383,16 +380,11 @@ class Driver {
     });
   }
 
-  /** Moves the clock `ms` forward one millisecond at a time, turning the event loop after each timer. */
+  /** Moves the clock `ms` forward; once the timers due at a moment have fired, checks what holds then. */
   async #advance(ms: number): Promise<void> {
-    for (let step = 0; step < ms; step++) {
-      const fired = this.#clock.fired;
-      this.#clock.advance(1);
-      if (this.#clock.fired !== fired) {
-        await turn();
-        this.#checkTimes();
-      }
-    }
+    await this.#clock.advance(ms, () => {
+      if (this.#clock.nextDue() !== this.#clock.now) this.#checkTimes();
+    });
   }
 
   #shutdown(exec: number, wait: boolean, cancelFutures: boolean): void {
@@ -445,7 +437,18 @@ class Driver {
       }
       const backoff = this.#groups.filter((group) => group.exec === exec && this.#inBackoff(group)).length;
       if (record.exact ? stats.retrying !== backoff : stats.retrying < backoff) this.#fail(`executor ${exec} counts ${stats.retrying} retrying with ${backoff} tasks in a backoff wait`);
+      // One outcome per task (a single-flight task counts once, however many futures follow it).
+      const outcomes = { completed: 0, failed: 0, cancelled: 0 };
+      for (const group of this.#groups) {
+        if (group.exec !== exec || this.#alive(group)) continue;
+        const states = group.futures.map((future) => future.state);
+        outcomes[states.includes('fulfilled') ? 'completed' : states.includes('rejected') ? 'failed' : 'cancelled']++;
+      }
+      if (stats.completed !== outcomes.completed || stats.failed !== outcomes.failed || stats.cancelled !== outcomes.cancelled) {
+        this.#fail(`executor ${exec} counts ${JSON.stringify(stats)} with ${JSON.stringify(outcomes)} settled tasks`);
+      }
       if (stats.pending !== 0 || stats.running !== 0 || stats.retrying !== 0) idle = false;
+      else if (record.shutdownPromise !== undefined && !record.shutdownPromise.resolved) this.#fail(`executor ${exec} is idle, yet its shutdown({ wait: true }) has not resolved`);
     }
     if (idle && this.#clock.pending !== 0) this.#fail(`every executor is idle yet ${this.#clock.pending} timer(s) are left: ${this.#clock.describePending()}`);
   }
@@ -463,13 +466,7 @@ class Driver {
         this.#fail(`${open.length} future(s) hang with every task released and no timer left: tasks ${open.map((entry) => `${entry.group.id} (${entry.future.state})`).join(', ')}`);
       }
       // On to the next timer.
-      const fired = this.#clock.fired;
-      for (let step = 0; this.#clock.fired === fired; step++) {
-        if (step > 100_000) this.#fail('no timer fires');
-        this.#clock.advance(1);
-      }
-      await turn();
-      this.#checkTimes();
+      await this.#advance(this.#clock.nextDue()! - this.#clock.now);
     }
     await this.#checkQuiet();
     for (const record of this.#execs) {
