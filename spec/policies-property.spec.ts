@@ -17,7 +17,7 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { runPolicyProgram } from './policies-property/driver.js';
-import { programArbitrary, type Program } from './policies-property/program.js';
+import { programArbitrary, type Op, type Program, type TaskScript } from './policies-property/program.js';
 
 const env = process.env;
 const runs = Number(env.TASKPOOL_FUZZ_RUNS ?? 1000);
@@ -54,5 +54,47 @@ describe('generated policy programs (property-based)', function () {
       for (const [event, count] of [...tally].sort((a, b) => b[1] - a[1])) console.log(`  ${String(count).padStart(9)}  ${event}`);
     }
     expect(programs).to.be.greaterThan(0);
+  });
+});
+
+/** A program with no policy but those given. */
+function program(overrides: Partial<Program> & { ops: Op[] }): Program {
+  return { maxWorkers: [1], rateLimit: undefined, breaker: undefined, retry: undefined, taskTimeout: undefined, seed: 0, ...overrides };
+}
+
+/** `run(task)` of a task doing as `script` says, with the executor's defaults or the options given. */
+function run(script: Partial<TaskScript>, options?: Partial<Extract<Op, { type: 'run' }>>): Op {
+  const task: TaskScript = { failTimes: 0, hang: false, respectsSignal: false, ...script };
+  const defaults = { retry: undefined, timeout: undefined, deadline: undefined, key: undefined, signal: undefined, priority: 0 };
+  return { type: 'run', exec: 0, script: task, withOptions: options !== undefined, ...defaults, ...options };
+}
+
+describe('policy programs that once broke a guarantee', () => {
+  it('a single-flight follower watching a signal leaves no abort listener once the task settles', async () => {
+    await runPolicyProgram(program({ ops: [run({}, { key: 'a', signal: 1 }), run({}, { key: 'a', signal: 1 })] }));
+  });
+
+  it('shutdown({ wait: true }) does not resolve when a failed probe wakes the start gate before its task waits to retry', async () => {
+    const failing = { failTimes: Infinity, hang: true };
+    await runPolicyProgram(
+      program({
+        maxWorkers: [2],
+        breaker: { consecutiveFailures: 1, halfOpenAfter: 5, successThreshold: 1, shared: false },
+        retry: { attempts: 3, backoff: { kind: 'fixed', ms: 5 }, retryIf: 'default' },
+        ops: [
+          run(failing),
+          run(failing),
+          // The first fails and opens the breaker; the second fails while it is open: both retry at 5.
+          { type: 'release', pick: 0 },
+          { type: 'release', pick: 0 },
+          { type: 'shutdown', exec: 0, wait: true, cancelFutures: false },
+          // The first probes, the second waits behind the probe.
+          { type: 'advance', ms: 5 },
+          // The probe fails: the second is refused, the first waits to retry.
+          { type: 'release', pick: 0 },
+          { type: 'advance', ms: 10 },
+        ],
+      }),
+    );
   });
 });
