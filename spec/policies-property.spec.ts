@@ -66,7 +66,7 @@ function program(overrides: Partial<Program> & { ops: Op[] }): Program {
 function run(script: Partial<TaskScript>, options?: Partial<Extract<Op, { type: 'run' }>>): Op {
   const task: TaskScript = { failTimes: 0, hang: false, respectsSignal: false, ...script };
   const defaults = { retry: undefined, timeout: undefined, deadline: undefined, key: undefined, signal: undefined, priority: 0 };
-  return { type: 'run', exec: 0, script: task, withOptions: options !== undefined, ...defaults, ...options };
+  return { type: 'run', exec: 0, script: task, withOptions: options !== undefined, via: 'run', ...defaults, ...options };
 }
 
 describe('policy programs that once broke a guarantee', () => {

@@ -85,6 +85,10 @@ interface BreakerRecord {
   opensFromHalfOpen: number;
   /** Attempts that failed (an upper bound of what the breaker may count). */
   failures: number;
+  /** Probes that succeeded (an upper bound), and how often it closed from half-open. */
+  probeSuccesses: number;
+  closes: number;
+  openedAt: number;
 }
 
 interface ExecRecord {
@@ -157,10 +161,21 @@ class Driver {
       const spec = program.breaker;
       if (spec === undefined) return undefined;
       const breaker = new CircuitBreaker({ consecutiveFailures: spec.consecutiveFailures, halfOpenAfter: spec.halfOpenAfter, successThreshold: spec.successThreshold });
-      const record: BreakerRecord = { breaker, consecutiveFailures: spec.consecutiveFailures, opensFromClosed: 0, opensFromHalfOpen: 0, failures: 0 };
+      const record: BreakerRecord = { breaker, consecutiveFailures: spec.consecutiveFailures, opensFromClosed: 0, opensFromHalfOpen: 0, failures: 0, probeSuccesses: 0, closes: 0, openedAt: 0 };
       breaker.onStateChange((state, previous) => {
         this.#count(`breaker ${previous} -> ${state}`);
+        const now = this.#clock.now;
+        if (state === 'half-open' && now - record.openedAt < spec.halfOpenAfter) {
+          this.#fail(`the breaker went half-open at ${now}, ${now - record.openedAt} ms after it opened, with halfOpenAfter ${spec.halfOpenAfter}`);
+        }
+        if (state === 'closed') {
+          record.closes++;
+          if (record.closes * spec.successThreshold > record.probeSuccesses) {
+            this.#fail(`the breaker closed ${record.closes} times with successThreshold ${spec.successThreshold} after ${record.probeSuccesses} probes succeeded`);
+          }
+        }
         if (state !== 'open') return;
+        record.openedAt = now;
         if (previous === 'closed') record.opensFromClosed++;
         else record.opensFromHalfOpen++;
         if (record.opensFromClosed * record.consecutiveFailures + record.opensFromHalfOpen > record.failures) {
@@ -273,10 +288,12 @@ class Driver {
     const group: Group = joins
       ? flight
       : { id: this.#groups.length, exec: op.exec, script: op.script, attempts: retry?.attempts ?? 1, deadline: options?.deadline, futures: [], calls: 0, firstCall: undefined, backoffDue: undefined };
-    const task = ({ signal, attempt }: TaskContext): Promise<string> => this.#call(group, signal, attempt);
+    const submit = op.via === 'submit' && options === undefined && !op.script.hang;
     let future: Future<unknown>;
     try {
-      future = record.executor.run(task, options);
+      future = submit
+        ? record.executor.submit(() => this.#call(group, undefined, undefined))
+        : record.executor.run(({ signal, attempt }: TaskContext) => this.#call(group, signal, attempt), options);
     } catch (error) {
       if (record.shutdown && error instanceof ExecutorShutdownError) return;
       throw error;
@@ -300,14 +317,14 @@ class Driver {
   }
 
   /** A call of a task function: checks the start, then fails or succeeds as its script says. */
-  #call(group: Group, signal: AbortSignal, attempt: number): Promise<string> {
+  #call(group: Group, signal: AbortSignal | undefined, attempt: number | undefined): Promise<string> {
     const record = this.#execs[group.exec]!;
     const now = this.#clock.now;
     if (!this.#alive(group)) this.#fail(`task ${group.id} was called after every future following it settled (cancelled in a backoff wait, or otherwise)`);
     group.calls++;
     group.firstCall ??= now;
     if (group.calls > group.attempts) this.#fail(`task ${group.id} was called ${group.calls} times with attempts ${group.attempts}`);
-    if (attempt < group.calls || attempt > group.attempts) this.#fail(`task ${group.id}'s call ${group.calls} was given attempt ${attempt} (attempts ${group.attempts})`);
+    if (attempt !== undefined && (attempt < group.calls || attempt > group.attempts)) this.#fail(`task ${group.id}'s call ${group.calls} was given attempt ${attempt} (attempts ${group.attempts})`);
     if (group.deadline !== undefined && now >= group.firstCall + group.deadline) {
       this.#fail(`task ${group.id} was called at ${now}, past its deadline of ${group.deadline} ms from its first call at ${group.firstCall}`);
     }
@@ -345,6 +362,8 @@ class Driver {
     return new Promise<string>((resolve, reject) => {
       const end = (fail: boolean, error?: unknown): void => {
         if (call.settled) return;
+        // A probe that succeeded before its attempt ended otherwise: one the breaker may count.
+        if (!fail && call.probe && !call.ended && breaker !== undefined) breaker.probeSuccesses++;
         call.settled = true;
         call.ended = true;
         call.settle = undefined;
@@ -354,7 +373,7 @@ class Driver {
       };
       const onAbort = (): void => {
         call.ended = true;
-        const reason: unknown = signal.reason;
+        const reason: unknown = signal!.reason;
         if (reason instanceof TimeoutError) {
           // A timeout or a deadline: a failed attempt, which a breaker counts.
           this.#errorGroup.set(reason, group);
@@ -362,18 +381,18 @@ class Driver {
         }
         if (group.script.respectsSignal) end(true, reason);
       };
-      if (signal.aborted) onAbort();
-      else signal.addEventListener('abort', onAbort, { once: true });
+      if (signal?.aborted === true) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
       const fail = call.number <= group.script.failTimes;
       if (!group.script.hang) {
         // Settles on its own, a microtask later.
         void Promise.resolve().then(() => {
-          signal.removeEventListener('abort', onAbort);
+          signal?.removeEventListener('abort', onAbort);
           end(fail);
         });
       } else {
         call.settle = (failNow) => {
-          signal.removeEventListener('abort', onAbort);
+          signal?.removeEventListener('abort', onAbort);
           end(failNow);
         };
       }

@@ -37,6 +37,8 @@ export type Op =
       script: TaskScript;
       /** `false`: `run(task)` without options, so the executor's defaults apply. */
       withOptions: boolean;
+      /** `submit(fn)` instead of `run(task)` for a task without options that does not hang (it sees no signal). */
+      via: 'run' | 'submit';
       retry: RetrySpec | undefined;
       timeout: number | undefined;
       deadline: number | undefined;
@@ -115,6 +117,7 @@ function opArbitrary(executors: number): fc.Arbitrary<Op> {
         exec,
         script: scriptArbitrary,
         withOptions: fc.boolean(),
+        via: fc.constantFrom<'run' | 'submit'>('run', 'run', 'submit'),
         retry: sometimes(retryArbitrary, 60),
         timeout: sometimes(fc.integer({ min: 1, max: 40 }), 25),
         deadline: sometimes(fc.integer({ min: 1, max: 80 }), 25),
