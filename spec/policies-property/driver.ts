@@ -6,9 +6,13 @@
  * - task functions in flight never exceed `maxWorkers`; `stats.running` is exactly the task
  *   functions in flight (a task waiting out a backoff holds no slot) and `stats.retrying`
  *   exactly the tasks in a backoff wait;
- * - a task is called at most `attempts` times, with `attempt` counting up;
+ * - a task is called at most `attempts` times, with `attempt` counting up (the futures that
+ *   follow it say the same attempt);
  * - no task function starts while its breaker is open, and a half-open breaker has one probe
- *   in flight at a time; the breaker opens only for failures (never for cancellations);
+ *   in flight at a time; the breaker opens only for failures (never for cancellations), goes
+ *   half-open only `halfOpenAfter` ms after it opened and closes only after enough probes succeeded;
+ * - the futures of a single-flight task settle alike; the counts of completed, failed and
+ *   cancelled tasks match the settled ones;
  * - no task function is called once every future that follows it has settled (cancelled in a
  *   backoff wait included), nor after its deadline; a task past its deadline has settled;
  * - `shutdown({ cancelFutures: true })` cancels every queued task and every task in a backoff
@@ -156,7 +160,6 @@ class Driver {
   async run(clock: StepClock): Promise<void> {
     this.#clock = clock;
     const program = this.#program;
-    const breakers: BreakerRecord[] = [];
     const makeBreaker = (): BreakerRecord | undefined => {
       const spec = program.breaker;
       if (spec === undefined) return undefined;
@@ -182,7 +185,6 @@ class Driver {
           this.#fail(`the breaker opened (${previous} -> open) with ${record.failures} failed attempts in all: it opened ${record.opensFromClosed} times when closed, ${record.opensFromHalfOpen} when half-open`);
         }
       });
-      breakers.push(record);
       return record;
     };
     const shared = program.breaker?.shared === true ? makeBreaker() : undefined;
@@ -325,6 +327,9 @@ class Driver {
     group.firstCall ??= now;
     if (group.calls > group.attempts) this.#fail(`task ${group.id} was called ${group.calls} times with attempts ${group.attempts}`);
     if (attempt !== undefined && (attempt < group.calls || attempt > group.attempts)) this.#fail(`task ${group.id}'s call ${group.calls} was given attempt ${attempt} (attempts ${group.attempts})`);
+    for (const future of group.futures) {
+      if (attempt !== undefined && !future.done() && future.attempt !== attempt) this.#fail(`a future of task ${group.id} says attempt ${future.attempt} during attempt ${attempt}`);
+    }
     if (group.deadline !== undefined && now >= group.firstCall + group.deadline) {
       this.#fail(`task ${group.id} was called at ${now}, past its deadline of ${group.deadline} ms from its first call at ${group.firstCall}`);
     }
@@ -461,6 +466,7 @@ class Driver {
       for (const group of this.#groups) {
         if (group.exec !== exec || this.#alive(group)) continue;
         const states = group.futures.map((future) => future.state);
+        if (states.includes('fulfilled') && states.includes('rejected')) this.#fail(`the futures of single-flight task ${group.id} settled differently: ${states.join(', ')}`);
         outcomes[states.includes('fulfilled') ? 'completed' : states.includes('rejected') ? 'failed' : 'cancelled']++;
       }
       if (stats.completed !== outcomes.completed || stats.failed !== outcomes.failed || stats.cancelled !== outcomes.cancelled) {
