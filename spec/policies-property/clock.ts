@@ -48,6 +48,8 @@ export class StepClock {
   now = 0;
   /** How many timers fired. */
   fired = 0;
+  /** Called with the id of the next timer started (then forgotten). */
+  onNextTimer: ((id: number) => void) | undefined = undefined;
   readonly #timers = new Map<number, FakeTimer>();
   #nextId = 1;
   #saved: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout; dateNow: typeof Date.now } | undefined;
@@ -70,6 +72,9 @@ export class StepClock {
       const delay = typeof ms === 'number' && ms >= 1 ? Math.floor(ms) : 1;
       const id = this.#nextId++;
       this.#timers.set(id, { id, due: this.now + delay, callback, args });
+      const onNextTimer = this.onNextTimer;
+      this.onNextTimer = undefined;
+      onNextTimer?.(id);
       return new FakeHandle(id);
     };
     const realClearTimeout = this.#saved.clearTimeout;
@@ -88,6 +93,11 @@ export class StepClock {
     globalThis.clearTimeout = this.#saved.clearTimeout;
     Date.now = this.#saved.dateNow;
     this.#saved = undefined;
+  }
+
+  /** Whether timer `id` has fired (or been cleared): every timer started is either live or gone. */
+  isGone(id: number): boolean {
+    return id < this.#nextId && !this.#timers.has(id);
   }
 
   /** When the next timer falls due, if any does. */

@@ -11,6 +11,8 @@
  * - no task function starts while its breaker is open, and a half-open breaker has one probe
  *   in flight at a time; the breaker opens only for failures (never for cancellations), goes
  *   half-open only `halfOpenAfter` ms after it opened and closes only after enough probes succeeded;
+ * - a task whose backoff ended queues again ahead of the tasks of its priority (nothing of its
+ *   priority or lower starts before it);
  * - the futures of a single-flight task settle alike; the counts of completed, failed and
  *   cancelled tasks match the settled ones;
  * - no task function is called once every future that follows it has settled (cancelled in a
@@ -66,6 +68,9 @@ interface Group {
   firstCall: number | undefined;
   /** When the backoff timer of the last retry falls due. */
   backoffDue: number | undefined;
+  /** The fake clock's id of that timer, until the retry starts: once it is gone, the task is queued again. */
+  backoffTimer: number | undefined;
+  readonly priority: number;
 }
 
 /** One call of a task function. */
@@ -229,12 +234,20 @@ class Driver {
       }
       if (attempt > group.attempts - 1) this.#fail(`task ${group.id} retried after attempt ${attempt} of ${group.attempts}`);
       group.backoffDue = this.#clock.now + timerDelay(delay);
+      // The executor starts the backoff's timer right after calling onRetry.
+      group.backoffTimer = undefined;
+      this.#clock.onNextTimer = (id) => (group.backoffTimer = id);
     };
     return options;
   }
 
   #alive(group: Group): boolean {
     return group.futures.some((future) => !future.done());
+  }
+
+  /** Back in the queue after a backoff wait, not started again yet. */
+  #requeued(group: Group): boolean {
+    return group.backoffTimer !== undefined && this.#clock.isGone(group.backoffTimer) && this.#alive(group);
   }
 
   #inBackoff(group: Group): boolean {
@@ -289,7 +302,7 @@ class Driver {
     const joins = flight !== undefined && this.#alive(flight);
     const group: Group = joins
       ? flight
-      : { id: this.#groups.length, exec: op.exec, script: op.script, attempts: retry?.attempts ?? 1, deadline: options?.deadline, futures: [], calls: 0, firstCall: undefined, backoffDue: undefined };
+      : { id: this.#groups.length, exec: op.exec, script: op.script, attempts: retry?.attempts ?? 1, deadline: options?.deadline, futures: [], calls: 0, firstCall: undefined, backoffDue: undefined, backoffTimer: undefined, priority: options?.priority ?? 0 };
     const submit = op.via === 'submit' && options === undefined && !op.script.hang;
     let future: Future<unknown>;
     try {
@@ -332,6 +345,17 @@ class Driver {
     }
     if (group.deadline !== undefined && now >= group.firstCall + group.deadline) {
       this.#fail(`task ${group.id} was called at ${now}, past its deadline of ${group.deadline} ms from its first call at ${group.firstCall}`);
+    }
+    // Queue order: a task whose backoff ended queues again ahead of the tasks of its priority.
+    const retried = group.backoffTimer !== undefined;
+    group.backoffTimer = undefined;
+    if (record.exact) {
+      for (const other of this.#groups) {
+        if (other.exec !== group.exec || other === group || !this.#requeued(other)) continue;
+        if (other.priority > group.priority || (other.priority === group.priority && !retried)) {
+          this.#fail(`task ${group.id} (priority ${group.priority}${retried ? ', a retry' : ''}) started before task ${other.id} (priority ${other.priority}), queued again after its backoff`);
+        }
+      }
     }
     // The slot bound.
     record.inFlight++;
