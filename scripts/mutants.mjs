@@ -71,6 +71,7 @@ const MUTANTS = [
   ['map (unordered): a settled result dropped', 'lib/map.ts', /(\} else if \(this\.#unsettled\.delete\(future\)\) \{\s*)this\.#queue\.push\(future\);/, '$1'],
   // The policies.
   ['rate limit: fixed windows instead of a sliding one', 'lib/policies/rate-limit.ts', /\n {2}delay\(now: number\): number \{[\s\S]*\n\}\n?$/, `\n  ${FIXED_WINDOW}\n`, POLICIES],
+  ['rate limit: a cancelled queued task uses a start', 'lib/executor.ts', 'this.#queuedCancelled--;\n        continue;', 'this.#queuedCancelled--;\n        limiter?.take(now());\n        continue;', POLICIES],
   ['rate limit: retries are not counted as starts', 'lib/executor.ts', 'limiter?.take(now());', 'if (item.attempt === 0) limiter?.take(now());', POLICIES],
   ['breaker: a cancelled attempt counts as a failure', 'lib/executor.ts', 'this.#releasePermit(item, undefined);', "this.#releasePermit(item, 'failure');", POLICIES],
   ['breaker: a task starts while it is open', 'lib/policies/circuit-breaker.ts', "if (this.#state === 'open') return 'refuse';", "if (this.#state === 'open') return 'start';", POLICIES],

@@ -11,6 +11,8 @@
  * - no task function starts while its breaker is open, and a half-open breaker has one probe
  *   in flight at a time; the breaker opens only for failures (never for cancellations), goes
  *   half-open only `halfOpenAfter` ms after it opened and closes only after enough probes succeeded;
+ * - no task is held back with a slot free, room in the rate window and a closed breaker (a
+ *   cancelled task uses no start);
  * - a task whose backoff ended queues again ahead of the tasks of its priority (nothing of its
  *   priority or lower starts before it);
  * - the futures of a single-flight task settle alike; the counts of completed, failed and
@@ -495,6 +497,14 @@ class Driver {
       }
       if (stats.completed !== outcomes.completed || stats.failed !== outcomes.failed || stats.cancelled !== outcomes.cancelled) {
         this.#fail(`executor ${exec} counts ${JSON.stringify(stats)} with ${JSON.stringify(outcomes)} settled tasks`);
+      }
+      // No task is held back without a reason: a free slot, room in the rate window and a closed breaker start one.
+      const rate = this.#program.rateLimit;
+      const starts = record.starts;
+      const room = rate === undefined || starts.length < rate.limit || starts[starts.length - rate.limit]! + rate.interval <= this.#clock.now;
+      // The breaker's state is read last: reading it may move it to half-open, which wakes the gate.
+      if (stats.pending > 0 && stats.running < record.maxWorkers && room && (record.breaker === undefined || record.breaker.breaker.state === 'closed')) {
+        this.#fail(`executor ${exec} holds ${stats.pending} task(s) back with ${stats.running} of ${record.maxWorkers} slots in use and room in the rate window`);
       }
       if (stats.pending !== 0 || stats.running !== 0 || stats.retrying !== 0) idle = false;
       else if (record.shutdownPromise !== undefined && !record.shutdownPromise.resolved) this.#fail(`executor ${exec} is idle, yet its shutdown({ wait: true }) has not resolved`);
