@@ -498,6 +498,7 @@ export abstract class Executor implements AsyncDisposable {
     this.#unwatch(item.future);
     const state = item.state;
     if (state === undefined) return;
+    if (state.followers !== undefined) for (const follower of state.followers) this.#unwatch(follower);
     cancelTimer(state.deadlineTimer);
     state.deadlineTimer = undefined;
     this.#flights.release(item);
@@ -652,9 +653,11 @@ export abstract class Executor implements AsyncDisposable {
   #attemptEnded(item: WorkItem, fulfilled: boolean, outcome: unknown): void {
     cancelTimer(item.timer);
     item.timer = undefined;
-    this.#releasePermit(item, fulfilled ? 'success' : this.#breaker?.classify(outcome));
+    const verdict = fulfilled ? 'success' : this.#breaker?.classify(outcome);
     if (fulfilled) this.#finish(item, true, outcome);
     else this.#attemptFailed(item, outcome);
+    // Last: the breaker may wake the start gate, which must find this item settled or waiting to retry.
+    this.#releasePermit(item, verdict);
   }
 
   /** Tells the breaker how the running attempt ended (`undefined`: it was cancelled). */
