@@ -97,7 +97,7 @@ const MUTANTS = [
     null,
     POLICIES,
   ],
-  ['retry: queued again behind the tasks of its priority', 'lib/executor.ts', /(#backoffEnded\([\s\S]*?)this\.#queue\.unshift\(item, item\.priority\);/, '$1this.#queue.push(item, item.priority);', POLICIES],
+  ['retry: queued again behind the tasks of its priority', 'lib/executor.ts', /(#backoffEnded\([\s\S]*?)this\.#queue\.unshift\(item, item\.state\?\.priority\);/, '$1this.#queue.push(item, item.state?.priority);', POLICIES],
   ['retry: waiting retries not counted in stats.retrying', 'lib/executor.ts', 'item.phase = Phase.BACKOFF;\n    this.#retrying++;', 'item.phase = Phase.BACKOFF;', POLICIES],
   ['shutdown: cancelFutures leaves the waiting retries', 'lib/executor.ts', 'for (const item of this.#backoff) item.future.cancel();', '', POLICIES],
   ['deadline: timer left behind', 'lib/executor.ts', 'cancelTimer(state.deadlineTimer);', '', POLICIES],
