@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DIST_CLI, readPid, runBytes, runCli, tempDir, waitForFile, waitGone } from './fixtures/process/helpers.js';
 
@@ -73,5 +73,33 @@ describe('taskpool command, built, on real processes', function () {
     expect(run.stderr).to.match(/: 0 succeeded, 0 failed, 2 interrupted, 1 not started \(interrupted by SIGINT\)\n$/);
     expect(readdirSync(dir.file('tmp'))).to.deep.equal([]);
     await waitGone([readPid(dir.file('pid-1')), readPid(dir.file('pid-2'))]);
+  });
+
+  describe('the README transcript', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const marker = readme.indexOf('<!-- cli-transcript -->');
+    const block = readme.slice(readme.indexOf('```sh\n', marker) + 6, readme.indexOf('\n```', marker + 30));
+    const steps: { command: string; output: string }[] = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith('$ ')) steps.push({ command: line.slice(2), output: '' });
+      else steps.at(-1)!.output += `${line}\n`;
+    }
+
+    it('has commands', () => {
+      expect(marker).to.be.above(0);
+      expect(steps.length).to.be.at.least(5);
+    });
+
+    for (const { command, output } of steps) {
+      it(`$ ${command}`, async () => {
+        mkdirSync(dir.file('bin'));
+        writeFileSync(dir.file('bin/taskpool'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(DIST_CLI)} "$@"\n`);
+        chmodSync(dir.file('bin/taskpool'), 0o755);
+        const env = { ...process.env, PATH: `${dir.file('bin')}:${process.env.PATH}` };
+        const run = await runBytes('sh', ['-c', command], { cwd: dir.path, env });
+        expect(run.stdout.toString()).to.equal(output);
+        expect(run.code).to.equal(0);
+      });
+    }
   });
 });

@@ -96,6 +96,7 @@ describe('taskpool command', () => {
       });
       expect(options(['--lb', '--eta', 'x'])).to.deep.include({ lineBuffer: true, progress: 'line' });
       expect(options(['--progress', 'x'])).to.deep.include({ progress: 'line' });
+      expect(options(['--group', 'x'])).to.deep.include({ lineBuffer: false, command: ['x'] });
       expect(options(['--joblog', 'log', '--resume', 'x'])).to.deep.include({ joblog: 'log', resume: 'all' });
       expect(options(['--joblog=log', '--resume-failed', 'x'])).to.deep.include({ joblog: 'log', resume: 'failed' });
       expect(options(['--halt-on-error', '2', 'x'])).to.deep.include({ halt: { when: 'now', why: 'fail', count: 1, percent: false }, command: ['x'] });

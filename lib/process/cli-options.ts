@@ -229,6 +229,7 @@ const FLAG_OPTIONS: Readonly<Record<string, (state: MutableOptions) => void>> = 
   '--tag': (s) => (s.tag = true),
   '--line-buffer': (s) => (s.lineBuffer = true),
   '--lb': (s) => (s.lineBuffer = true),
+  '--group': () => {}, // GNU parallel's default, and taskpool's
   '--quiet': (s) => (s.quiet = true),
   '--bar': (s) => (s.progress = 'bar'),
   '--progress': (s) => (s.progress = 'line'),
@@ -248,7 +249,6 @@ const REFUSED: Readonly<Record<string, string>> = {
   '--sshlogin': 'taskpool runs jobs on this machine only',
   '-q': 'use --shell, which quotes each value for the shell',
   '--plus': 'taskpool has {}, {.}, {/}, {//}, {/.}, {#}, {%} and {n...}',
-  '--group': 'grouped output is the default',
   '-u': 'use --line-buffer (output of jobs is never interleaved mid-line)',
   '--ungroup': 'use --line-buffer (output of jobs is never interleaved mid-line)',
 };
