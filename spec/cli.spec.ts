@@ -604,6 +604,14 @@ describe('taskpool command', () => {
   });
 
   describe('defects that lost data, and GNU parallel syntax (in process)', () => {
+    it('runs the program, never a builtin of the shell that starts jobs', async () => {
+      for (const directSpawn of [false, true]) {
+        const { io, stdout } = fakeIO({ directSpawn });
+        expect(await main(['-k', '-j', '1', 'echo', ':::', 'a\\nb', '-e', '-n'], io)).to.equal(0);
+        expect(stdout.text, `directSpawn: ${directSpawn}`).to.equal('a\\nb\n\n');
+      }
+    });
+
     it('passes inputs with $ through unchanged', async () => {
       const { io, stdout } = fakeIO();
       expect(await main(['-k', 'echo', 'x{}y', ':::', 'a$$b', 'p$&q', "r$`s$'t"], io)).to.equal(0);

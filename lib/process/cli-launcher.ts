@@ -11,7 +11,7 @@
  * own) and `id x STATUS` once ended.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fs, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants as fs, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import process from 'node:process';
@@ -46,23 +46,25 @@ function oneLine(word: string): string {
   return shellQuote(word).replaceAll('\n', `'"$NL"'`);
 }
 
-/** Where `command` would be found, as `execvp` looks: whether it exists and may be run. */
-const found = new Map<string, boolean>();
-function canRun(command: string): boolean {
-  let known = found.get(command);
-  if (known === undefined) {
-    const candidates = command.includes('/') ? [command] : (process.env.PATH ?? '/usr/bin:/bin').split(delimiter).map((dir) => join(dir || '.', command));
-    known = candidates.some((path) => {
-      try {
-        accessSync(path, fs.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    found.set(command, known);
-  }
-  return known;
+/**
+ * Where `command` is found, as `execvp` looks (a path, or the first executable of that name in
+ * `PATH`), or `undefined`. The shell is given that path, so that it never runs a builtin of
+ * its own (`echo`, `printf`, `test`) in place of the program.
+ */
+const found = new Map<string, string | undefined>();
+function locate(command: string): string | undefined {
+  if (found.has(command)) return found.get(command);
+  const candidates = command.includes('/') ? [command] : (process.env.PATH ?? '/usr/bin:/bin').split(delimiter).map((dir) => join(dir || '.', command));
+  const path = candidates.find((candidate) => {
+    try {
+      accessSync(candidate, fs.X_OK);
+      return statSync(candidate).isFile();
+    } catch {
+      return false;
+    }
+  });
+  found.set(command, path);
+  return path;
 }
 
 interface Running {
@@ -113,7 +115,7 @@ export class Launcher {
 
   /** Whether jobs can be started this way here: `/bin/sh`, and `setsid` when groups are asked for. */
   static available(groups: boolean): boolean {
-    return process.platform !== 'win32' && canRun('/bin/sh') && (!groups || canRun('setsid'));
+    return process.platform !== 'win32' && locate('/bin/sh') !== undefined && (!groups || locate('setsid') !== undefined);
   }
 
   /** Runs one attempt of `argv` (or a `/bin/sh -c` line given as argv). Never rejects. */
@@ -125,13 +127,14 @@ export class Launcher {
     if (argv.some((word) => word.includes('\0'))) {
       return failed(Object.assign(new TypeError(`an argument holds a NUL byte, which no program can be given`), { code: 'ERR_INVALID_ARG_VALUE' }));
     }
-    if (!canRun(argv[0]!)) return failed(Object.assign(new Error(`spawn ${argv[0]} ENOENT`), { code: 'ENOENT', syscall: `spawn ${argv[0]}`, path: argv[0] }));
+    const program = locate(argv[0]!);
+    if (program === undefined) return failed(Object.assign(new Error(`spawn ${argv[0]} ENOENT`), { code: 'ENOENT', syscall: `spawn ${argv[0]}`, path: argv[0] }));
     if (signal.aborted) return Promise.resolve({ exitCode: null, signal: 'SIGTERM', timedOut: false, startedAt, durationMs: 0 });
     const shell = this.#start();
     const id = ++this.#nextId;
     const out = join(this.#directory!, `${id}.out`);
     const err = join(this.#directory!, `${id}.err`);
-    const command = `${this.#groups ? 'exec setsid ' : ''}${argv.map(oneLine).join(' ')}`;
+    const command = `${this.#groups ? `exec ${oneLine(locate('setsid')!)} ` : ''}${[program, ...argv.slice(1)].map(oneLine).join(' ')}`;
     return new Promise((resolve) => {
       const running: Running = { resolve, startedAt, started, out, err, pid: undefined, sent: undefined, timedOut: false, timer: undefined, grace: undefined };
       this.#running.set(id, running);
