@@ -118,7 +118,7 @@ Output:
   -V, --version         show the version and exit
 
 Each job's output is printed in one piece, never interleaved with another job's, byte for
-byte; past a few MiB it waits in a temporary file (removed on every exit, Ctrl-C included).
+byte; while the job runs it waits in a temporary file (removed on every exit, Ctrl-C included).
 A summary is printed on stderr at the end (GNU parallel prints none: --quiet).
 Exit status (as GNU parallel): 0 every job succeeded, 1-100 the number of failed jobs, 101
 more than 100 failed, 255 bad usage; with --halt ...fail=1 the failed job's exit code;
