@@ -36,6 +36,15 @@ describe('taskpool command, built, on real processes', function () {
     expect(run.stdout.toString()).to.equal('<a$$b><p$&q><x\ry>');
   });
 
+  it('refuses to run an input that is not UTF-8, from the command line or stdin, and runs the others', async () => {
+    const script = `printf 'caf\\351.txt\\nfine\\n' | ${JSON.stringify(process.execPath)} ${JSON.stringify(DIST_CLI)} -k echo :::: - ::: "$(printf 'x\\351')" y`;
+    const run = await runBytes('sh', ['-c', script], { cwd: dir.path });
+    expect(run.code).to.equal(3);
+    expect(run.stdout.toString()).to.equal('fine y\n');
+    expect(run.stderr).to.include("taskpool: job 1 was not run: input 'caf\\xe9.txt' is not valid UTF-8");
+    expect(run.stderr).to.include("taskpool: job 3 was not run: input 'x\\xe9' is not valid UTF-8");
+  });
+
   it('reads stdin only as fast as jobs start', async () => {
     // An endless stdin: the run stops after 3 jobs; what was written to stdin by then stays small.
     const child = spawn(process.execPath, [DIST_CLI, '-j', '1', '--halt', 'now,done=3', 'true'], { stdio: ['pipe', 'ignore', 'ignore'] });

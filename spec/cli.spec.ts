@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { main, nodeIO, packageVersion } from '../lib/process/cli-main.js';
+import { invalidArguments, main, nodeIO, packageVersion } from '../lib/process/cli-main.js';
 import { randomBytes } from 'node:crypto';
 import { InvalidInput, jobInputs, records } from '../lib/process/cli-inputs.js';
 import { parseArguments, parseDuration, parseHalt, UsageError, type InputSource } from '../lib/process/cli-options.js';
@@ -708,6 +708,20 @@ describe('taskpool command', () => {
       expect(stdout.text).to.equal('[ok][x\ry]');
       expect(stderr.text).to.include("taskpool: job 1 was not run: input 'caf\\xe9.txt' is not valid UTF-8, and Node.js cannot pass such bytes as an argument");
       expect(stderr.text).to.match(/: 2 succeeded, 1 failed\n$/);
+    });
+
+    it('refuses to run a ::: input that was not UTF-8 on the command line (Node.js decoded it with U+FFFD)', async () => {
+      writeFileSync(dir.file('cmdline'), Buffer.concat([Buffer.from('node\0cli.js\0echo\0:::\0caf'), Buffer.from([0xe9]), Buffer.from('\0ok\uFFFD\0')]));
+      const argv = ['node', 'cli.js', 'echo', ':::', 'caf\uFFFD', 'ok\uFFFD'];
+      const invalid = invalidArguments(argv, dir.file('cmdline'));
+      expect([...invalid.keys()]).to.deep.equal(['caf\uFFFD']);
+      expect(invalidArguments(['node', 'x'], dir.file('cmdline')).size).to.equal(0);
+      expect(invalidArguments(argv, dir.file('missing')).size).to.equal(0);
+      const fake = fakeIO();
+      const io = { ...fake.io, invalidArgs: invalid };
+      expect(await main(['-k', 'echo', ':::', 'caf\uFFFD', 'ok\uFFFD'], io)).to.equal(1);
+      expect(fake.stdout.text).to.equal('ok\uFFFD\n');
+      expect(fake.stderr.text).to.include("taskpool: job 1 was not run: input 'caf\\xe9' is not valid UTF-8");
     });
 
     it('runs a shell command line with --shell, each value quoted', async () => {
