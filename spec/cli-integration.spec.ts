@@ -1,18 +1,14 @@
 /**
  * The built `taskpool` command (dist/cli.js) on real processes: byte-exact output, spooling,
- * stdin read as needed, Ctrl-C, and the same command lines as GNU parallel where it is installed.
+ * stdin read as needed, and Ctrl-C. The comparison with GNU parallel is in
+ * cli-parallel.test.ts (`npm run test:cli`).
  */
 import { expect } from 'chai';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DIST_CLI, readPid, runBytes, runCli, tempDir, waitForFile, waitGone } from './fixtures/process/helpers.js';
-
-const hasParallel = ((): boolean => {
-  const probe = spawnSync('parallel', ['--version'], { encoding: 'utf8' });
-  return probe.status === 0 && probe.stdout.startsWith('GNU parallel');
-})();
 
 describe('taskpool command, built, on real processes', function () {
   // Each test starts Node itself, which can take seconds on a loaded machine.
@@ -38,6 +34,15 @@ describe('taskpool command, built, on real processes', function () {
     writeFileSync(dir.file('inputs'), 'a$$b\np$&q\r\nx\ry\n');
     const run = await runBytes(process.execPath, [DIST_CLI, '-k', 'printf', '<%s>', '::::', 'inputs'], { cwd: dir.path });
     expect(run.stdout.toString()).to.equal('<a$$b><p$&q><x\ry>');
+  });
+
+  it('refuses to run an input that is not UTF-8, from the command line or stdin, and runs the others', async () => {
+    const script = `printf 'caf\\351.txt\\nfine\\n' | ${JSON.stringify(process.execPath)} ${JSON.stringify(DIST_CLI)} -k echo :::: - ::: "$(printf 'x\\351')" y`;
+    const run = await runBytes('sh', ['-c', script], { cwd: dir.path });
+    expect(run.code).to.equal(3);
+    expect(run.stdout.toString()).to.equal('fine y\n');
+    expect(run.stderr).to.include("taskpool: job 1 was not run: input 'caf\\xe9.txt' is not valid UTF-8");
+    expect(run.stderr).to.include("taskpool: job 3 was not run: input 'x\\xe9' is not valid UTF-8");
   });
 
   it('reads stdin only as fast as jobs start', async () => {
@@ -79,55 +84,31 @@ describe('taskpool command, built, on real processes', function () {
     await waitGone([readPid(dir.file('pid-1')), readPid(dir.file('pid-2'))]);
   });
 
-  describe('the same command lines as GNU parallel', function () {
-    before(function () {
-      if (!hasParallel) {
-        console.log('      (GNU parallel is not installed: comparisons skipped)');
-        this.skip();
-      }
-    });
-
-    const cases: { argv: string[]; stdin?: string }[] = [
-      { argv: ['-k', 'echo', ':::', 'a', 'b', 'c'] },
-      { argv: ['-k', 'echo', '{}', '{.}', '{/}', '{//}', '{/.}', ':::', 'a/b.c/d.tar.gz', 'x.txt', '/x', 'y/'] },
-      { argv: ['-k', 'echo', '{2}', '{1}', '{1.}', ':::', 'a.x', 'b', ':::', '1', '2'] },
-      { argv: ['-k', 'echo', ':::', 'a', 'b', ':::', '1', '2', ':::', 'X'] },
-      { argv: ['-k', '-n2', 'echo', ':::', 'a', 'b', 'c'] },
-      { argv: ['-k', '-n2', 'echo', 'x{}y', ':::', 'a', 'b', 'c', 'd'] },
-      { argv: ['-k', '-j1', 'echo', '{#}', '{%}', ':::', 'a', 'b', 'c'] },
-      { argv: ['-k', '--tag', 'echo', 'out', ':::', 'a', 'b'] },
-      { argv: ['-kj2', 'echo', ':::', 'a', 'b'] },
-      { argv: ['-k', '-0', 'echo'], stdin: 'a b\0c\0' },
-      { argv: ['-k', '-d', ',', 'echo'], stdin: 'a,b,c' },
-      { argv: ['-k', 'echo'], stdin: 'one\ntwo\tx\nthree\n' },
-      { argv: ['-k', '-a', 'list', 'echo'] },
-      { argv: ['-k', 'echo', '::::', 'list', ':::', '1', '2'] },
-      { argv: ['-k', 'false', ':::', '1', '2', '3'] },
-      { argv: ['-j1', '--halt', 'soon,fail=2', 'false', ':::', '1', '2', '3', '4'] },
-      { argv: ['-j1', '--halt', 'now,success=1', 'true', ':::', '1', '2'] },
-      { argv: ['-j1', '--halt-on-error', '2', 'false', ':::', '1', '2'] },
-      { argv: ['-k', '--retries', '2', 'cat', ':::', 'no-such-file'] },
-    ];
-    for (const { argv, stdin } of cases) {
-      it(`${argv.join(' ')}${stdin === undefined ? '' : ` < ${JSON.stringify(stdin)}`}`, async () => {
-        writeFileSync(dir.file('list'), 'l1\nl2\n');
-        const options = { cwd: dir.path, ...(stdin === undefined ? {} : { stdin }) };
-        const [ours, theirs] = await Promise.all([runBytes(process.execPath, [DIST_CLI, ...argv], options), runBytes('parallel', argv, options)]);
-        expect(ours.stdout.toString()).to.equal(theirs.stdout.toString());
-        expect(ours.code).to.equal(theirs.code);
-      });
+  describe('the README transcript', () => {
+    const readme = readFileSync('README.md', 'utf8');
+    const marker = readme.indexOf('<!-- cli-transcript -->');
+    const block = readme.slice(readme.indexOf('```sh\n', marker) + 6, readme.indexOf('\n```', marker + 30));
+    const steps: { command: string; output: string }[] = [];
+    for (const line of block.split('\n')) {
+      if (line.startsWith('$ ')) steps.push({ command: line.slice(2), output: '' });
+      else steps.at(-1)!.output += `${line}\n`;
     }
 
-    it('writes a job log with the same header and columns', async () => {
-      const argv = ['-k', '--joblog', 'LOG', 'sh', '-c', 'printf abc; exit {}', ':::', '0', '3'];
-      await runBytes(process.execPath, [DIST_CLI, ...argv.map((word) => (word === 'LOG' ? 'ours' : word))], { cwd: dir.path });
-      await runBytes('parallel', ['-k', '--joblog', 'theirs', "printf abc; exit {}", ':::', '0', '3'], { cwd: dir.path });
-      const columns = (name: string): string[][] =>
-        readFileSync(join(dir.path, name), 'utf8').trim().split('\n').map((line) => line.split('\t'));
-      const [ours, theirs] = [columns('ours'), columns('theirs')];
-      expect(ours[0]).to.deep.equal(theirs[0]);
-      expect(ours.map((row) => [row[0], row[1], row[4], row[5], row[6], row[7]])).to.deep.equal(theirs.map((row) => [row[0], row[1], row[4], row[5], row[6], row[7]]));
-      expect(ours.slice(1).map((row) => [row[2]!.length, row[3]!.length])).to.deep.equal(theirs.slice(1).map((row) => [row[2]!.length, row[3]!.length]));
+    it('has commands', () => {
+      expect(marker).to.be.above(0);
+      expect(steps.length).to.be.at.least(5);
     });
+
+    for (const { command, output } of steps) {
+      it(`$ ${command}`, async () => {
+        mkdirSync(dir.file('bin'));
+        writeFileSync(dir.file('bin/taskpool'), `#!/bin/sh\nexec ${JSON.stringify(process.execPath)} ${JSON.stringify(DIST_CLI)} "$@"\n`);
+        chmodSync(dir.file('bin/taskpool'), 0o755);
+        const env = { ...process.env, PATH: `${dir.file('bin')}:${process.env.PATH}` };
+        const run = await runBytes('sh', ['-c', command], { cwd: dir.path, env });
+        expect(run.stdout.toString()).to.equal(output);
+        expect(run.code).to.equal(0);
+      });
+    }
   });
 });

@@ -3,7 +3,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
-import { main, nodeIO, packageVersion } from '../lib/process/cli-main.js';
+import { invalidArguments, main, nodeIO, packageVersion } from '../lib/process/cli-main.js';
 import { randomBytes } from 'node:crypto';
 import { InvalidInput, jobInputs, records } from '../lib/process/cli-inputs.js';
 import { parseArguments, parseDuration, parseHalt, UsageError, type InputSource } from '../lib/process/cli-options.js';
@@ -96,6 +96,7 @@ describe('taskpool command', () => {
       });
       expect(options(['--lb', '--eta', 'x'])).to.deep.include({ lineBuffer: true, progress: 'line' });
       expect(options(['--progress', 'x'])).to.deep.include({ progress: 'line' });
+      expect(options(['--group', 'x'])).to.deep.include({ lineBuffer: false, command: ['x'] });
       expect(options(['--joblog', 'log', '--resume', 'x'])).to.deep.include({ joblog: 'log', resume: 'all' });
       expect(options(['--joblog=log', '--resume-failed', 'x'])).to.deep.include({ joblog: 'log', resume: 'failed' });
       expect(options(['--halt-on-error', '2', 'x'])).to.deep.include({ halt: { when: 'now', why: 'fail', count: 1, percent: false }, command: ['x'] });
@@ -603,6 +604,14 @@ describe('taskpool command', () => {
   });
 
   describe('defects that lost data, and GNU parallel syntax (in process)', () => {
+    it('runs the program, never a builtin of the shell that starts jobs', async () => {
+      for (const directSpawn of [false, true]) {
+        const { io, stdout } = fakeIO({ directSpawn });
+        expect(await main(['-k', '-j', '1', 'echo', ':::', 'a\\nb', '-e', '-n'], io)).to.equal(0);
+        expect(stdout.text, `directSpawn: ${directSpawn}`).to.equal('a\\nb\n\n');
+      }
+    });
+
     it('passes inputs with $ through unchanged', async () => {
       const { io, stdout } = fakeIO();
       expect(await main(['-k', 'echo', 'x{}y', ':::', 'a$$b', 'p$&q', "r$`s$'t"], io)).to.equal(0);
@@ -699,6 +708,20 @@ describe('taskpool command', () => {
       expect(stdout.text).to.equal('[ok][x\ry]');
       expect(stderr.text).to.include("taskpool: job 1 was not run: input 'caf\\xe9.txt' is not valid UTF-8, and Node.js cannot pass such bytes as an argument");
       expect(stderr.text).to.match(/: 2 succeeded, 1 failed\n$/);
+    });
+
+    it('refuses to run a ::: input that was not UTF-8 on the command line (Node.js decoded it with U+FFFD)', async () => {
+      writeFileSync(dir.file('cmdline'), Buffer.concat([Buffer.from('node\0cli.js\0echo\0:::\0caf'), Buffer.from([0xe9]), Buffer.from('\0ok\uFFFD\0')]));
+      const argv = ['node', 'cli.js', 'echo', ':::', 'caf\uFFFD', 'ok\uFFFD'];
+      const invalid = invalidArguments(argv, dir.file('cmdline'));
+      expect([...invalid.keys()]).to.deep.equal(['caf\uFFFD']);
+      expect(invalidArguments(['node', 'x'], dir.file('cmdline')).size).to.equal(0);
+      expect(invalidArguments(argv, dir.file('missing')).size).to.equal(0);
+      const fake = fakeIO();
+      const io = { ...fake.io, invalidArgs: invalid };
+      expect(await main(['-k', 'echo', ':::', 'caf\uFFFD', 'ok\uFFFD'], io)).to.equal(1);
+      expect(fake.stdout.text).to.equal('ok\uFFFD\n');
+      expect(fake.stderr.text).to.include("taskpool: job 1 was not run: input 'caf\\xe9' is not valid UTF-8");
     });
 
     it('runs a shell command line with --shell, each value quoted', async () => {

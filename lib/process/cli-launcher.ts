@@ -1,8 +1,8 @@
 /// <reference types="node" />
 /**
- * Starts `taskpool`'s jobs through one long-lived `/bin/sh`: Node.js's own `spawn` blocks
- * its thread until the child has called `exec` (several milliseconds on a busy machine),
- * while a shell forks in well under one. Each job's stdout and stderr go to files of a
+ * Starts `taskpool`'s jobs through long-lived `/bin/sh` processes, one per slot: Node.js's own
+ * `spawn` blocks its thread until the child has called `exec` (several milliseconds on a busy
+ * machine), while a shell forks in well under one; each shell runs one job at a time. Each job's stdout and stderr go to files of a
  * private temporary directory (as GNU parallel's do), read back once it has ended.
  *
  * The protocol: two lines per job on the shell's stdin (`id groups`, then the command text
@@ -11,7 +11,7 @@
  * own) and `id x STATUS` once ended.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fs, mkdtempSync, rmSync } from 'node:fs';
+import { accessSync, constants as fs, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import process from 'node:process';
@@ -20,25 +20,23 @@ import { GRACE_PERIOD, type AttemptResult } from './cli-job.js';
 import { shellQuote } from './cli-placeholders.js';
 
 /**
- * The shell: `$1` is the directory of the output files. Jobs in the shell's own process group
- * (`p` = 0) are waited for in the foreground of one subshell; jobs that lead their own group
- * (`setsid`, for timeouts) in the background, to tell their pid.
+ * One starting shell: `$1` is the directory of the output files. It runs one job at a time:
+ * in the foreground (one fork, as xargs), or, for a job that leads a group of its own
+ * (`setsid`, for timeouts), in the background, to tell its pid.
  */
 const HELPER = `NL='
 '
 while IFS=' ' read -r id p && IFS= read -r cmd; do
   if [ "$p" = 0 ]; then
-    { eval "$cmd" >"$1/$id.out" 2>"$1/$id.err" </dev/null 3>&-; echo "$id x $?" >&3; } &
+    eval "$cmd" >"$1/$id.out" 2>"$1/$id.err" </dev/null 3>&-
+    echo "$id x $?" >&3
   else
-    {
-      eval "$cmd" >"$1/$id.out" 2>"$1/$id.err" </dev/null 3>&- &
-      echo "$id p $!" >&3
-      wait $!
-      echo "$id x $?" >&3
-    } &
+    eval "$cmd" >"$1/$id.out" 2>"$1/$id.err" </dev/null 3>&- &
+    echo "$id p $!" >&3
+    wait $!
+    echo "$id x $?" >&3
   fi
 done
-wait
 `;
 
 /** A word for the shell's `eval`, on one line: newlines become `$NL` outside the quotes. */
@@ -46,26 +44,36 @@ function oneLine(word: string): string {
   return shellQuote(word).replaceAll('\n', `'"$NL"'`);
 }
 
-/** Where `command` would be found, as `execvp` looks: whether it exists and may be run. */
-const found = new Map<string, boolean>();
-function canRun(command: string): boolean {
-  let known = found.get(command);
-  if (known === undefined) {
-    const candidates = command.includes('/') ? [command] : (process.env.PATH ?? '/usr/bin:/bin').split(delimiter).map((dir) => join(dir || '.', command));
-    known = candidates.some((path) => {
-      try {
-        accessSync(path, fs.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    found.set(command, known);
-  }
-  return known;
+/**
+ * Where `command` is found, as `execvp` looks (a path, or the first executable of that name in
+ * `PATH`), or `undefined`. The shell is given that path, so that it never runs a builtin of
+ * its own (`echo`, `printf`, `test`) in place of the program.
+ */
+const found = new Map<string, string | undefined>();
+function locate(command: string): string | undefined {
+  if (found.has(command)) return found.get(command);
+  const candidates = command.includes('/') ? [command] : (process.env.PATH ?? '/usr/bin:/bin').split(delimiter).map((dir) => join(dir || '.', command));
+  const path = candidates.find((candidate) => {
+    try {
+      accessSync(candidate, fs.X_OK);
+      return statSync(candidate).isFile();
+    } catch {
+      return false;
+    }
+  });
+  found.set(command, path);
+  return path;
+}
+
+/** A starting shell, and whether it runs a job now. */
+interface Shell {
+  readonly child: ChildProcess;
+  busy: boolean;
+  rest: string;
 }
 
 interface Running {
+  readonly shell: Shell;
   readonly resolve: (result: LaunchResult) => void;
   readonly startedAt: number;
   readonly started: number;
@@ -95,10 +103,9 @@ function onExit(): void {
 export class Launcher {
   readonly #groups: boolean;
   readonly #running = new Map<number, Running>();
-  #shell: ChildProcess | undefined;
+  readonly #shells: Shell[] = [];
   #directory: string | undefined;
   #nextId = 0;
-  #rest = '';
   #stopping = false;
   /** Jobs stopped with the run: waited for (up to the grace period), then killed. */
   readonly #stopped = new Set<number>();
@@ -113,7 +120,7 @@ export class Launcher {
 
   /** Whether jobs can be started this way here: `/bin/sh`, and `setsid` when groups are asked for. */
   static available(groups: boolean): boolean {
-    return process.platform !== 'win32' && canRun('/bin/sh') && (!groups || canRun('setsid'));
+    return process.platform !== 'win32' && locate('/bin/sh') !== undefined && (!groups || locate('setsid') !== undefined);
   }
 
   /** Runs one attempt of `argv` (or a `/bin/sh -c` line given as argv). Never rejects. */
@@ -125,15 +132,17 @@ export class Launcher {
     if (argv.some((word) => word.includes('\0'))) {
       return failed(Object.assign(new TypeError(`an argument holds a NUL byte, which no program can be given`), { code: 'ERR_INVALID_ARG_VALUE' }));
     }
-    if (!canRun(argv[0]!)) return failed(Object.assign(new Error(`spawn ${argv[0]} ENOENT`), { code: 'ENOENT', syscall: `spawn ${argv[0]}`, path: argv[0] }));
+    const program = locate(argv[0]!);
+    if (program === undefined) return failed(Object.assign(new Error(`spawn ${argv[0]} ENOENT`), { code: 'ENOENT', syscall: `spawn ${argv[0]}`, path: argv[0] }));
     if (signal.aborted) return Promise.resolve({ exitCode: null, signal: 'SIGTERM', timedOut: false, startedAt, durationMs: 0 });
-    const shell = this.#start();
+    const shell = this.#shells.find((candidate) => !candidate.busy) ?? this.#start();
+    shell.busy = true;
     const id = ++this.#nextId;
     const out = join(this.#directory!, `${id}.out`);
     const err = join(this.#directory!, `${id}.err`);
-    const command = `${this.#groups ? 'exec setsid ' : ''}${argv.map(oneLine).join(' ')}`;
+    const command = `${this.#groups ? `exec ${oneLine(locate('setsid')!)} ` : ''}${[program, ...argv.slice(1)].map(oneLine).join(' ')}`;
     return new Promise((resolve) => {
-      const running: Running = { resolve, startedAt, started, out, err, pid: undefined, sent: undefined, timedOut: false, timer: undefined, grace: undefined };
+      const running: Running = { shell, resolve, startedAt, started, out, err, pid: undefined, sent: undefined, timedOut: false, timer: undefined, grace: undefined };
       this.#running.set(id, running);
       if (timeout !== undefined) {
         running.timer = setTimeout(() => {
@@ -148,17 +157,18 @@ export class Launcher {
         signal.removeEventListener('abort', onAbort);
         settle(result);
       };
-      (shell.stdin as Writable).write(`${id} ${this.#groups ? 1 : 0}\n${command}\n`);
+      (shell.child.stdin as Writable).write(`${id} ${this.#groups ? 1 : 0}\n${command}\n`);
     });
   }
 
-  /** Ends the shell once its jobs have ended (stopped ones: up to the grace period, then killed), and removes the directory. */
+  /** Ends the shells once their jobs have ended (stopped ones: up to the grace period, then killed), and removes the directory. */
   async close(): Promise<void> {
-    const shell = this.#shell;
-    if (shell !== undefined) {
-      (shell.stdin as Writable).end();
-      if (shell.exitCode === null && shell.signalCode === null) await new Promise((resolve) => shell.once('close', resolve));
-    }
+    await Promise.all(
+      this.#shells.map(({ child }) => {
+        (child.stdin as Writable).end();
+        return child.exitCode === null && child.signalCode === null ? new Promise((resolve) => child.once('close', resolve)) : undefined;
+      }),
+    );
     if (this.#stopping) {
       const deadline = performance.now() + GRACE_PERIOD;
       while ([...this.#stopped].some(isAlive) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -168,22 +178,22 @@ export class Launcher {
 
   /** Kills what is left of a stopped run, and removes the directory (also on exit). */
   destroy(): void {
-    if (this.#stopping && this.#shell !== undefined) {
+    if (this.#stopping) {
       for (const pid of this.#stopped) signalJob(pid, 'SIGKILL', this.#groups);
-      signalJob(this.#shell.pid, 'SIGKILL', true);
-    } else if (this.#shell !== undefined && this.#shell.exitCode === null && this.#shell.signalCode === null) {
+      for (const { child } of this.#shells) signalJob(child.pid, 'SIGKILL', true);
+    } else {
       // The process exits while jobs run: none outlives it.
       for (const running of this.#running.values()) signalJob(running.pid, 'SIGKILL', this.#groups);
-      signalJob(this.#shell.pid, 'SIGKILL', true);
+      for (const { child } of this.#shells) if (child.exitCode === null && child.signalCode === null) signalJob(child.pid, 'SIGKILL', true);
     }
     if (this.#directory !== undefined) rmSync(this.#directory, { recursive: true, force: true });
     this.#directory = undefined;
     if (launchers.delete(this) && --liveLaunchers === 0) process.off('exit', onExit);
   }
 
-  /** Stops every job (Ctrl-C, --halt now): SIGTERM to them and to the shell's group; the shell's end settles them. */
+  /** Stops every job (Ctrl-C, --halt now): SIGTERM to them and to the shells' groups; a shell's end settles its job. */
   #stopAll(): void {
-    if (this.#stopping || this.#shell === undefined) return;
+    if (this.#stopping) return;
     this.#stopping = true;
     for (const running of this.#running.values()) {
       running.sent = 'SIGTERM';
@@ -192,29 +202,31 @@ export class Launcher {
         signalJob(running.pid, 'SIGTERM', this.#groups);
       }
     }
-    signalJob(this.#shell.pid, 'SIGTERM', true);
+    for (const { child } of this.#shells) signalJob(child.pid, 'SIGTERM', true);
   }
 
-  #start(): ChildProcess {
-    if (this.#shell !== undefined) return this.#shell;
-    this.#directory = mkdtempSync(join(this.#base, 'taskpool-'));
-    if (liveLaunchers++ === 0) process.on('exit', onExit);
-    launchers.add(this);
-    // The shell leads a process group of its own: jobs without one of their own are in it.
-    const shell = spawn('/bin/sh', ['-c', HELPER, 'sh', this.#directory], { stdio: ['pipe', 'ignore', 'inherit', 'pipe'], detached: true });
-    this.#shell = shell;
-    (shell.stdin as Writable).on('error', () => {});
-    (shell.stdio[3] as Readable).setEncoding('utf8').on('data', this.#onStatus);
-    shell.once('close', () => {
-      // The shell is gone (killed): every job still running was stopped with it.
-      for (const [id, running] of this.#running) this.#finish(id, running, null);
+  #start(): Shell {
+    if (this.#directory === undefined) {
+      this.#directory = mkdtempSync(join(this.#base, 'taskpool-'));
+      if (liveLaunchers++ === 0) process.on('exit', onExit);
+      launchers.add(this);
+    }
+    // Each shell leads a process group of its own: jobs without one of their own are in it.
+    const child = spawn('/bin/sh', ['-c', HELPER, 'sh', this.#directory], { stdio: ['pipe', 'ignore', 'inherit', 'pipe'], detached: true });
+    const shell: Shell = { child, busy: false, rest: '' };
+    this.#shells.push(shell);
+    (child.stdin as Writable).on('error', () => {});
+    (child.stdio[3] as Readable).setEncoding('utf8').on('data', (text: string) => this.#onStatus(shell, text));
+    child.once('close', () => {
+      // The shell is gone (killed): its job was stopped with it.
+      for (const [id, running] of this.#running) if (running.shell === shell) this.#finish(id, running, null);
     });
     return shell;
   }
 
-  readonly #onStatus = (text: string): void => {
-    const lines = (this.#rest + text).split('\n');
-    this.#rest = lines.pop()!;
+  #onStatus(shell: Shell, text: string): void {
+    const lines = (shell.rest + text).split('\n');
+    shell.rest = lines.pop()!;
     for (const line of lines) {
       const [idText, kind, value] = line.split(' ');
       const id = Number(idText);
@@ -229,10 +241,11 @@ export class Launcher {
         } else if (running.sent !== undefined) this.#stopJob(running);
       } else this.#finish(id, running, Number(value));
     }
-  };
+  }
 
   #finish(id: number, running: Running, status: number | null): void {
     this.#running.delete(id);
+    running.shell.busy = false;
     clearTimeout(running.timer);
     clearTimeout(running.grace);
     let exitCode: number | null = status;

@@ -31,6 +31,11 @@ export interface CliIO {
   readonly defaultJobs: number;
   /** Where output waits (default: the system's temporary directory). */
   readonly tmpdir?: string;
+  /**
+   * The command-line arguments whose bytes are not UTF-8 (Node.js has replaced those bytes
+   * with U+FFFD), each with its bytes: a `:::` input among them is not run.
+   */
+  readonly invalidArgs?: ReadonlyMap<string, InvalidInput>;
   /** Start jobs with Node.js's own spawn, output through pipes, rather than through one `/bin/sh` (as where there is none). */
   readonly directSpawn?: boolean;
 }
@@ -71,7 +76,34 @@ export function nodeIO(): CliIO {
     },
     version: () => packageVersion(fileURLToPath(import.meta.url)),
     defaultJobs: availableParallelism(),
+    invalidArgs: invalidArguments(),
   };
+}
+
+/** The arguments of this process that are not UTF-8, from `/proc/self/cmdline` where there is one. */
+export function invalidArguments(argv: readonly string[] = process.argv, cmdline = '/proc/self/cmdline'): Map<string, InvalidInput> {
+  const invalid = new Map<string, InvalidInput>();
+  if (!argv.some((arg) => arg.includes('\uFFFD'))) return invalid;
+  let raw: Buffer;
+  try {
+    raw = readFileSync(cmdline);
+  } catch {
+    return invalid;
+  }
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let start = 0;
+  while (start < raw.length) {
+    let end = raw.indexOf(0, start);
+    if (end === -1) end = raw.length;
+    const bytes = raw.subarray(start, end);
+    try {
+      decoder.decode(bytes);
+    } catch {
+      invalid.set(bytes.toString('utf8'), new InvalidInput(Buffer.from(bytes)));
+    }
+    start = end + 1;
+  }
+  return invalid;
 }
 
 /** One job: its number (from 1) and inputs. */
@@ -273,7 +305,9 @@ class Runner {
 
   readonly #runJob = async (job: Job): Promise<JobOutcome> => {
     if (this.#stopped !== undefined) return { job, status: 'skipped', attempts: 0, display: '' };
-    const invalid = job.inputs.find((input) => input instanceof InvalidInput);
+    const invalid = job.inputs
+      .map((input) => (typeof input === 'string' && input.includes('\uFFFD') ? (this.#io.invalidArgs?.get(input) ?? input) : input))
+      .find((input) => input instanceof InvalidInput);
     const slot = this.#slots.indexOf(false);
     const values = { inputs: job.inputs.map(String), seq: job.seq, slot: slot + 1 };
     const display = this.#template.display(values);
@@ -286,7 +320,7 @@ class Runner {
         status: 'failed',
         attempts: 0,
         display,
-        error: `input '${String(invalid)}' is not valid UTF-8, and Node.js cannot pass such bytes as an argument (rename it, or use -0/-d to read other inputs)`,
+        error: `input '${String(invalid)}' is not valid UTF-8, and Node.js cannot pass such bytes as an argument`,
       };
     }
     this.#slots[slot] = true;

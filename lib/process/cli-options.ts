@@ -118,7 +118,7 @@ Output:
   -V, --version         show the version and exit
 
 Each job's output is printed in one piece, never interleaved with another job's, byte for
-byte; past a few MiB it waits in a temporary file (removed on every exit, Ctrl-C included).
+byte; while the job runs it waits in a temporary file (removed on every exit, Ctrl-C included).
 A summary is printed on stderr at the end (GNU parallel prints none: --quiet).
 Exit status (as GNU parallel): 0 every job succeeded, 1-100 the number of failed jobs, 101
 more than 100 failed, 255 bad usage; with --halt ...fail=1 the failed job's exit code;
@@ -229,6 +229,7 @@ const FLAG_OPTIONS: Readonly<Record<string, (state: MutableOptions) => void>> = 
   '--tag': (s) => (s.tag = true),
   '--line-buffer': (s) => (s.lineBuffer = true),
   '--lb': (s) => (s.lineBuffer = true),
+  '--group': () => {}, // GNU parallel's default, and taskpool's
   '--quiet': (s) => (s.quiet = true),
   '--bar': (s) => (s.progress = 'bar'),
   '--progress': (s) => (s.progress = 'line'),
@@ -248,7 +249,6 @@ const REFUSED: Readonly<Record<string, string>> = {
   '--sshlogin': 'taskpool runs jobs on this machine only',
   '-q': 'use --shell, which quotes each value for the shell',
   '--plus': 'taskpool has {}, {.}, {/}, {//}, {/.}, {#}, {%} and {n...}',
-  '--group': 'grouped output is the default',
   '-u': 'use --line-buffer (output of jobs is never interleaved mid-line)',
   '--ungroup': 'use --line-buffer (output of jobs is never interleaved mid-line)',
 };
