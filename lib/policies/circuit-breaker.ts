@@ -12,7 +12,7 @@
 import { BrokenCircuitError, CancelledError } from '../errors.js';
 import { reportError } from '../internal/report.js';
 import { now as currentTime } from '../internal/timers.js';
-import { checkFunction, checkOptions, checkPositiveInteger, describe, fail, type Check } from '../internal/validate.js';
+import { check, checkFunction, checkOptions, checkPositiveInteger, describe, fail, type Check } from '../internal/validate.js';
 import { checkMilliseconds, checkPositiveMilliseconds } from './check.js';
 
 /**
@@ -94,10 +94,7 @@ export type CircuitPermit = 'start' | 'probe' | 'refuse' | 'wait';
 /** How one started task ended, for {@link CircuitBreaker.release}. @internal */
 export type CircuitOutcome = 'success' | 'failure' | 'ignore';
 
-const checkRatio: Check = (value, action, name) => {
-  if (typeof value !== 'number') fail(TypeError, 'a number above 0 and at most 1', action, name, value);
-  if (!(value > 0 && value <= 1)) fail(RangeError, 'a number above 0 and at most 1', action, name, value);
-};
+const checkRatio: Check = (value, action, name) => check(value, 'number', 'a number above 0 and at most 1', action, name, (ratio: number) => ratio > 0 && ratio <= 1);
 
 const OPTIONS = {
   consecutiveFailures: checkPositiveInteger,

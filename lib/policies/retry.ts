@@ -9,8 +9,8 @@
  * @module
  */
 import { BrokenCircuitError, CancelledError } from '../errors.js';
-import { checkFunction, checkPositiveInteger, describe, fail, type Check } from '../internal/validate.js';
-import { checkMilliseconds, checkNested } from './check.js';
+import { check, checkFunction, checkOptions, checkPositiveInteger, describe, fail, type Check } from '../internal/validate.js';
+import { checkMilliseconds } from './check.js';
 
 /**
  * How the exponential delay `d = min(max, initial * factor ** (attempt - 1))` is randomised:
@@ -134,15 +134,9 @@ export interface RetryOptions {
 
 const JITTERS: readonly string[] = ['full', 'equal', 'decorrelated', 'none'];
 
-const checkJitter: Check = (value, action, name) => {
-  if (typeof value !== 'string') fail(TypeError, "one of 'full', 'equal', 'decorrelated', 'none'", action, name, value);
-  if (!JITTERS.includes(value)) fail(RangeError, "one of 'full', 'equal', 'decorrelated', 'none'", action, name, value);
-};
+const checkJitter: Check = (value, action, name) => check(value, 'string', "one of 'full', 'equal', 'decorrelated', 'none'", action, name, (jitter: string) => JITTERS.includes(jitter));
 
-const checkFactor: Check = (value, action, name) => {
-  if (typeof value !== 'number') fail(TypeError, 'a finite number of 1 or more', action, name, value);
-  if (!(value >= 1 && value < Infinity)) fail(RangeError, 'a finite number of 1 or more', action, name, value);
-};
+const checkFactor: Check = (value, action, name) => check(value, 'number', 'a finite number of 1 or more', action, name, (factor: number) => factor >= 1 && factor < Infinity);
 
 const BACKOFF_OPTIONS = { initial: checkMilliseconds, max: checkMilliseconds, factor: checkFactor, jitter: checkJitter };
 
@@ -150,7 +144,7 @@ const checkBackoff: Check = (value, action, name) => {
   if (typeof value === 'number') return checkMilliseconds(value, action, name);
   if (typeof value === 'function') return;
   if (typeof value !== 'object' || value === null) fail(TypeError, 'a number of milliseconds, an object or a function', action, name, value);
-  checkNested(value, BACKOFF_OPTIONS, action, name);
+  checkOptions(value, BACKOFF_OPTIONS, action, name);
   const { initial = DEFAULT_BACKOFF.initial, max = DEFAULT_BACKOFF.max } = value as BackoffOptions;
   if (max < initial) fail(RangeError, `at least '${name}.initial' (${initial})`, action, `${name}.max`, max);
 };
@@ -166,7 +160,7 @@ const RETRY_OPTIONS = { attempts: checkPositiveInteger, backoff: checkBackoff, r
  *   value out of range (`attempts` not a positive integer, a negative delay, `factor` below 1,
  *   `max` below `initial`).
  */
-export const checkRetry: Check = (value, action, name) => checkNested(value, RETRY_OPTIONS, action, name);
+export const checkRetry: Check = (value, action, name) => void checkOptions(value as object, RETRY_OPTIONS, action, name);
 
 /** The default `retryIf`: every failure except a cancellation and a refusal by an open breaker. */
 export function isRetryable(error: unknown): boolean {
