@@ -71,9 +71,9 @@ export class WorkItem implements FutureOwner {
   /** 1-based once started. */
   attempt = 0;
   /** The current attempt's timeout timer, or a backoff's timer. */
-  timer: TimerHandle | undefined = undefined;
+  timer: TimerHandle | undefined;
   /** Its options and what the policies keep for it: only for a task that has any. */
-  state: ItemState | undefined = undefined;
+  state: ItemState | undefined;
   /** Its executor: on the prototype of each executor's own subclass, so that it costs a task nothing. */
   declare readonly owner: ItemOwner;
 
