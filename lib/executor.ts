@@ -69,9 +69,8 @@ export abstract class Executor implements AsyncDisposable {
   readonly #breaker: CircuitBreaker | undefined;
   /** No rate limit and no breaker: a task may start inside `schedule` without asking the gate. */
   readonly #ungated: boolean;
-  /** Set while the gate waits for the rate limit or a breaker's probe: nothing starts meanwhile. */
-  #gateTimer: TimerHandle | undefined = undefined;
-  #gateWake: (() => void) | undefined = undefined;
+  /** Set while the gate waits for the rate limit or a breaker's probe (nothing starts meanwhile): stops the wait. */
+  #gateWait: (() => void) | undefined;
   /** This executor's work items: their `owner` is on its prototype. */
   readonly #Item: new (task: unknown, args: unknown, context: Context) => WorkItem;
   /** Single-flight: the task in flight for each key. */
@@ -86,7 +85,7 @@ export abstract class Executor implements AsyncDisposable {
   /** Cancelled items still sitting in the queue. */
   #queuedCancelled = 0;
   #shutdown = false;
-  #broken: BrokenExecutorError | undefined = undefined;
+  #broken: BrokenExecutorError | undefined;
   #idleWaiters: (() => void)[] = [];
   /** One abort listener per caller's signal, and the items it cancels. */
   readonly #watched = new Map<AbortSignal, { futures: Set<Future<unknown>>; onAbort: () => void }>();
@@ -256,7 +255,7 @@ export abstract class Executor implements AsyncDisposable {
    * ```
    */
   [Symbol.asyncDispose](): Promise<void> {
-    return this.shutdown({ wait: true });
+    return this.shutdown();
   }
 
   /**
@@ -369,12 +368,10 @@ export abstract class Executor implements AsyncDisposable {
     if (this.#broken !== undefined) return;
     this.#broken = error;
     this.#shutdown = true;
+    // The queue holds queued and cancelled items; the backoff set, items waiting to retry.
     for (const item of [...this.#queue.drain(), ...this.#backoff]) {
-      if (item.phase === Phase.QUEUED) this.#pending--;
-      else if (item.phase === Phase.BACKOFF) {
-        this.#retrying--;
-        this.#backoff.delete(item);
-      } else continue;
+      if (item.phase === Phase.DONE) continue;
+      this.#leave(item, item.phase);
       this.#finish(item, false, error);
     }
     this.#queuedCancelled = 0;
@@ -394,19 +391,25 @@ export abstract class Executor implements AsyncDisposable {
       this.#cancelled++;
       const phase = item.phase;
       this.#retire(item);
-      if (phase === Phase.RUNNING) {
-        this.#releasePermit(item, undefined);
-        this.interrupt(item, error);
-      } else if (phase === Phase.BACKOFF) {
-        this.#retrying--;
-        this.#backoff.delete(item);
-      } else if (phase === Phase.QUEUED) {
-        this.#dequeued();
-      }
+      this.#leave(item, phase, undefined, error);
       this.#flights.taskCancelled(item, error);
       this.#notifyIdle();
     },
   };
+
+  /**
+   * The item leaves `phase` for good: a running attempt gives its breaker permit back (as
+   * `outcome`) and is interrupted with `error`; an item in backoff or queued is no longer counted.
+   */
+  #leave(item: WorkItem, phase: Phase, outcome?: 'failure', error?: unknown): void {
+    if (phase === Phase.RUNNING) {
+      this.#releasePermit(item, outcome);
+      this.interrupt(item, error);
+    } else if (phase === Phase.BACKOFF) {
+      this.#retrying--;
+      this.#backoff.delete(item);
+    } else if (phase === Phase.QUEUED) this.#dequeued();
+  }
 
   /** A queued item was cancelled or failed where it stands: it stays in the queue until the gate drops it. */
   #dequeued(): void {
@@ -532,7 +535,7 @@ export abstract class Executor implements AsyncDisposable {
    * nowhere else.
    */
   #takeNext(): WorkItem | undefined {
-    while (this.#running < this.maxWorkers && this.#gateOpen()) {
+    while (this.#running < this.maxWorkers && this.#gateWait === undefined) {
       const limiter = this.#limiter;
       if (limiter !== undefined && this.#pending > 0) {
         const delay = limiter.delay(now());
@@ -572,34 +575,24 @@ export abstract class Executor implements AsyncDisposable {
     return undefined;
   }
 
-  /** Whether the gate lets tasks start now (not waiting for the rate limit or a probe). */
-  #gateOpen(): boolean {
-    return this.#gateTimer === undefined && this.#gateWake === undefined;
-  }
-
   /** Holds every queued task until `delay` ms have passed (rate limit) or, without one, until the breaker wakes us. */
   #closeGate(delay: number | undefined): void {
-    if (delay !== undefined) {
-      this.#gateTimer = startTimer(delay, () => {
-        this.#gateTimer = undefined;
-        this.#startWorkers();
-      });
-      return;
+    if (delay === undefined) this.#gateWait = this.#breaker!.subscribeWake(this.#reopenGate);
+    else {
+      const timer = startTimer(delay, this.#reopenGate);
+      this.#gateWait = () => cancelTimer(timer);
     }
-    const unsubscribe = this.#breaker!.subscribeWake(() => {
-      unsubscribe();
-      this.#gateWake = undefined;
-      this.#startWorkers();
-    });
-    this.#gateWake = unsubscribe;
   }
+
+  readonly #reopenGate = (): void => {
+    this.#openGate();
+    this.#startWorkers();
+  };
 
   /** Nothing is queued any more: the gate stops waiting (no timer left behind). */
   #openGate(): void {
-    cancelTimer(this.#gateTimer);
-    this.#gateTimer = undefined;
-    this.#gateWake?.();
-    this.#gateWake = undefined;
+    this.#gateWait?.();
+    this.#gateWait = undefined;
   }
 
   /**
@@ -706,8 +699,7 @@ export abstract class Executor implements AsyncDisposable {
   #backoffEnded(item: WorkItem): void {
     if (item.phase !== Phase.BACKOFF) return;
     item.timer = undefined;
-    this.#retrying--;
-    this.#backoff.delete(item);
+    this.#leave(item, Phase.BACKOFF);
     if (this.#broken !== undefined) {
       this.#finish(item, false, this.#broken);
       this.#notifyIdle();
@@ -724,22 +716,10 @@ export abstract class Executor implements AsyncDisposable {
     const state = item.state!;
     state.deadlineTimer = undefined;
     const error = new TimeoutError(`Task on executor '${this.name}' passed its deadline of ${deadline} ms`);
-    switch (item.phase) {
-      case Phase.RUNNING:
-        internals.abortAttempt(item.future, error);
-        this.#releasePermit(item, 'failure');
-        this.interrupt(item, error);
-        break;
-      case Phase.BACKOFF:
-        this.#retrying--;
-        this.#backoff.delete(item);
-        break;
-      case Phase.QUEUED:
-        this.#dequeued();
-        break;
-      default:
-        return;
-    }
+    const phase = item.phase;
+    if (phase === Phase.DONE) return;
+    if (phase === Phase.RUNNING) internals.abortAttempt(item.future, error);
+    this.#leave(item, phase, 'failure', error);
     this.#finish(item, false, error);
     this.#notifyIdle();
   }
