@@ -12,6 +12,6 @@ export function checkPositiveMilliseconds(value: unknown, action: string, name: 
 }
 
 /** Throws a `TypeError` naming `name` when a required option is missing. */
-export function checkRequired(value: unknown, requirement: string, action: string, name: string): void {
+export function checkRequired<T>(value: T, requirement: string, action: string, name: string): asserts value is Exclude<T, undefined> {
   if (value === undefined) fail(TypeError, requirement, action, name, value);
 }

@@ -12,8 +12,8 @@
 import { BrokenCircuitError, CancelledError } from '../errors.js';
 import { reportError } from '../internal/report.js';
 import { now as currentTime } from '../internal/timers.js';
-import { check, checkFunction, checkOptions, checkPositiveInteger, describe, fail, type Check } from '../internal/validate.js';
-import { checkMilliseconds, checkPositiveMilliseconds } from './check.js';
+import { check, checkFunction, checkOptions, checkPositiveInteger, fail, type Check } from '../internal/validate.js';
+import { checkMilliseconds, checkPositiveMilliseconds, checkRequired } from './check.js';
 
 /**
  * The states of a {@link CircuitBreaker}.
@@ -155,13 +155,11 @@ export class CircuitBreaker {
    *   an unknown key; `RangeError` for a value out of range.
    */
   constructor(options: CircuitBreakerOptions) {
-    if (options === undefined) fail(TypeError, 'an object', ACTION, 'options', options);
+    checkRequired(options, 'an object', ACTION, 'options');
     const checked = checkOptions(options, OPTIONS, ACTION);
     const { consecutiveFailures, failureRatio, minimumThroughput, window, halfOpenAfter } = checked;
-    if (halfOpenAfter === undefined) fail(TypeError, 'a non-negative finite number of milliseconds', ACTION, 'halfOpenAfter', halfOpenAfter);
-    if (consecutiveFailures === undefined && failureRatio === undefined) {
-      throw new TypeError(`Cannot ${ACTION} as 'consecutiveFailures' or 'failureRatio' must be given: current value is ${describe(undefined)}`);
-    }
+    checkRequired(halfOpenAfter, 'a non-negative finite number of milliseconds', ACTION, 'halfOpenAfter');
+    if (consecutiveFailures === undefined && failureRatio === undefined) fail(TypeError, 'given', ACTION, "consecutiveFailures' or 'failureRatio", undefined);
     if (failureRatio === undefined) {
       if (minimumThroughput !== undefined) fail(TypeError, "given only with 'failureRatio'", ACTION, 'minimumThroughput', minimumThroughput);
       if (window !== undefined) fail(TypeError, "given only with 'failureRatio'", ACTION, 'window', window);

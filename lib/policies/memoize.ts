@@ -6,7 +6,8 @@
  * @module
  */
 import { now } from '../internal/timers.js';
-import { checkFunction, checkOptions, checkPositiveInteger, checkTimeout, fail } from '../internal/validate.js';
+import { checkFunction, checkOptions, checkPositiveInteger, checkTimeout } from '../internal/validate.js';
+import { checkRequired } from './check.js';
 
 /**
  * Options of {@link memoize}.
@@ -69,9 +70,9 @@ const SWEEP = 2;
  */
 export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options: MemoizeOptions<A>): (...args: A) => Promise<Awaited<R>> {
   checkFunction(fn, ACTION, 'fn');
-  if (options === undefined) fail(TypeError, 'an object', ACTION, 'options', options);
+  checkRequired(options, 'an object', ACTION, 'options');
   const { ttl, maxSize = Infinity, key } = checkOptions(options, { ttl: checkTimeout, maxSize: checkPositiveInteger, key: checkFunction }, ACTION);
-  if (ttl === undefined) fail(TypeError, 'a non-negative number of milliseconds', ACTION, 'ttl', ttl);
+  checkRequired(ttl, 'a non-negative number of milliseconds', ACTION, 'ttl');
   const cache = new Map<unknown, Entry>();
 
   function sweep(time: number): void {
