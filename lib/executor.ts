@@ -10,7 +10,7 @@ export type { ExecutorOptions, ExecutorStats, RunOptions, ShutdownOptions } from
 import { internals, type Future } from './future.js';
 import { captureContext, type Context } from './internal/async-context.js';
 import { mapIterables, splitMapArguments, type MapResults } from './map.js';
-import { WorkItem, Phase, type ItemOwner, type ItemState, type TaskPolicy } from './work-item.js';
+import { WorkItem, Phase, type ItemState, type TaskPolicy } from './work-item.js';
 import { PriorityQueue } from './internal/queue.js';
 import { cancelTimer, now, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkSignal, checkString, checkTimeout, fail, isThenable, type OptionChecks } from './internal/validate.js';
@@ -71,7 +71,7 @@ export abstract class Executor implements AsyncDisposable {
   readonly #ungated: boolean;
   /** Set while the gate waits for the rate limit or a breaker's probe (nothing starts meanwhile): stops the wait. */
   #gateWait: (() => void) | undefined;
-  /** This executor's work items: their `owner` is on its prototype. */
+  /** This executor's work items: a class of its own, whose `futureCancelled` calls back into it. */
   readonly #Item: new (task: unknown, args: unknown, context: Context) => WorkItem;
   /** Single-flight: the task in flight for each key. */
   readonly #flights = new SingleFlight();
@@ -121,8 +121,13 @@ export abstract class Executor implements AsyncDisposable {
     this.#limiter = checked.rateLimit === undefined ? undefined : new RateLimiter(checked.rateLimit);
     this.#breaker = checked.breaker;
     this.#ungated = this.#limiter === undefined && this.#breaker === undefined;
-    const Item = (this.#Item = class extends WorkItem {});
-    Object.defineProperty(Item.prototype, 'owner', { value: this.#itemOwner });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const executor = this;
+    this.#Item = class extends WorkItem {
+      futureCancelled(future: Future<unknown>, _wasRunning: boolean, error: unknown): void {
+        executor.#itemCancelled(this, future, error);
+      }
+    };
     // Methods work detached: `const { submit } = pool`.
     const self = this as unknown as Record<string, ((...args: unknown[]) => unknown) | undefined>;
     for (const method of ['submit', 'run', 'map', 'shutdown', 'onIdle']) self[method] &&= self[method]!.bind(this);
@@ -383,19 +388,17 @@ export abstract class Executor implements AsyncDisposable {
   readonly #backoff = new Set<WorkItem>();
 
   /** What this executor's work items call back into: one of their futures was cancelled. */
-  readonly #itemOwner: ItemOwner = {
-    itemCancelled: (item, future, _wasRunning, error) => {
-      this.#unwatch(future);
-      // Single-flight: a follower left (the task is cancelled once none is left).
-      if (this.#flights.cancelled(item, future, error)) return;
-      this.#cancelled++;
-      const phase = item.phase;
-      this.#retire(item);
-      this.#leave(item, phase, undefined, error);
-      this.#flights.taskCancelled(item, error);
-      this.#notifyIdle();
-    },
-  };
+  #itemCancelled(item: WorkItem, future: Future<unknown>, error: unknown): void {
+    this.#unwatch(future);
+    // Single-flight: a follower left (the task is cancelled once none is left).
+    if (this.#flights.cancelled(item, future, error)) return;
+    this.#cancelled++;
+    const phase = item.phase;
+    this.#retire(item);
+    this.#leave(item, phase, undefined, error);
+    this.#flights.taskCancelled(item, error);
+    this.#notifyIdle();
+  }
 
   /**
    * The item leaves `phase` for good: a running attempt gives its breaker permit back (as
