@@ -145,7 +145,7 @@ const checkBackoff: Check = (value, action, name) => {
   if (typeof value === 'function') return;
   if (typeof value !== 'object' || value === null) fail(TypeError, 'a number of milliseconds, an object or a function', action, name, value);
   checkOptions(value, BACKOFF_OPTIONS, action, name);
-  const { initial = DEFAULT_BACKOFF.initial, max = DEFAULT_BACKOFF.max } = value as BackoffOptions;
+  const { initial, max } = withDefaults(value as BackoffOptions);
   if (max < initial) fail(RangeError, `at least '${name}.initial' (${initial})`, action, `${name}.max`, max);
 };
 
@@ -167,7 +167,10 @@ export function isRetryable(error: unknown): boolean {
   return !(error instanceof CancelledError) && !(error instanceof BrokenCircuitError);
 }
 
-const DEFAULT_BACKOFF = { initial: 100, max: 30_000, factor: 2, jitter: 'full' } as const satisfies Required<BackoffOptions>;
+/** The backoff options with the defaults in place of those left out. */
+function withDefaults({ initial = 100, max = 30_000, factor = 2, jitter = 'full' }: BackoffOptions = {}): Required<BackoffOptions> {
+  return { initial, max, factor, jitter };
+}
 
 /**
  * A checked retry policy, built once per `retry` option and shared by the tasks that use it.
@@ -194,7 +197,7 @@ export class RetryPolicy {
     this.onRetry = options.onRetry;
     this.#retryIf = options.retryIf ?? isRetryable;
     const { backoff } = options;
-    this.#backoff = typeof backoff === 'number' || typeof backoff === 'function' ? backoff : { ...DEFAULT_BACKOFF, ...stripUndefined(backoff) };
+    this.#backoff = typeof backoff === 'number' || typeof backoff === 'function' ? backoff : withDefaults(backoff);
     this.#random = random;
   }
 
@@ -253,10 +256,4 @@ function checkReturnedDelay(ms: unknown): void {
   throw new ErrorType(
     `Cannot wait before the next attempt as the value returned by 'retry.backoff' must be undefined or a non-negative finite number of milliseconds: current value is ${describe(ms)}`,
   );
-}
-
-function stripUndefined<T extends object>(options: T | undefined): Partial<T> {
-  const defined: Partial<T> = {};
-  for (const key in options) if (options[key] !== undefined) defined[key] = options[key];
-  return defined;
 }
