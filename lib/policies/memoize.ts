@@ -75,14 +75,6 @@ export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options: 
   checkRequired(ttl, 'a non-negative number of milliseconds', ACTION, 'ttl');
   const cache = new Map<unknown, Entry>();
 
-  function sweep(time: number): void {
-    let looked = 0;
-    for (const [cacheKey, entry] of cache) {
-      if (looked++ === SWEEP) break;
-      if (entry.expires <= time) cache.delete(cacheKey);
-    }
-  }
-
   return function memoized(this: unknown, ...args: A): Promise<Awaited<R>> {
     let cacheKey: unknown;
     try {
@@ -100,7 +92,12 @@ export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options: 
         return cached.promise as Promise<Awaited<R>>;
       }
     }
-    sweep(time);
+    // A few of the least recently used entries go, when expired.
+    let looked = 0;
+    for (const [oldKey, entry] of cache) {
+      if (looked++ === SWEEP) break;
+      if (entry.expires <= time) cache.delete(oldKey);
+    }
     let promise: Promise<Awaited<R>>;
     try {
       promise = Promise.resolve(fn.apply(this, args)) as Promise<Awaited<R>>;
