@@ -619,7 +619,7 @@ export abstract class Executor implements AsyncDisposable {
         let outcome: unknown;
         try {
           const context = item.context;
-          outcome = context === undefined ? this.execute(item) : context.runInAsyncScope(this.#execute, this, item);
+          outcome = context === undefined ? this.execute(item) : context.runInAsyncScope(this.execute, this, item);
           if (isThenable(outcome)) outcome = await outcome;
         } catch (error) {
           fulfilled = false;
@@ -641,8 +641,6 @@ export abstract class Executor implements AsyncDisposable {
       item = next;
     }
   }
-
-  readonly #execute = (item: WorkItem): unknown => this.execute(item);
 
   /** An attempt ended (its task settled, or it timed out): the item settles, or retries. */
   #attemptEnded(item: WorkItem, fulfilled: boolean, outcome: unknown): void {
