@@ -10,7 +10,7 @@ export type { ExecutorOptions, ExecutorStats, RunOptions, ShutdownOptions } from
 import { internals, type Future } from './future.js';
 import { captureContext, type Context } from './internal/async-context.js';
 import { mapIterables, splitMapArguments, type MapResults } from './map.js';
-import { WorkItem, Phase, type ItemOwner, type ItemState, type TaskPolicy } from './work-item.js';
+import { WorkItem, Phase, type ItemState, type TaskPolicy } from './work-item.js';
 import { PriorityQueue } from './internal/queue.js';
 import { cancelTimer, now, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkSignal, checkString, checkTimeout, fail, isThenable, type OptionChecks } from './internal/validate.js';
@@ -69,10 +69,9 @@ export abstract class Executor implements AsyncDisposable {
   readonly #breaker: CircuitBreaker | undefined;
   /** No rate limit and no breaker: a task may start inside `schedule` without asking the gate. */
   readonly #ungated: boolean;
-  /** Set while the gate waits for the rate limit or a breaker's probe: nothing starts meanwhile. */
-  #gateTimer: TimerHandle | undefined = undefined;
-  #gateWake: (() => void) | undefined = undefined;
-  /** This executor's work items: their `owner` is on its prototype. */
+  /** Set while the gate waits for the rate limit or a breaker's probe (nothing starts meanwhile): stops the wait. */
+  #gateWait: (() => void) | undefined;
+  /** This executor's work items: a class of its own, whose `futureCancelled` calls back into it. */
   readonly #Item: new (task: unknown, args: unknown, context: Context) => WorkItem;
   /** Single-flight: the task in flight for each key. */
   readonly #flights = new SingleFlight();
@@ -86,7 +85,7 @@ export abstract class Executor implements AsyncDisposable {
   /** Cancelled items still sitting in the queue. */
   #queuedCancelled = 0;
   #shutdown = false;
-  #broken: BrokenExecutorError | undefined = undefined;
+  #broken: BrokenExecutorError | undefined;
   #idleWaiters: (() => void)[] = [];
   /** One abort listener per caller's signal, and the items it cancels. */
   readonly #watched = new Map<AbortSignal, { futures: Set<Future<unknown>>; onAbort: () => void }>();
@@ -122,8 +121,13 @@ export abstract class Executor implements AsyncDisposable {
     this.#limiter = checked.rateLimit === undefined ? undefined : new RateLimiter(checked.rateLimit);
     this.#breaker = checked.breaker;
     this.#ungated = this.#limiter === undefined && this.#breaker === undefined;
-    const Item = (this.#Item = class extends WorkItem {});
-    Object.defineProperty(Item.prototype, 'owner', { value: this.#itemOwner });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const executor = this;
+    this.#Item = class extends WorkItem {
+      futureCancelled(future: Future<unknown>, _wasRunning: boolean, error: unknown): void {
+        executor.#itemCancelled(this, future, error);
+      }
+    };
     // Methods work detached: `const { submit } = pool`.
     const self = this as unknown as Record<string, ((...args: unknown[]) => unknown) | undefined>;
     for (const method of ['submit', 'run', 'map', 'shutdown', 'onIdle']) self[method] &&= self[method]!.bind(this);
@@ -256,7 +260,7 @@ export abstract class Executor implements AsyncDisposable {
    * ```
    */
   [Symbol.asyncDispose](): Promise<void> {
-    return this.shutdown({ wait: true });
+    return this.shutdown();
   }
 
   /**
@@ -369,12 +373,10 @@ export abstract class Executor implements AsyncDisposable {
     if (this.#broken !== undefined) return;
     this.#broken = error;
     this.#shutdown = true;
+    // The queue holds queued and cancelled items; the backoff set, items waiting to retry.
     for (const item of [...this.#queue.drain(), ...this.#backoff]) {
-      if (item.phase === Phase.QUEUED) this.#pending--;
-      else if (item.phase === Phase.BACKOFF) {
-        this.#retrying--;
-        this.#backoff.delete(item);
-      } else continue;
+      if (item.phase === Phase.DONE) continue;
+      this.#leave(item, item.phase);
       this.#finish(item, false, error);
     }
     this.#queuedCancelled = 0;
@@ -386,27 +388,31 @@ export abstract class Executor implements AsyncDisposable {
   readonly #backoff = new Set<WorkItem>();
 
   /** What this executor's work items call back into: one of their futures was cancelled. */
-  readonly #itemOwner: ItemOwner = {
-    itemCancelled: (item, future, _wasRunning, error) => {
-      this.#unwatch(future);
-      // Single-flight: a follower left (the task is cancelled once none is left).
-      if (this.#flights.cancelled(item, future, error)) return;
-      this.#cancelled++;
-      const phase = item.phase;
-      this.#retire(item);
-      if (phase === Phase.RUNNING) {
-        this.#releasePermit(item, undefined);
-        this.interrupt(item, error);
-      } else if (phase === Phase.BACKOFF) {
-        this.#retrying--;
-        this.#backoff.delete(item);
-      } else if (phase === Phase.QUEUED) {
-        this.#dequeued();
-      }
-      this.#flights.taskCancelled(item, error);
-      this.#notifyIdle();
-    },
-  };
+  #itemCancelled(item: WorkItem, future: Future<unknown>, error: unknown): void {
+    this.#unwatch(future);
+    // Single-flight: a follower left (the task is cancelled once none is left).
+    if (this.#flights.cancelled(item, future, error)) return;
+    this.#cancelled++;
+    const phase = item.phase;
+    this.#retire(item);
+    this.#leave(item, phase, undefined, error);
+    this.#flights.taskCancelled(item, error);
+    this.#notifyIdle();
+  }
+
+  /**
+   * The item leaves `phase` for good: a running attempt gives its breaker permit back (as
+   * `outcome`) and is interrupted with `error`; an item in backoff or queued is no longer counted.
+   */
+  #leave(item: WorkItem, phase: Phase, outcome?: 'failure', error?: unknown): void {
+    if (phase === Phase.RUNNING) {
+      this.#releasePermit(item, outcome);
+      this.interrupt(item, error);
+    } else if (phase === Phase.BACKOFF) {
+      this.#retrying--;
+      this.#backoff.delete(item);
+    } else if (phase === Phase.QUEUED) this.#dequeued();
+  }
 
   /** A queued item was cancelled or failed where it stands: it stays in the queue until the gate drops it. */
   #dequeued(): void {
@@ -533,7 +539,7 @@ export abstract class Executor implements AsyncDisposable {
    * nowhere else.
    */
   #takeNext(): WorkItem | undefined {
-    while (this.#running < this.maxWorkers && this.#gateOpen()) {
+    while (this.#running < this.maxWorkers && this.#gateWait === undefined) {
       const limiter = this.#limiter;
       if (limiter !== undefined && this.#pending > 0) {
         const delay = limiter.delay(now());
@@ -573,34 +579,24 @@ export abstract class Executor implements AsyncDisposable {
     return undefined;
   }
 
-  /** Whether the gate lets tasks start now (not waiting for the rate limit or a probe). */
-  #gateOpen(): boolean {
-    return this.#gateTimer === undefined && this.#gateWake === undefined;
-  }
-
   /** Holds every queued task until `delay` ms have passed (rate limit) or, without one, until the breaker wakes us. */
   #closeGate(delay: number | undefined): void {
-    if (delay !== undefined) {
-      this.#gateTimer = startTimer(delay, () => {
-        this.#gateTimer = undefined;
-        this.#startWorkers();
-      });
-      return;
+    if (delay === undefined) this.#gateWait = this.#breaker!.subscribeWake(this.#reopenGate);
+    else {
+      const timer = startTimer(delay, this.#reopenGate);
+      this.#gateWait = () => cancelTimer(timer);
     }
-    const unsubscribe = this.#breaker!.subscribeWake(() => {
-      unsubscribe();
-      this.#gateWake = undefined;
-      this.#startWorkers();
-    });
-    this.#gateWake = unsubscribe;
   }
+
+  readonly #reopenGate = (): void => {
+    this.#openGate();
+    this.#startWorkers();
+  };
 
   /** Nothing is queued any more: the gate stops waiting (no timer left behind). */
   #openGate(): void {
-    cancelTimer(this.#gateTimer);
-    this.#gateTimer = undefined;
-    this.#gateWake?.();
-    this.#gateWake = undefined;
+    this.#gateWait?.();
+    this.#gateWait = undefined;
   }
 
   /**
@@ -624,7 +620,7 @@ export abstract class Executor implements AsyncDisposable {
         let outcome: unknown;
         try {
           const context = item.context;
-          outcome = context === undefined ? this.execute(item) : context.runInAsyncScope(this.#execute, this, item);
+          outcome = context === undefined ? this.execute(item) : context.runInAsyncScope(this.execute, this, item);
           if (isThenable(outcome)) outcome = await outcome;
         } catch (error) {
           fulfilled = false;
@@ -646,8 +642,6 @@ export abstract class Executor implements AsyncDisposable {
       item = next;
     }
   }
-
-  readonly #execute = (item: WorkItem): unknown => this.execute(item);
 
   /** An attempt ended (its task settled, or it timed out): the item settles, or retries. */
   #attemptEnded(item: WorkItem, fulfilled: boolean, outcome: unknown): void {
@@ -709,8 +703,7 @@ export abstract class Executor implements AsyncDisposable {
   #backoffEnded(item: WorkItem): void {
     if (item.phase !== Phase.BACKOFF) return;
     item.timer = undefined;
-    this.#retrying--;
-    this.#backoff.delete(item);
+    this.#leave(item, Phase.BACKOFF);
     if (this.#broken !== undefined) {
       this.#finish(item, false, this.#broken);
       this.#notifyIdle();
@@ -727,22 +720,10 @@ export abstract class Executor implements AsyncDisposable {
     const state = item.state!;
     state.deadlineTimer = undefined;
     const error = new TimeoutError(`Task on executor '${this.name}' passed its deadline of ${deadline} ms`);
-    switch (item.phase) {
-      case Phase.RUNNING:
-        internals.abortAttempt(item.future, error);
-        this.#releasePermit(item, 'failure');
-        this.interrupt(item, error);
-        break;
-      case Phase.BACKOFF:
-        this.#retrying--;
-        this.#backoff.delete(item);
-        break;
-      case Phase.QUEUED:
-        this.#dequeued();
-        break;
-      default:
-        return;
-    }
+    const phase = item.phase;
+    if (phase === Phase.DONE) return;
+    if (phase === Phase.RUNNING) internals.abortAttempt(item.future, error);
+    this.#leave(item, phase, 'failure', error);
     this.#finish(item, false, error);
     this.#notifyIdle();
   }

@@ -67,11 +67,7 @@ export interface FutureInternals {
   /** The start gate: pending → running and `true`; `false` (and the task dropped) otherwise. */
   start(future: Future<unknown>): boolean;
   resolve(future: Future<unknown>, value: unknown): boolean;
-  /**
-   * Settles as rejected. With `abortSignal` (a task timeout) the task's signal aborts with
-   * `error` too, before any done callback runs.
-   */
-  reject(future: Future<unknown>, error: unknown, abortSignal?: boolean): boolean;
+  reject(future: Future<unknown>, error: unknown): boolean;
   removeDoneCallback(future: Future<unknown>, callback: DoneCallback<never>): void;
 }
 
@@ -129,10 +125,7 @@ export class Future<T> extends Promise<T> {
         return true;
       },
       resolve: (future, value) => Future.#settle(future, 'fulfilled', value),
-      reject: (future, error, abortSignal = false) => {
-        if (abortSignal && !future.done()) future.#controller ??= new AbortController();
-        return Future.#settle(future, 'rejected', error, abortSignal);
-      },
+      reject: (future, error) => Future.#settle(future, 'rejected', error),
       removeDoneCallback: (future, callback) => {
         const callbacks = future.#callbacks;
         if (callbacks === callback) future.#callbacks = undefined;
@@ -146,12 +139,12 @@ export class Future<T> extends Promise<T> {
 
   #state: FutureState = 'pending';
   /** Once settled: the value, the error, or the `CancelledError`. */
-  #outcome: unknown = undefined;
+  #outcome: unknown;
   /** Typed loosely so that `Future<T>` stays covariant in `T`. */
-  #callbacks: AnyCallback | AnyCallback[] | undefined = undefined;
+  #callbacks: AnyCallback | AnyCallback[] | undefined;
   /** Settles the promise this future is; dropped once used. */
   #resolve: ((value: unknown) => void) | undefined;
-  #controller: AbortController | undefined = undefined;
+  #controller: AbortController | undefined;
   /** The work this future follows: told of a cancellation, asked for the attempt. */
   readonly #owner: FutureOwner | undefined;
 
@@ -323,7 +316,7 @@ export class Future<T> extends Promise<T> {
   cancel(reason?: unknown): boolean {
     if (!this.done()) {
       const message = typeof reason === 'string' ? reason : this.running() ? 'Cancelled while running' : 'Cancelled before it started';
-      Future.#settle(this as Future<unknown>, 'cancelled', new CancelledError(message, reason === undefined ? undefined : { cause: reason }), true);
+      Future.#settle(this as Future<unknown>, 'cancelled', new CancelledError(message, reason === undefined ? undefined : { cause: reason }));
     }
     return this.cancelled();
   }
@@ -414,18 +407,20 @@ export class Future<T> extends Promise<T> {
   }
 
   /**
-   * Settles once. With `abortSignal` the task's signal (when somebody has asked for it; the
-   * getter aborts a later one for a cancelled future) aborts with `outcome`, and a cancellation
-   * is reported to the owner, before the done callbacks run: they see the signal aborted and
-   * the executor's stats up to date.
+   * Settles once. A cancellation aborts the task's signal (when somebody has asked for it; the
+   * getter aborts a later one for a cancelled future) with `outcome`, and is reported to the
+   * owner, before the done callbacks run: they see the signal aborted and the executor's stats
+   * up to date.
    */
-  static #settle(future: Future<unknown>, state: 'fulfilled' | 'rejected' | 'cancelled', outcome: unknown, abortSignal = false): boolean {
+  static #settle(future: Future<unknown>, state: 'fulfilled' | 'rejected' | 'cancelled', outcome: unknown): boolean {
     const current = future.#state;
     if (current !== 'pending' && current !== 'running') return false;
     future.#state = state;
     future.#outcome = outcome;
-    if (abortSignal) future.#controller?.abort(outcome);
-    if (state === 'cancelled') future.#owner?.futureCancelled(future, current === 'running', outcome);
+    if (state === 'cancelled') {
+      future.#controller?.abort(outcome);
+      future.#owner?.futureCancelled(future, current === 'running', outcome);
+    }
     const resolve = future.#resolve!;
     future.#resolve = undefined;
     if (state === 'fulfilled') resolve(outcome);

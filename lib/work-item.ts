@@ -44,11 +44,6 @@ export const Phase = {
 /** One of the {@link Phase} values. @internal */
 export type Phase = (typeof Phase)[keyof typeof Phase];
 
-/** What a work item calls back into: its executor. @internal */
-export interface ItemOwner {
-  itemCancelled(item: WorkItem, future: Future<unknown>, wasRunning: boolean, error: unknown): void;
-}
-
 /**
  * What the scheduler keeps for one task (CPython's `_WorkItem`): the backend's description of
  * the task, the async context it was scheduled in, its future, and where it stands. Per-task
@@ -58,7 +53,7 @@ export interface ItemOwner {
  * A backend sees it in `execute(item)`: `task` and `args` as given to `schedule`, `attempt`,
  * and `signal`, the current attempt's `AbortSignal`.
  */
-export class WorkItem implements FutureOwner {
+export abstract class WorkItem implements FutureOwner {
   /** The future the caller holds, settled from this item (single-flight: the task's own, which its followers follow). */
   future!: Future<unknown>;
   /** The backend's description of the task (a function, an export's name...). Dropped once done. */
@@ -71,11 +66,9 @@ export class WorkItem implements FutureOwner {
   /** 1-based once started. */
   attempt = 0;
   /** The current attempt's timeout timer, or a backoff's timer. */
-  timer: TimerHandle | undefined = undefined;
+  timer: TimerHandle | undefined;
   /** Its options and what the policies keep for it: only for a task that has any. */
-  state: ItemState | undefined = undefined;
-  /** Its executor: on the prototype of each executor's own subclass, so that it costs a task nothing. */
-  declare readonly owner: ItemOwner;
+  state: ItemState | undefined;
 
   constructor(task: unknown, args: unknown, context: Context) {
     this.task = task;
@@ -88,7 +81,6 @@ export class WorkItem implements FutureOwner {
     return this.future.signal;
   }
 
-  futureCancelled(future: Future<unknown>, wasRunning: boolean, error: unknown): void {
-    this.owner.itemCancelled(this, future, wasRunning, error);
-  }
+  /** Tells its executor (each executor has a subclass of its own, so that this costs a task nothing). */
+  abstract futureCancelled(future: Future<unknown>, wasRunning: boolean, error: unknown): void;
 }

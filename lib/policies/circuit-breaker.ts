@@ -12,8 +12,8 @@
 import { BrokenCircuitError, CancelledError } from '../errors.js';
 import { reportError } from '../internal/report.js';
 import { now as currentTime } from '../internal/timers.js';
-import { checkFunction, checkOptions, checkPositiveInteger, describe, fail, type Check } from '../internal/validate.js';
-import { checkMilliseconds, checkPositiveMilliseconds } from './check.js';
+import { check, checkFunction, checkOptions, checkPositiveInteger, fail, type Check } from '../internal/validate.js';
+import { checkMilliseconds, checkPositiveMilliseconds, checkRequired } from './check.js';
 
 /**
  * The states of a {@link CircuitBreaker}.
@@ -94,10 +94,7 @@ export type CircuitPermit = 'start' | 'probe' | 'refuse' | 'wait';
 /** How one started task ended, for {@link CircuitBreaker.release}. @internal */
 export type CircuitOutcome = 'success' | 'failure' | 'ignore';
 
-const checkRatio: Check = (value, action, name) => {
-  if (typeof value !== 'number') fail(TypeError, 'a number above 0 and at most 1', action, name, value);
-  if (!(value > 0 && value <= 1)) fail(RangeError, 'a number above 0 and at most 1', action, name, value);
-};
+const checkRatio: Check = (value, action, name) => check(value, 'number', 'a number above 0 and at most 1', action, name, (ratio: number) => ratio > 0 && ratio <= 1);
 
 const OPTIONS = {
   consecutiveFailures: checkPositiveInteger,
@@ -158,13 +155,11 @@ export class CircuitBreaker {
    *   an unknown key; `RangeError` for a value out of range.
    */
   constructor(options: CircuitBreakerOptions) {
-    if (options === undefined) fail(TypeError, 'an object', ACTION, 'options', options);
+    checkRequired(options, 'an object', ACTION, 'options');
     const checked = checkOptions(options, OPTIONS, ACTION);
     const { consecutiveFailures, failureRatio, minimumThroughput, window, halfOpenAfter } = checked;
-    if (halfOpenAfter === undefined) fail(TypeError, 'a non-negative finite number of milliseconds', ACTION, 'halfOpenAfter', halfOpenAfter);
-    if (consecutiveFailures === undefined && failureRatio === undefined) {
-      throw new TypeError(`Cannot ${ACTION} as 'consecutiveFailures' or 'failureRatio' must be given: current value is ${describe(undefined)}`);
-    }
+    checkRequired(halfOpenAfter, 'a non-negative finite number of milliseconds', ACTION, 'halfOpenAfter');
+    if (consecutiveFailures === undefined && failureRatio === undefined) fail(TypeError, 'given', ACTION, "consecutiveFailures' or 'failureRatio", undefined);
     if (failureRatio === undefined) {
       if (minimumThroughput !== undefined) fail(TypeError, "given only with 'failureRatio'", ACTION, 'minimumThroughput', minimumThroughput);
       if (window !== undefined) fail(TypeError, "given only with 'failureRatio'", ACTION, 'window', window);

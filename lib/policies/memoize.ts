@@ -6,7 +6,8 @@
  * @module
  */
 import { now } from '../internal/timers.js';
-import { checkFunction, checkOptions, checkPositiveInteger, checkTimeout, fail } from '../internal/validate.js';
+import { checkFunction, checkOptions, checkPositiveInteger, checkTimeout } from '../internal/validate.js';
+import { checkRequired } from './check.js';
 
 /**
  * Options of {@link memoize}.
@@ -69,18 +70,10 @@ const SWEEP = 2;
  */
 export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options: MemoizeOptions<A>): (...args: A) => Promise<Awaited<R>> {
   checkFunction(fn, ACTION, 'fn');
-  if (options === undefined) fail(TypeError, 'an object', ACTION, 'options', options);
+  checkRequired(options, 'an object', ACTION, 'options');
   const { ttl, maxSize = Infinity, key } = checkOptions(options, { ttl: checkTimeout, maxSize: checkPositiveInteger, key: checkFunction }, ACTION);
-  if (ttl === undefined) fail(TypeError, 'a non-negative number of milliseconds', ACTION, 'ttl', ttl);
+  checkRequired(ttl, 'a non-negative number of milliseconds', ACTION, 'ttl');
   const cache = new Map<unknown, Entry>();
-
-  function sweep(time: number): void {
-    let looked = 0;
-    for (const [cacheKey, entry] of cache) {
-      if (looked++ === SWEEP) break;
-      if (entry.expires <= time) cache.delete(cacheKey);
-    }
-  }
 
   return function memoized(this: unknown, ...args: A): Promise<Awaited<R>> {
     let cacheKey: unknown;
@@ -99,7 +92,12 @@ export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options: 
         return cached.promise as Promise<Awaited<R>>;
       }
     }
-    sweep(time);
+    // A few of the least recently used entries go, when expired.
+    let looked = 0;
+    for (const [oldKey, entry] of cache) {
+      if (looked++ === SWEEP) break;
+      if (entry.expires <= time) cache.delete(oldKey);
+    }
     let promise: Promise<Awaited<R>>;
     try {
       promise = Promise.resolve(fn.apply(this, args)) as Promise<Awaited<R>>;

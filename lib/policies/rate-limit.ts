@@ -7,8 +7,8 @@
  *
  * @module
  */
-import { checkPositiveInteger, type Check } from '../internal/validate.js';
-import { checkNested, checkPositiveMilliseconds, checkRequired } from './check.js';
+import { checkOptions, checkPositiveInteger, type Check } from '../internal/validate.js';
+import { checkPositiveMilliseconds, checkRequired } from './check.js';
 
 /**
  * The `rateLimit` option of an executor: at most `limit` starts in any `interval` ms. Retries
@@ -36,8 +36,7 @@ const RATE_LIMIT_OPTIONS = { limit: checkPositiveInteger, interval: checkPositiv
  *   for `limit` not a positive integer or `interval` not a positive finite number.
  */
 export const checkRateLimit: Check = (value, action, name) => {
-  checkNested(value, RATE_LIMIT_OPTIONS, action, name);
-  const { limit, interval } = value as Partial<RateLimitOptions>;
+  const { limit, interval } = checkOptions(value as Partial<RateLimitOptions>, RATE_LIMIT_OPTIONS, action, name);
   checkRequired(limit, 'a positive integer', action, `${name}.limit`);
   checkRequired(interval, 'a positive finite number of milliseconds', action, `${name}.interval`);
 };

@@ -9,8 +9,8 @@
  * @module
  */
 import { BrokenCircuitError, CancelledError } from '../errors.js';
-import { checkFunction, checkPositiveInteger, describe, fail, type Check } from '../internal/validate.js';
-import { checkMilliseconds, checkNested } from './check.js';
+import { check, checkFunction, checkOptions, checkPositiveInteger, describe, fail, type Check } from '../internal/validate.js';
+import { checkMilliseconds } from './check.js';
 
 /**
  * How the exponential delay `d = min(max, initial * factor ** (attempt - 1))` is randomised:
@@ -134,15 +134,9 @@ export interface RetryOptions {
 
 const JITTERS: readonly string[] = ['full', 'equal', 'decorrelated', 'none'];
 
-const checkJitter: Check = (value, action, name) => {
-  if (typeof value !== 'string') fail(TypeError, "one of 'full', 'equal', 'decorrelated', 'none'", action, name, value);
-  if (!JITTERS.includes(value)) fail(RangeError, "one of 'full', 'equal', 'decorrelated', 'none'", action, name, value);
-};
+const checkJitter: Check = (value, action, name) => check(value, 'string', "one of 'full', 'equal', 'decorrelated', 'none'", action, name, (jitter: string) => JITTERS.includes(jitter));
 
-const checkFactor: Check = (value, action, name) => {
-  if (typeof value !== 'number') fail(TypeError, 'a finite number of 1 or more', action, name, value);
-  if (!(value >= 1 && value < Infinity)) fail(RangeError, 'a finite number of 1 or more', action, name, value);
-};
+const checkFactor: Check = (value, action, name) => check(value, 'number', 'a finite number of 1 or more', action, name, (factor: number) => factor >= 1 && factor < Infinity);
 
 const BACKOFF_OPTIONS = { initial: checkMilliseconds, max: checkMilliseconds, factor: checkFactor, jitter: checkJitter };
 
@@ -150,8 +144,8 @@ const checkBackoff: Check = (value, action, name) => {
   if (typeof value === 'number') return checkMilliseconds(value, action, name);
   if (typeof value === 'function') return;
   if (typeof value !== 'object' || value === null) fail(TypeError, 'a number of milliseconds, an object or a function', action, name, value);
-  checkNested(value, BACKOFF_OPTIONS, action, name);
-  const { initial = DEFAULT_BACKOFF.initial, max = DEFAULT_BACKOFF.max } = value as BackoffOptions;
+  checkOptions(value, BACKOFF_OPTIONS, action, name);
+  const { initial, max } = withDefaults(value as BackoffOptions);
   if (max < initial) fail(RangeError, `at least '${name}.initial' (${initial})`, action, `${name}.max`, max);
 };
 
@@ -166,14 +160,17 @@ const RETRY_OPTIONS = { attempts: checkPositiveInteger, backoff: checkBackoff, r
  *   value out of range (`attempts` not a positive integer, a negative delay, `factor` below 1,
  *   `max` below `initial`).
  */
-export const checkRetry: Check = (value, action, name) => checkNested(value, RETRY_OPTIONS, action, name);
+export const checkRetry: Check = (value, action, name) => void checkOptions(value as object, RETRY_OPTIONS, action, name);
 
 /** The default `retryIf`: every failure except a cancellation and a refusal by an open breaker. */
 export function isRetryable(error: unknown): boolean {
   return !(error instanceof CancelledError) && !(error instanceof BrokenCircuitError);
 }
 
-const DEFAULT_BACKOFF = { initial: 100, max: 30_000, factor: 2, jitter: 'full' } as const satisfies Required<BackoffOptions>;
+/** The backoff options with the defaults in place of those left out. */
+function withDefaults({ initial = 100, max = 30_000, factor = 2, jitter = 'full' }: BackoffOptions = {}): Required<BackoffOptions> {
+  return { initial, max, factor, jitter };
+}
 
 /**
  * A checked retry policy, built once per `retry` option and shared by the tasks that use it.
@@ -200,7 +197,7 @@ export class RetryPolicy {
     this.onRetry = options.onRetry;
     this.#retryIf = options.retryIf ?? isRetryable;
     const { backoff } = options;
-    this.#backoff = typeof backoff === 'number' || typeof backoff === 'function' ? backoff : { ...DEFAULT_BACKOFF, ...stripUndefined(backoff) };
+    this.#backoff = typeof backoff === 'number' || typeof backoff === 'function' ? backoff : withDefaults(backoff);
     this.#random = random;
   }
 
@@ -259,10 +256,4 @@ function checkReturnedDelay(ms: unknown): void {
   throw new ErrorType(
     `Cannot wait before the next attempt as the value returned by 'retry.backoff' must be undefined or a non-negative finite number of milliseconds: current value is ${describe(ms)}`,
   );
-}
-
-function stripUndefined<T extends object>(options: T | undefined): Partial<T> {
-  const defined: Partial<T> = {};
-  for (const key in options) if (options[key] !== undefined) defined[key] = options[key];
-  return defined;
 }
