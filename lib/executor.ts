@@ -341,7 +341,11 @@ export abstract class Executor implements AsyncDisposable {
       return future as Future<T>;
     }
     // Watched first: if the signal refuses the listener, nothing has been queued.
-    if (signal !== undefined && key === undefined) this.#watch(future, signal);
+    if (signal !== undefined && key === undefined) {
+      // A task with a state is looked up when it retires: one with none was never watched.
+      this.#stateOf(item);
+      this.#watch(future, signal);
+    }
     this.#pending++;
     this.#queue.push(item, priority);
     if (key !== undefined) {
@@ -457,7 +461,7 @@ export abstract class Executor implements AsyncDisposable {
     item.phase = Phase.RUNNING;
     if (item.attempt++ === 0) {
       internals.start(item.future);
-      this.#flights.started(item);
+      if (item.state !== undefined) this.#flights.started(item);
       const deadline = item.state?.policy?.deadline;
       if (deadline !== undefined) this.#stateOf(item).deadlineTimer = startTimer(deadline, () => this.#deadlinePassed(item, deadline));
     } else {
@@ -501,9 +505,10 @@ export abstract class Executor implements AsyncDisposable {
     item.task = item.args = item.context = undefined;
     cancelTimer(item.timer);
     item.timer = undefined;
-    this.#unwatch(item.future);
     const state = item.state;
+    // The common task has no state: no signal, no deadline, no key.
     if (state === undefined) return;
+    this.#unwatch(item.future);
     if (state.followers !== undefined) for (const follower of state.followers) this.#unwatch(follower);
     cancelTimer(state.deadlineTimer);
     state.deadlineTimer = undefined;
@@ -520,7 +525,7 @@ export abstract class Executor implements AsyncDisposable {
       this.#failed++;
       internals.reject(item.future, outcome);
     }
-    this.#flights.settled(item, fulfilled, outcome);
+    if (item.state !== undefined) this.#flights.settled(item, fulfilled, outcome);
   }
 
   /** Starts a worker loop per free slot while tasks are queued. */
