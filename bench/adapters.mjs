@@ -121,6 +121,47 @@ export const LIBRARIES = [
     },
   },
   {
+    // Another build of taskpool, for before/after figures from one run:
+    // TASKPOOL_REFERENCE_DIST=/path/to/other/dist/index.js node bench/run.mjs --lib taskpool-submit,taskpool-submit-reference
+    id: 'taskpool-submit-reference',
+    label: 'taskpool (reference build)',
+    api: '`pool.submit(fn)`',
+    style: 'submit',
+    scenarios: process.env.TASKPOOL_REFERENCE_DIST ? [1, 2, 3, 4] : [],
+    load: async () => {
+      const { TaskPoolExecutor } = await import(pathToFileURL(process.env.TASKPOOL_REFERENCE_DIST).href);
+      return {
+        createSubmit: (concurrency) => {
+          const pool = new TaskPoolExecutor({ maxWorkers: concurrency });
+          return { submit: (task) => pool.submit(task), close: () => pool.shutdown() };
+        },
+      };
+    },
+  },
+  {
+    // Another build of taskpool, for before/after figures from one run:
+    // TASKPOOL_REFERENCE_DIST=/path/to/other/dist/index.js node bench/run.mjs --lib taskpool-map,taskpool-map-reference
+    id: 'taskpool-map-reference',
+    label: 'taskpool (reference build)',
+    api: '`pool.map(fn, items)`',
+    streamApi: '`pool.map(fn, gen, { bufferSize })`',
+    style: 'map',
+    scenarios: process.env.TASKPOOL_REFERENCE_DIST ? [1, 2, 3, 5] : [],
+    load: async () => {
+      const { TaskPoolExecutor } = await import(pathToFileURL(process.env.TASKPOOL_REFERENCE_DIST).href);
+      return {
+        map: async (items, mapper, concurrency) => {
+          const pool = new TaskPoolExecutor({ maxWorkers: concurrency });
+          const results = [];
+          for await (const value of pool.map(mapper, items)) results.push(value);
+          await pool.shutdown();
+          return results;
+        },
+        stream: (iterable, mapper, { concurrency, bufferSize }) => new TaskPoolExecutor({ maxWorkers: concurrency }).map(mapper, iterable, { bufferSize }),
+      };
+    },
+  },
+  {
     id: 'p-limit',
     label: 'p-limit',
     api: '`limit(fn)`',

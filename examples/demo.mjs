@@ -5,8 +5,9 @@
 //
 // The server answers each path after 5–80 ms (pseudo-random but the same on every run);
 // some paths fail on purpose: a 500, a reset connection, or an answer too slow for the
-// per-task timeout. The demo shows submit, run with a timeout and an AbortSignal,
-// asCompleted with Result values, settle, and a clean shutdown.
+// per-task timeout; some are flaky: a 503 the first time, fine after. The demo shows
+// submit, run with a timeout and an AbortSignal, retry with backoff and a rate limit on the
+// pool, asCompleted with Result values, settle, and a clean shutdown.
 import { createServer } from 'node:http';
 import { once } from 'node:events';
 import { TaskPoolExecutor, TimeoutError, asCompleted, settle } from 'taskpool';
@@ -14,6 +15,10 @@ import { TaskPoolExecutor, TimeoutError, asCompleted, settle } from 'taskpool';
 const URL_COUNT = 300;
 const MAX_WORKERS = 16;
 const TASK_TIMEOUT_MS = 250;
+/** Flaky and failing pages get up to 3 attempts, with a short exponential backoff between them. */
+const RETRY = { attempts: 3, backoff: { initial: 10, max: 100 }, retryIf: (error) => isTransient(error) };
+/** At most 100 requests started in any 100 ms (a sliding window). */
+const RATE_LIMIT = { limit: 100, interval: 100 };
 /** "One at a time" is measured for real on every SAMPLE_STRIDE-th URL, then scaled up. */
 const SAMPLE_STRIDE = 5;
 
@@ -29,8 +34,12 @@ function routeFor(n) {
   if (n % 47 === 0) return { delay: 2_000, kind: 'slow' }; // beyond the task timeout
   if (n % 61 === 0) return { delay, kind: 'reset' }; // drops the connection
   if (n % 13 === 0) return { delay, kind: 'error' }; // answers 500
+  if (n % 7 === 0) return { delay, kind: 'flaky' }; // a 503 the first time, then fine
   return { delay, kind: 'ok' };
 }
+
+/** Flaky paths already answered once with a 503. */
+const seen = new Set();
 
 function handle(request, response) {
   const url = new URL(request.url, 'http://localhost');
@@ -49,7 +58,9 @@ function handle(request, response) {
   const { delay, kind } = routeFor(n);
   const timer = setTimeout(() => {
     if (kind === 'reset') return request.socket.destroy();
-    response.statusCode = kind === 'error' ? 500 : 200;
+    const firstTry = kind === 'flaky' && !seen.has(n);
+    seen.add(n);
+    response.statusCode = kind === 'error' ? 500 : firstTry ? 503 : 200;
     response.end(`page ${n}\n`.repeat(n % 50 + 1));
   }, delay);
   response.on('close', () => clearTimeout(timer)); // the client gave up: stop waiting
@@ -105,6 +116,11 @@ function fetchTask(pool, url) {
   return pool.run(({ signal }) => fetchPage(url, signal), { timeout: TASK_TIMEOUT_MS });
 }
 
+/** Worth another attempt: a 503 or a dropped connection (a 500 or a page too slow would only fail again). */
+function isTransient(error) {
+  return (error instanceof HttpError && error.status === 503) || error?.cause?.code === 'UND_ERR_SOCKET';
+}
+
 /** A short label for why a task failed, to group failures by. */
 function reasonOf(error) {
   if (error instanceof TimeoutError) return `timed out after ${TASK_TIMEOUT_MS} ms`;
@@ -156,10 +172,15 @@ async function fetchAll(pool, urls) {
   const progress = progressReporter(futures.length, pool, started);
   const failures = new Map();
   let bytes = 0;
+  let recovered = 0;
+  let attempts = 0;
   try {
     // asCompleted: each future as it settles, with its outcome as a Result (it never throws).
-    for await (const { result } of asCompleted(futures)) {
+    for await (const { future, result } of asCompleted(futures)) {
       progress.record(result);
+      // future.attempt: how many calls the task took (above 1 only when it was retried).
+      attempts += future.attempt;
+      if (result.ok && future.attempt > 1) recovered++;
       if (result.ok) {
         bytes += result.value;
       } else {
@@ -170,13 +191,13 @@ async function fetchAll(pool, urls) {
   } finally {
     progress.stop();
   }
-  return { ...progress.counts, failures, bytes, time: performance.now() - started };
+  return { ...progress.counts, failures, bytes, recovered, attempts, time: performance.now() - started };
 }
 
 /** The same work one at a time (maxWorkers: 1), on `sample`. */
 async function fetchOneAtATime(sample) {
   const started = performance.now();
-  const single = new TaskPoolExecutor({ maxWorkers: 1, name: 'one-at-a-time' });
+  const single = new TaskPoolExecutor({ maxWorkers: 1, name: 'one-at-a-time', retry: RETRY });
   const progress = progressReporter(sample.length, single, started);
   try {
     // settle(future): a Result that never rejects, so Promise.all waits for every task.
@@ -190,9 +211,13 @@ async function fetchOneAtATime(sample) {
 
 const { server, base } = await startServer();
 // On Node 24+, `await using pool = new TaskPoolExecutor(...)` replaces try/finally + shutdown.
-const pool = new TaskPoolExecutor({ maxWorkers: MAX_WORKERS, name: 'fetchers' });
+// Every task of this pool gets the retry policy and goes through the rate limit.
+const pool = new TaskPoolExecutor({ maxWorkers: MAX_WORKERS, name: 'fetchers', retry: RETRY, rateLimit: RATE_LIMIT });
 try {
-  console.log(`Fetching ${URL_COUNT} URLs from ${base} with maxWorkers: ${MAX_WORKERS}, timeout: ${TASK_TIMEOUT_MS} ms per task\n`);
+  console.log(
+    `Fetching ${URL_COUNT} URLs from ${base} with maxWorkers: ${MAX_WORKERS}, timeout: ${TASK_TIMEOUT_MS} ms per attempt, ` +
+      `up to ${RETRY.attempts} attempts, at most ${RATE_LIMIT.limit} starts per ${RATE_LIMIT.interval} ms\n`,
+  );
 
   // submit(fn, ...args) gives a Future; await it like a promise.
   const paths = await pool.submit(fetchJson, `${base}/index.json`);
@@ -207,7 +232,9 @@ try {
   const row = (label, value, note = '') => console.log(`  ${label.padEnd(24)}${String(value).padStart(9)}  ${note}`.trimEnd());
   console.log('\nSummary');
   row('ok', all.ok, `${(all.bytes / 1024).toFixed(0)} KiB`);
-  row('failed', all.failed);
+  row('recovered by a retry', all.recovered, 'ok after a 503 or a reset');
+  row('attempts made', all.attempts, `for ${urls.length} URLs`);
+  row('failed', all.failed, `after up to ${RETRY.attempts} attempts`);
   for (const [reason, count] of [...all.failures].sort((a, b) => b[1] - a[1])) row(`  ${reason}`, count);
   row('peak tasks in flight', peakInFlight, `maxWorkers: ${MAX_WORKERS}`);
   row(`wall time, ${MAX_WORKERS} at a time`, seconds(all.time));

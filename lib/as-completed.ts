@@ -46,6 +46,9 @@ export interface AsCompletedOptions {
  * value. Plain promises are accepted and wrapped with `Future.from`. Breaking out of the loop
  * leaves nothing attached to the futures.
  *
+ * Futures of different types, mixed with promises, give the union of their value types
+ * (`Completion<A | B>`) without any annotation.
+ *
  * @typeParam T - the futures' value type.
  * @param futures - futures or promises.
  * @param options - `{ timeout }`.
@@ -61,18 +64,20 @@ export interface AsCompletedOptions {
  * }
  * ```
  */
+export function asCompleted<T>(futures: Iterable<Future<T> | PromiseLike<T>>, options?: AsCompletedOptions): AsyncIterableIterator<Completion<T>> & AsyncDisposable;
+export function asCompleted<F>(futures: Iterable<F & PromiseLike<unknown>>, options?: AsCompletedOptions): AsyncIterableIterator<Completion<Awaited<F>>> & AsyncDisposable;
 export function asCompleted<T>(futures: Iterable<Future<T> | PromiseLike<T>>, options?: AsCompletedOptions): AsyncIterableIterator<Completion<T>> & AsyncDisposable {
   const action = 'iterate futures as completed';
   const { timeout } = checkOptions(options, { timeout: checkTimeout }, action);
   // An unordered map over the futures, each seen through a future of its completion: the
   // map's deadline and `return()` cancel those, never the futures themselves.
-  return new AsCompletedIterator([toFutureSet(futures, action)], { timeout, ordered: false }, action);
+  return new AsCompletedIterator<T>(completionOf, [toFutureSet(futures, action)], { timeout, ordered: false }, action);
 }
 
 /** Settles with the completion of `values[0]`; drops its callback there once cancelled. */
 function completionOf<T>(values: unknown[]): Future<Completion<T>> {
   const future = values[0] as Future<T>;
-  const completion = internals.create<Completion<T>>(undefined, undefined, undefined, undefined);
+  const completion = internals.create<Completion<T>>(undefined);
   const onDone = (): void => void internals.resolve(completion, { future, result: resultOf(future) });
   future.addDoneCallback(onDone);
   completion.addDoneCallback(() => internals.removeDoneCallback(future as Future<unknown>, onDone));
@@ -80,10 +85,6 @@ function completionOf<T>(values: unknown[]): Future<Completion<T>> {
 }
 
 class AsCompletedIterator<T> extends MapResultsIterator<Completion<T>> {
-  constructor(...args: [Iterable<Future<T>>[], { timeout: number | undefined; ordered: false }, string]) {
-    super(completionOf, ...args);
-  }
-
   override get [Symbol.toStringTag](): string {
     return 'AsCompletedIterator';
   }

@@ -110,7 +110,16 @@ export class TimeoutError extends BrandedError {
  *
  * @example
  * ```ts
- * try { somethingInTheWrongState(); } catch (error) { if (error instanceof InvalidStateError) retryLater(); }
+ * class Job {
+ *   #finished = false;
+ *   finish(): void {
+ *     if (this.#finished) throw new InvalidStateError('Cannot finish the job as it has already finished');
+ *     this.#finished = true;
+ *   }
+ * }
+ * const job = new Job();
+ * job.finish();
+ * try { job.finish(); } catch (error) { error instanceof InvalidStateError; } // true
  * ```
  */
 export class InvalidStateError extends BrandedError {
@@ -172,5 +181,30 @@ export class BrokenExecutorError extends BrandedError {
    */
   constructor(message = 'The executor is broken', options?: ErrorOptions) {
     super('BrokenExecutorError', message, options);
+  }
+}
+
+/**
+ * A task was refused because its circuit breaker is open (or a half-open breaker's probe has
+ * just failed): the task never ran. The default `retryIf` of a retry policy does not retry it.
+ * Cockatiel and Polly name the same condition `BrokenCircuitError`.
+ *
+ * @example
+ * ```ts
+ * const outcome = await settle(pool.run(() => callTheService()));
+ * if (!outcome.ok && outcome.error instanceof BrokenCircuitError) serveFromCache();
+ * ```
+ */
+export class BrokenCircuitError extends BrandedError {
+  static {
+    registerBrand(this, 'BrokenCircuitError');
+  }
+
+  /**
+   * @param message - which executor refused the task and when the breaker lets a probe through.
+   * @param options - standard `ErrorOptions`.
+   */
+  constructor(message = 'The circuit is open', options?: ErrorOptions) {
+    super('BrokenCircuitError', message, options);
   }
 }

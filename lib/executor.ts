@@ -1,116 +1,30 @@
 import { BrokenExecutorError, ExecutorShutdownError, TimeoutError } from './errors.js';
-import { Future, internals, type FutureOwner } from './future.js';
+import { reportError } from './internal/report.js';
+import { CircuitBreaker } from './policies/circuit-breaker.js';
+import { checkRateLimit, RateLimiter } from './policies/rate-limit.js';
+import { checkRetry, RetryPolicy } from './policies/retry.js';
+import { SingleFlight } from './policies/single-flight.js';
+import type { ExecutorOptions, ExecutorStats, RunOptions, ShutdownOptions } from './executor-options.js';
+
+export type { ExecutorOptions, ExecutorStats, RunOptions, ShutdownOptions } from './executor-options.js';
+import { internals, type Future } from './future.js';
 import { captureContext, type Context } from './internal/async-context.js';
+import { mapIterables, splitMapArguments, type MapResults } from './map.js';
+import { WorkItem, Phase, type ItemState, type TaskPolicy } from './work-item.js';
 import { PriorityQueue } from './internal/queue.js';
-import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
-import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkSignal, checkString, checkTimeout, isThenable, type OptionChecks } from './internal/validate.js';
+import { cancelTimer, now, startTimer, type TimerHandle } from './internal/timers.js';
+import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkSignal, checkString, checkTimeout, fail, isThenable, type OptionChecks } from './internal/validate.js';
 
-/**
- * Counts kept by every executor.
- *
- * @example
- * ```ts
- * const { pending, running, completed, failed, cancelled } = pool.stats;
- * ```
- */
-export interface ExecutorStats {
-  /** Queued tasks that have not started (cancelled ones excluded). */
-  readonly pending: number;
-  /** Task functions in flight: the slots in use, a cancelled or timed-out task included until it really settles. */
-  readonly running: number;
-  /** Futures fulfilled. */
-  readonly completed: number;
-  /** Futures rejected (a task `timeout` included). */
-  readonly failed: number;
-  /** Futures cancelled. */
-  readonly cancelled: number;
+const RUN_OPTIONS: OptionChecks = { signal: checkSignal, timeout: checkTimeout, priority: checkFiniteNumber, retry: checkRetry, deadline: checkTimeout, key: checkString };
+
+function checkBreaker(value: unknown, action: string, name: string): void {
+  if (!(value instanceof CircuitBreaker)) fail(TypeError, 'a CircuitBreaker', action, name, value);
 }
-
-/**
- * Options of {@link Executor.shutdown}, as Python's `shutdown(wait, cancel_futures)`.
- *
- * @example
- * ```ts
- * await pool.shutdown({ wait: true, cancelFutures: true });
- * ```
- */
-export interface ShutdownOptions {
-  /**
-   * Resolve only when every started task, and every queued task not cancelled, has settled.
-   * @default true
-   */
-  wait?: boolean;
-  /**
-   * Cancel every task that has not started.
-   * @default false
-   */
-  cancelFutures?: boolean;
-}
-
-/**
- * Per-task options of `run()`.
- *
- * @example
- * ```ts
- * pool.run(({ signal }) => fetch(url, { signal }), { timeout: 5_000, priority: 1, signal: request.signal });
- * ```
- */
-export interface RunOptions {
-  /**
-   * Cancels the future when it aborts (already aborted included): a queued task never starts,
-   * a running one sees its own signal abort. The future rejects with `signal.reason`.
-   */
-  signal?: AbortSignal;
-  /**
-   * Milliseconds from the task's start; then its signal aborts with a {@link TimeoutError} and
-   * the future rejects with it. Overrides the executor's `taskTimeout`.
-   * @default the executor's `taskTimeout` (none)
-   */
-  timeout?: number;
-  /**
-   * Queued tasks start highest priority first, in submission order within a priority.
-   * @default 0
-   */
-  priority?: number;
-}
-
-/**
- * Options shared by every executor's constructor.
- *
- * @example
- * ```ts
- * new TaskPoolExecutor({ maxWorkers: 8, name: 'fetchers', taskTimeout: 30_000 });
- * ```
- */
-export interface ExecutorOptions {
-  /**
-   * How many task functions may be in flight at once (a positive integer).
-   * @default depends on the executor
-   */
-  maxWorkers?: number;
-  /**
-   * Names the executor in error messages and diagnostics.
-   * @default `'<ClassName>-<n>'`
-   */
-  name?: string;
-  /**
-   * Default `timeout` of every task, in milliseconds from its start.
-   * @default none
-   */
-  taskTimeout?: number;
-}
-
-const RUN_OPTIONS: OptionChecks = { signal: checkSignal, timeout: checkTimeout, priority: checkFiniteNumber };
 const SHUTDOWN_OPTIONS: OptionChecks = { wait: checkBoolean, cancelFutures: checkBoolean };
-const NO_OPTIONS: RunOptions = {};
-/** Cancelled futures may pile up in the queue before it is compacted. */
+/** Cancelled items may pile up in the queue before it is compacted. */
 const COMPACT_MIN = 1024;
-
-/**
- * What the executor remembers of a queued task until it starts: its async context, plus its
- * timeout when that differs from the executor's `taskTimeout` (rare, so kept apart).
- */
-type QueuedExtra = Context | [timeout: number | undefined, context: Context];
+/** The arguments of every task submitted without any: one shared array, never written to. */
+const NO_ARGS: unknown[] = [];
 
 const counters = new Map<string, number>();
 
@@ -120,8 +34,8 @@ function defaultName(kind: string): string {
   return `${kind}-${count}`;
 }
 
-function isNotPending(future: Future<unknown>): boolean {
-  return future.state !== 'pending';
+function isStale(item: WorkItem): boolean {
+  return item.phase !== Phase.QUEUED;
 }
 
 /**
@@ -149,17 +63,34 @@ export abstract class Executor implements AsyncDisposable {
   /** The most task functions in flight at once. */
   readonly maxWorkers: number;
   readonly #taskTimeout: number | undefined;
-  readonly #queue = new PriorityQueue<Future<unknown>>();
+  /** The policy of a task scheduled without options: `undefined` unless the executor has a `retry`. */
+  readonly #defaultPolicy: TaskPolicy | undefined;
+  readonly #limiter: RateLimiter | undefined;
+  readonly #breaker: CircuitBreaker | undefined;
+  /** No rate limit and no breaker: a task may start inside `schedule` without asking the gate. */
+  readonly #ungated: boolean;
+  /** Set while the gate waits for the rate limit or a breaker's probe (nothing starts meanwhile): stops the wait. */
+  #gateWait: (() => void) | undefined;
+  /** This executor's work items: a class of its own, whose `futureCancelled` calls back into it. */
+  readonly #Item: new (task: unknown, args: unknown, context: Context) => WorkItem;
+  /** Single-flight: the task in flight for each key. */
+  readonly #flights = new SingleFlight();
+  readonly #queue = new PriorityQueue<WorkItem>();
   #pending = 0;
   #running = 0;
+  #retrying = 0;
   #completed = 0;
   #failed = 0;
   #cancelled = 0;
-  /** Cancelled futures still sitting in the queue. */
+  /** Cancelled items still sitting in the queue. */
   #queuedCancelled = 0;
   #shutdown = false;
-  #broken: BrokenExecutorError | undefined = undefined;
+  #broken: BrokenExecutorError | undefined;
   #idleWaiters: (() => void)[] = [];
+  /** One abort listener per caller's signal, and the items it cancels. */
+  readonly #watched = new Map<AbortSignal, { futures: Set<Future<unknown>>; onAbort: () => void }>();
+  /** Which signal watches a future (only futures of tasks scheduled with one). */
+  readonly #watchOf = new WeakMap<Future<unknown>, AbortSignal>();
 
   /**
    * @param options - see {@link ExecutorOptions}.
@@ -176,12 +107,27 @@ export abstract class Executor implements AsyncDisposable {
     const kind = new.target.name;
     const action = `create ${kind}`;
     // `maxWorkers: null` means the default too: it is checked once resolved.
-    const checked = checkOptions(options, { maxWorkers: undefined, name: checkString, taskTimeout: checkTimeout, ...extraOptions }, action);
+    const checked = checkOptions(
+      options,
+      { maxWorkers: undefined, name: checkString, taskTimeout: checkTimeout, retry: checkRetry, rateLimit: checkRateLimit, breaker: checkBreaker, ...extraOptions },
+      action,
+    );
     const maxWorkers = checked.maxWorkers ?? defaultMaxWorkers;
     checkPositiveInteger(maxWorkers, action, 'maxWorkers');
     this.maxWorkers = maxWorkers;
     this.name = checked.name ?? defaultName(kind);
     this.#taskTimeout = checked.taskTimeout;
+    this.#defaultPolicy = checked.retry === undefined ? undefined : { timeout: checked.taskTimeout, deadline: undefined, retry: new RetryPolicy(checked.retry) };
+    this.#limiter = checked.rateLimit === undefined ? undefined : new RateLimiter(checked.rateLimit);
+    this.#breaker = checked.breaker;
+    this.#ungated = this.#limiter === undefined && this.#breaker === undefined;
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const executor = this;
+    this.#Item = class extends WorkItem {
+      futureCancelled(future: Future<unknown>, _wasRunning: boolean, error: unknown): void {
+        executor.#itemCancelled(this, future, error);
+      }
+    };
     // Methods work detached: `const { submit } = pool`.
     const self = this as unknown as Record<string, ((...args: unknown[]) => unknown) | undefined>;
     for (const method of ['submit', 'run', 'map', 'shutdown', 'onIdle']) self[method] &&= self[method]!.bind(this);
@@ -199,6 +145,7 @@ export abstract class Executor implements AsyncDisposable {
     return {
       pending: this.#pending,
       running: this.#running,
+      retrying: this.#retrying,
       completed: this.#completed,
       failed: this.#failed,
       cancelled: this.#cancelled,
@@ -218,9 +165,65 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /**
+   * Schedules a task with its arguments and returns its future, as Python's `submit`. What a
+   * task is depends on the executor: a function for `TaskPoolExecutor`, an export's name for
+   * `WorkerPoolExecutor`. The task never runs inside this call: when a slot is free the future
+   * is already `running` on return and the task is called from a microtask.
+   *
+   * @param task - the task (see the executor).
+   * @param args - its arguments.
+   * @returns the task's future.
+   * @throws {TypeError} for a task of the wrong kind.
+   * @throws {ExecutorShutdownError} after `shutdown()`; `BrokenExecutorError` once broken.
+   * @example
+   * ```ts
+   * const future = pool.submit(async (a: number, b: number) => a + b, 1, 2);
+   * console.log(await future); // 3
+   * ```
+   */
+  submit(task: unknown, ...args: unknown[]): Future<unknown> {
+    this.checkTask(task, 'submit to');
+    return this.schedule(task, args.length === 0 ? NO_ARGS : args);
+  }
+
+  /**
+   * Maps a task over one or more iterables (zipped, shortest wins), as Python's
+   * `Executor.map`, yielding the results **in input order** (`ordered: false`: as they
+   * complete). Inputs may be sync or async iterables, infinite ones included.
+   *
+   * - Without `bufferSize`, sync inputs are consumed and every task submitted at call time.
+   * - With `bufferSize`, never more than `bufferSize` tasks are submitted and not yet
+   *   yielded: an infinite or async input runs in bounded memory.
+   * - An error is thrown at its item's position and cancels every outstanding task; so does
+   *   `break` (or `return()`).
+   * - `timeout`: one deadline for the whole map, from the call (`TimeoutError`); `signal`
+   *   stops the map with `signal.reason`.
+   * - If the executor shuts down while a buffered map still has input, the map submits
+   *   nothing more, yields what was submitted, then throws `ExecutorShutdownError`.
+   *
+   * @param task - the task (see the executor), called with one item of each iterable.
+   * @param iterables - the inputs, then optionally {@link MapOptions}.
+   * @returns an async iterator of the results.
+   * @throws {TypeError} for a task of the wrong kind, an input that is not iterable, or bad options.
+   * @throws {RangeError} for a bad `bufferSize` or `timeout`.
+   * @throws {ExecutorShutdownError} when called after `shutdown()`.
+   * @example
+   * ```ts
+   * for await (const page of pool.map(fetchPage, urls, { bufferSize: 16 })) save(page);
+   * ```
+   */
+  map(task: unknown, ...iterables: unknown[]): MapResults<unknown> {
+    this.checkTask(task, 'map over');
+    const action = `map over executor '${this.name}'`;
+    const split = splitMapArguments(iterables, action);
+    return mapIterables((values) => this.schedule(task, values), split.iterables, split.options, action, () => this.assertOpen());
+  }
+
+  /**
    * Stops accepting work, as Python's `shutdown(wait, cancel_futures)`. With `cancelFutures`
-   * every task that has not started is cancelled. With `wait` (the default) the promise
-   * resolves when every started task, and every queued task not cancelled, has settled.
+   * every task that has not started is cancelled, and so is every task waiting to retry. With
+   * `wait` (the default) the promise resolves when every started task, and every queued task
+   * not cancelled, has settled.
    * Calling it again is harmless (and applies `cancelFutures` again).
    *
    * @param options - `{ wait = true, cancelFutures = false }`.
@@ -237,8 +240,9 @@ export abstract class Executor implements AsyncDisposable {
     this.#shutdown = true;
     if (cancelFutures) {
       // One at a time: a done callback that shuts down again finds only what is left.
-      for (let future = this.#queue.shift(); future !== undefined; future = this.#queue.shift()) future.cancel();
+      for (let item = this.#queue.shift(); item !== undefined; item = this.#queue.shift()) if (item.phase === Phase.QUEUED) item.future.cancel();
       this.#queuedCancelled = 0;
+      for (const item of this.#backoff) item.future.cancel();
     }
     return wait ? this.onIdle() : Promise.resolve();
   }
@@ -256,11 +260,11 @@ export abstract class Executor implements AsyncDisposable {
    * ```
    */
   [Symbol.asyncDispose](): Promise<void> {
-    return this.shutdown({ wait: true });
+    return this.shutdown();
   }
 
   /**
-   * Resolves when nothing is pending or running (p-queue's `onIdle`).
+   * Resolves when nothing is pending, running or waiting to retry (p-queue's `onIdle`).
    *
    * @returns a promise that resolves at the next idle moment (at once when idle now).
    * @example
@@ -277,53 +281,77 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /**
-   * Runs one task: the backend's single job. Returns the value or a thenable of it, or throws.
-   * `task` and `args` are what {@link Executor.schedule} was given; `future` is the task's future
-   * (its `signal` aborts on cancellation or timeout).
+   * Throws unless `task` is a task this backend runs (a function, an export's name...).
+   * `verb` starts the action in the message: "Cannot `verb` executor 'x' as ...".
    */
-  protected abstract execute(task: unknown, args: unknown, future: Future<unknown>): unknown;
+  protected abstract checkTask(task: unknown, verb: string): void;
 
   /**
-   * Called when a running task's future is cancelled or times out, with the reason. The
-   * default does nothing: the task's signal has already aborted. A backend that can stop a
-   * task by force (a worker) does it here; the slot stays occupied until `execute`'s thenable
-   * settles.
+   * Runs one attempt of a task: the backend's single job. Returns the value or a thenable of
+   * it, or throws. `item.task` and `item.args` are what {@link Executor.schedule} was given;
+   * `item.signal` aborts on cancellation, on the attempt's timeout and on the deadline.
    */
-  protected interrupt(future: Future<unknown>, reason: unknown): void {
-    void future;
+  protected abstract execute(item: WorkItem): unknown;
+
+  /**
+   * Called when a running attempt is cancelled or times out, with the reason. The default
+   * does nothing: the attempt's signal has already aborted. A backend that can stop a task by
+   * force (a worker) does it here; the slot stays occupied until `execute`'s thenable settles.
+   */
+  protected interrupt(item: WorkItem, reason: unknown): void {
+    void item;
     void reason;
   }
 
   /**
-   * Queues a task and returns its future; the backend's `submit`/`run` call this.
+   * Queues a task and returns its future; `submit`, `map` and the backends' `run` call this.
    *
    * @throws {ExecutorShutdownError} after shutdown; {@link BrokenExecutorError} once broken;
    *   `TypeError`/`RangeError` for bad options.
    */
   protected schedule<T>(task: unknown, args: unknown, options?: RunOptions): Future<T> {
-    if (options !== undefined) checkOptions(options, RUN_OPTIONS, `run a task on executor '${this.name}'`);
-    const { timeout = this.#taskTimeout, priority = 0, signal } = options ?? NO_OPTIONS;
+    let policy = this.#defaultPolicy;
+    let priority = 0;
+    let signal: AbortSignal | undefined;
+    let key: string | undefined;
+    if (options !== undefined) {
+      const checked = checkOptions(options, RUN_OPTIONS, `run a task on executor '${this.name}'`);
+      const { timeout = this.#taskTimeout, deadline, retry } = checked;
+      if (timeout !== this.#taskTimeout || deadline !== undefined || retry !== undefined) {
+        policy = { timeout, deadline, retry: retry === undefined ? this.#defaultPolicy?.retry : new RetryPolicy(retry) };
+      }
+      priority = checked.priority ?? 0;
+      signal = checked.signal;
+      key = checked.key;
+    }
     this.assertOpen();
-    const startNow = signal === undefined && this.#running < this.maxWorkers && this.#pending === 0;
-    // A task that starts now runs in the caller's context: none is captured for it.
-    const context = startNow ? undefined : captureContext();
-    const extra: QueuedExtra = timeout === this.#taskTimeout ? context : [timeout, context];
-    const future = internals.create<T>(this.#owner, task, args, extra) as Future<unknown>;
+    if (key !== undefined) {
+      const flight = this.#flights.get(key);
+      if (flight !== undefined) return this.#follow<T>(flight, signal);
+    }
+    const startNow = signal === undefined && key === undefined && this.#running < this.maxWorkers && this.#pending === 0 && this.#ungated;
+    // A task that starts now runs in its caller's context (#work continues in it): none is captured.
+    const item = new this.#Item(task, args, startNow ? undefined : captureContext());
+    if (policy !== undefined || priority !== 0) item.state = this.#newState(policy, priority);
+    const future = (item.future = internals.create<unknown>(item));
     if (startNow) {
-      internals.start(future);
       this.#running++;
-      void this.#work(future);
+      this.#begin(item);
+      void this.#work(item);
       return future as Future<T>;
     }
-    // The abort listener goes on first: if the signal refuses it, nothing has been queued.
-    let onAbort: (() => void) | undefined;
-    if (signal !== undefined && !signal.aborted) {
-      onAbort = (): void => void future.cancel(signal.reason);
-      signal.addEventListener('abort', onAbort, { once: true });
+    // Watched first: if the signal refuses the listener, nothing has been queued.
+    if (signal !== undefined && key === undefined) {
+      // A task with a state is looked up when it retires: one with none was never watched.
+      this.#stateOf(item);
+      this.#watch(future, signal);
     }
     this.#pending++;
-    this.#queue.push(future, priority);
-    if (onAbort !== undefined) future.addDoneCallback(() => signal!.removeEventListener('abort', onAbort));
+    this.#queue.push(item, priority);
+    if (key !== undefined) {
+      this.#flights.lead(item, this.#stateOf(item), key);
+      return this.#follow<T>(item, signal);
+    }
     if (signal?.aborted) future.cancel(signal.reason);
     else this.#startWorkers();
     return future as Future<T>;
@@ -349,97 +377,266 @@ export abstract class Executor implements AsyncDisposable {
     if (this.#broken !== undefined) return;
     this.#broken = error;
     this.#shutdown = true;
-    for (const future of this.#queue.drain()) {
-      if (future.done()) continue;
-      this.#pending--;
-      this.#failed++;
-      internals.reject(future, error);
+    // The queue holds queued and cancelled items; the backoff set, items waiting to retry.
+    for (const item of [...this.#queue.drain(), ...this.#backoff]) {
+      if (item.phase === Phase.DONE) continue;
+      this.#leave(item, item.phase);
+      this.#finish(item, false, error);
     }
     this.#queuedCancelled = 0;
+    this.#openGate();
     this.#notifyIdle();
   }
 
-  /** What this executor's futures call back into: a future of this executor was cancelled. */
-  readonly #owner: FutureOwner = {
-    futureCancelled: (future, wasRunning, reason) => {
-      this.#cancelled++;
-      if (wasRunning) {
-        this.interrupt(future, reason);
-        return;
-      }
-      this.#pending--;
-      this.#queuedCancelled++;
-      // The queue holds the pending futures and the cancelled ones: compacted once half are cancelled.
-      if (this.#queuedCancelled >= COMPACT_MIN && this.#queuedCancelled >= this.#pending) {
-        this.#queue.compact(isNotPending);
-        this.#queuedCancelled = 0;
-      }
-      this.#notifyIdle();
-    },
-  };
+  /** Items waiting out a retry's backoff. */
+  readonly #backoff = new Set<WorkItem>();
 
-  /** Starts a worker loop per free slot while tasks are queued. */
-  #startWorkers(): void {
-    for (let future = this.#takeNext(); future !== undefined; future = this.#takeNext()) {
-      this.#running++;
-      void this.#work(future);
-    }
+  /** What this executor's work items call back into: one of their futures was cancelled. */
+  #itemCancelled(item: WorkItem, future: Future<unknown>, error: unknown): void {
+    this.#unwatch(future);
+    // Single-flight: a follower left (the task is cancelled once none is left).
+    if (this.#flights.cancelled(item, future, error)) return;
+    this.#cancelled++;
+    const phase = item.phase;
+    this.#retire(item);
+    this.#leave(item, phase, undefined, error);
+    this.#flights.taskCancelled(item, error);
+    this.#notifyIdle();
   }
 
   /**
-   * The start gate (CPython's `set_running_or_notify_cancel`): the next queued future that is
-   * still pending, now running, when a slot is free. Cancelled futures are dropped here and
+   * The item leaves `phase` for good: a running attempt gives its breaker permit back (as
+   * `outcome`) and is interrupted with `error`; an item in backoff or queued is no longer counted.
+   */
+  #leave(item: WorkItem, phase: Phase, outcome?: 'failure', error?: unknown): void {
+    if (phase === Phase.RUNNING) {
+      this.#releasePermit(item, outcome);
+      this.interrupt(item, error);
+    } else if (phase === Phase.BACKOFF) {
+      this.#retrying--;
+      this.#backoff.delete(item);
+    } else if (phase === Phase.QUEUED) this.#dequeued();
+  }
+
+  /** A queued item was cancelled or failed where it stands: it stays in the queue until the gate drops it. */
+  #dequeued(): void {
+    this.#pending--;
+    this.#queuedCancelled++;
+    // The queue holds the pending items and the cancelled ones: compacted once half are cancelled.
+    if (this.#queuedCancelled >= COMPACT_MIN && this.#queuedCancelled >= this.#pending) {
+      this.#queue.compact(isStale);
+      this.#queuedCancelled = 0;
+    }
+    if (this.#pending === 0) this.#openGate();
+  }
+
+  #newState(policy: TaskPolicy | undefined, priority: number): ItemState {
+    return { policy, priority, previousDelay: undefined, deadlineTimer: undefined, permit: undefined, key: undefined, followers: undefined };
+  }
+
+  /** The policies' state of an item, made on first need. */
+  #stateOf(item: WorkItem): ItemState {
+    return (item.state ??= this.#newState(undefined, 0));
+  }
+
+  /** Single-flight: a new future that follows `item` (same outcome); cancelling it cancels only it. */
+  #follow<T>(item: WorkItem, signal: AbortSignal | undefined): Future<T> {
+    const follower = this.#flights.follow(item, this.#stateOf(item));
+    if (signal !== undefined) {
+      try {
+        this.#watch(follower, signal);
+      } catch (error) {
+        // A signal that refuses the listener: this follower leaves (the last one takes the task along).
+        follower.cancel();
+        throw error;
+      }
+    }
+    if (signal?.aborted) follower.cancel(signal.reason);
+    else this.#startWorkers();
+    return follower as Future<T>;
+  }
+
+  /** Starts an attempt of an item that holds a slot: the future is `running` from the first one on. */
+  #begin(item: WorkItem): void {
+    item.phase = Phase.RUNNING;
+    if (item.attempt++ === 0) {
+      internals.start(item.future);
+      if (item.state !== undefined) this.#flights.started(item);
+      const deadline = item.state?.policy?.deadline;
+      if (deadline !== undefined) this.#stateOf(item).deadlineTimer = startTimer(deadline, () => this.#deadlinePassed(item, deadline));
+    } else {
+      internals.newAttempt(item.future);
+    }
+  }
+
+  /** Cancels `future` when `signal` aborts: one listener per signal, however many futures it watches. */
+  #watch(future: Future<unknown>, signal: AbortSignal): void {
+    let watch = this.#watched.get(signal);
+    if (watch === undefined) {
+      const futures = new Set<Future<unknown>>();
+      const onAbort = (): void => {
+        for (const watched of futures) watched.cancel(signal.reason);
+      };
+      watch = { futures, onAbort };
+      // The listener goes on first: if the signal refuses it, nothing is watched.
+      if (!signal.aborted) signal.addEventListener('abort', onAbort, { once: true });
+      this.#watched.set(signal, watch);
+    }
+    watch.futures.add(future);
+    this.#watchOf.set(future, signal);
+  }
+
+  /** No signal watches `future` any more; the last future of a signal takes the listener off. */
+  #unwatch(future: Future<unknown>): void {
+    const signal = this.#watchOf.get(future);
+    if (signal === undefined) return;
+    this.#watchOf.delete(future);
+    const watch = this.#watched.get(signal)!;
+    watch.futures.delete(future);
+    if (watch.futures.size === 0) {
+      signal.removeEventListener('abort', watch.onAbort);
+      this.#watched.delete(signal);
+    }
+  }
+
+  /** The item is done: it keeps nothing of the task, its timers stop, its key is free again. */
+  #retire(item: WorkItem): void {
+    item.phase = Phase.DONE;
+    item.task = item.args = item.context = undefined;
+    cancelTimer(item.timer);
+    item.timer = undefined;
+    const state = item.state;
+    // The common task has no state: no signal, no deadline, no key.
+    if (state === undefined) return;
+    this.#unwatch(item.future);
+    if (state.followers !== undefined) for (const follower of state.followers) this.#unwatch(follower);
+    cancelTimer(state.deadlineTimer);
+    state.deadlineTimer = undefined;
+    this.#flights.release(item);
+  }
+
+  /** Settles an item's future (and its followers) with the outcome of its last attempt. */
+  #finish(item: WorkItem, fulfilled: boolean, outcome: unknown): void {
+    this.#retire(item);
+    if (fulfilled) {
+      this.#completed++;
+      internals.resolve(item.future, outcome);
+    } else {
+      this.#failed++;
+      internals.reject(item.future, outcome);
+    }
+    if (item.state !== undefined) this.#flights.settled(item, fulfilled, outcome);
+  }
+
+  /** Starts a worker loop per free slot while tasks are queued. */
+  #startWorkers(): void {
+    for (let item = this.#takeNext(); item !== undefined; item = this.#takeNext()) {
+      this.#running++;
+      void this.#work(item);
+    }
+    // The gate may have settled every queued task (refused by an open breaker).
+    this.#notifyIdle();
+  }
+
+  /**
+   * The start gate (CPython's `set_running_or_notify_cancel`): the next queued item that is
+   * still pending, now running, when a slot is free. Cancelled items are dropped here and
    * nowhere else.
    */
-  #takeNext(): Future<unknown> | undefined {
-    while (this.#running < this.maxWorkers) {
-      const future = this.#queue.shift();
-      if (future === undefined) return undefined;
-      if (internals.start(future)) {
-        this.#pending--;
-        return future;
+  #takeNext(): WorkItem | undefined {
+    while (this.#running < this.maxWorkers && this.#gateWait === undefined) {
+      const limiter = this.#limiter;
+      if (limiter !== undefined && this.#pending > 0) {
+        const delay = limiter.delay(now());
+        if (delay > 0) {
+          this.#closeGate(delay);
+          return undefined;
+        }
       }
-      this.#queuedCancelled--;
+      const item = this.#queue.shift();
+      if (item === undefined) return undefined;
+      if (item.phase !== Phase.QUEUED) {
+        this.#queuedCancelled--;
+        continue;
+      }
+      const breaker = this.#breaker;
+      if (breaker !== undefined) {
+        const permit = breaker.acquire(now());
+        if (permit === 'wait') {
+          this.#queue.unshift(item, item.state?.priority);
+          this.#closeGate(undefined);
+          return undefined;
+        }
+        if (permit === 'refuse') {
+          // A refused start is an attempt that failed without running: it takes no slot and no rate.
+          this.#pending--;
+          this.#begin(item);
+          this.#attemptFailed(item, breaker.refusal(this.name, now()));
+          continue;
+        }
+        this.#stateOf(item).permit = permit;
+      }
+      limiter?.take(now());
+      this.#pending--;
+      this.#begin(item);
+      return item;
     }
     return undefined;
   }
 
+  /** Holds every queued task until `delay` ms have passed (rate limit) or, without one, until the breaker wakes us. */
+  #closeGate(delay: number | undefined): void {
+    if (delay === undefined) this.#gateWait = this.#breaker!.subscribeWake(this.#reopenGate);
+    else {
+      const timer = startTimer(delay, this.#reopenGate);
+      this.#gateWait = () => cancelTimer(timer);
+    }
+  }
+
+  readonly #reopenGate = (): void => {
+    this.#openGate();
+    this.#startWorkers();
+  };
+
+  /** Nothing is queued any more: the gate stops waiting (no timer left behind). */
+  #openGate(): void {
+    this.#gateWait?.();
+    this.#gateWait = undefined;
+  }
+
   /**
-   * One slot: runs a task, settles its future, then takes the next queued task, until the
+   * One slot: runs an attempt, settles its item, then takes the next queued item, until the
    * queue is empty. Awaiting the task here (rather than attaching callbacks) keeps the
-   * per-task cost to what the task itself allocates.
+   * per-task cost to what the task itself allocates. The first task waits a microtask: no
+   * task function is ever called inside the `submit` that scheduled it.
    */
-  async #work(future: Future<unknown>): Promise<void> {
+  async #work(item: WorkItem): Promise<void> {
+    await undefined;
     // The parameter is reassigned for each task: a suspended async function keeps its
-    // parameters alive, so a copy of it would pin the first task's future.
+    // parameters alive, so a copy of it would pin the first task's item.
     for (;;) {
-      // What was kept for the task until it started: its context, and its timeout when that is not the executor's.
-      // (It stays in the future until the future settles: nothing else reads it meanwhile.)
-      const extra = internals.extra(future) as QueuedExtra;
-      const timed = Array.isArray(extra);
-      const timeout = timed ? extra[0] : this.#taskTimeout;
-      const context = timed ? extra[1] : extra;
-      const timer = timeout === undefined ? undefined : this.#startTimeout(future, timeout);
-      let fulfilled = true;
-      let outcome: unknown;
-      try {
-        outcome = context === undefined ? this.#invoke(future) : context.runInAsyncScope(this.#invoke, undefined, future);
-        if (isThenable(outcome)) outcome = await outcome;
-      } catch (error) {
-        fulfilled = false;
-        outcome = error;
-      }
-      cancelTimer(timer);
-      this.#running--;
-      // Counted before settling, so that done callbacks see up-to-date stats.
-      if (!future.done()) {
-        if (fulfilled) {
-          this.#completed++;
-          internals.resolve(future, outcome);
-        } else {
-          this.#failed++;
-          internals.reject(future, outcome);
+      // Cancelled between the gate and now: the task is never called.
+      if (item.phase === Phase.RUNNING) {
+        const attempt = item.attempt;
+        const policy = item.state?.policy;
+        const timeout = policy === undefined ? this.#taskTimeout : policy.timeout;
+        if (timeout !== undefined) item.timer = this.#startTimeout(item, timeout);
+        let fulfilled = true;
+        let outcome: unknown;
+        try {
+          const context = item.context;
+          outcome = context === undefined ? this.execute(item) : context.runInAsyncScope(this.execute, this, item);
+          if (isThenable(outcome)) outcome = await outcome;
+        } catch (error) {
+          fulfilled = false;
+          outcome = error;
         }
+        this.#running--;
+        // Counted before settling, so that done callbacks see up-to-date stats. An attempt that
+        // timed out, or whose task was cancelled, has been dealt with already.
+        if (item.phase === Phase.RUNNING && item.attempt === attempt) this.#attemptEnded(item, fulfilled, outcome);
+      } else {
+        this.#running--;
       }
       const next = this.#takeNext();
       if (next === undefined) {
@@ -447,29 +644,113 @@ export abstract class Executor implements AsyncDisposable {
         return;
       }
       this.#running++;
-      future = next;
+      item = next;
     }
   }
 
-  readonly #invoke = (future: Future<unknown>): unknown => this.execute(internals.task(future), internals.args(future), future);
+  /** An attempt ended (its task settled, or it timed out): the item settles, or retries. */
+  #attemptEnded(item: WorkItem, fulfilled: boolean, outcome: unknown): void {
+    cancelTimer(item.timer);
+    item.timer = undefined;
+    const verdict = fulfilled ? 'success' : this.#breaker?.classify(outcome);
+    if (fulfilled) this.#finish(item, true, outcome);
+    else this.#attemptFailed(item, outcome);
+    // Last: the breaker may wake the start gate, which must find this item settled or waiting to retry.
+    this.#releasePermit(item, verdict);
+  }
+
+  /** Tells the breaker how the running attempt ended (`undefined`: it was cancelled). */
+  #releasePermit(item: WorkItem, outcome: 'success' | 'failure' | 'ignore' | undefined): void {
+    const state = item.state;
+    if (state?.permit === undefined) return;
+    this.#breaker!.release(state.permit, outcome ?? 'ignore', now());
+    state.permit = undefined;
+  }
+
+  /**
+   * An attempt failed: the item waits out a backoff, holding no slot, when its retry policy
+   * says so (then it queues again ahead of the tasks of its priority); otherwise it rejects
+   * with the error, unchanged.
+   */
+  #attemptFailed(item: WorkItem, error: unknown): void {
+    const retry = item.state?.policy?.retry;
+    let delay: number | undefined;
+    if (retry !== undefined && retry.attempts > item.attempt) {
+      const state = this.#stateOf(item);
+      try {
+        if (retry.shouldRetry(error, item.attempt)) delay = retry.delay(item.attempt, error, state.previousDelay);
+      } catch (thrown) {
+        reportError(`the retry policy of a task on executor '${this.name}' threw, so the task is not retried`, thrown);
+        delay = undefined;
+      }
+      if (delay !== undefined) {
+        state.previousDelay = delay;
+        try {
+          retry.onRetry?.({ error, attempt: item.attempt, delay });
+        } catch (thrown) {
+          reportError(`the 'onRetry' of a task on executor '${this.name}' threw`, thrown);
+        }
+      }
+    }
+    // `onRetry` may have cancelled it.
+    if (item.phase === Phase.DONE) return;
+    if (delay === undefined) {
+      this.#finish(item, false, error);
+      return;
+    }
+    item.phase = Phase.BACKOFF;
+    this.#retrying++;
+    this.#backoff.add(item);
+    item.timer = startTimer(delay, () => this.#backoffEnded(item));
+  }
+
+  /** The backoff is over: the item queues again, ahead of the tasks of its priority. */
+  #backoffEnded(item: WorkItem): void {
+    if (item.phase !== Phase.BACKOFF) return;
+    item.timer = undefined;
+    this.#leave(item, Phase.BACKOFF);
+    if (this.#broken !== undefined) {
+      this.#finish(item, false, this.#broken);
+      this.#notifyIdle();
+      return;
+    }
+    item.phase = Phase.QUEUED;
+    this.#pending++;
+    this.#queue.unshift(item, item.state?.priority);
+    this.#startWorkers();
+  }
+
+  /** The deadline of a task passed: whatever it is doing stops, and it rejects with a TimeoutError. */
+  #deadlinePassed(item: WorkItem, deadline: number): void {
+    const state = item.state!;
+    state.deadlineTimer = undefined;
+    const error = new TimeoutError(`Task on executor '${this.name}' passed its deadline of ${deadline} ms`);
+    const phase = item.phase;
+    if (phase === Phase.DONE) return;
+    if (phase === Phase.RUNNING) internals.abortAttempt(item.future, error);
+    this.#leave(item, phase, 'failure', error);
+    this.#finish(item, false, error);
+    this.#notifyIdle();
+  }
 
   /** Out of `#work`: a closure made there would keep the loop's variables alive. */
-  #startTimeout(future: Future<unknown>, timeout: number): TimerHandle | undefined {
+  #startTimeout(item: WorkItem, timeout: number): TimerHandle | undefined {
+    const attempt = item.attempt;
     return startTimer(timeout, () => {
-      if (future.done()) return;
+      if (item.phase !== Phase.RUNNING || item.attempt !== attempt) return;
+      item.timer = undefined;
       const error = new TimeoutError(`Task on executor '${this.name}' timed out after ${timeout} ms`);
-      this.#failed++;
-      internals.reject(future, error, true);
-      this.interrupt(future, error);
+      internals.abortAttempt(item.future, error);
+      this.interrupt(item, error);
+      this.#attemptEnded(item, false, error);
     });
   }
 
-  /** Resolves the `onIdle()` promises when nothing is pending or running. */
+  /** Resolves the `onIdle()` promises when nothing is pending, running or waiting to retry. */
   #notifyIdle(): void {
-    if (this.#pending !== 0 || this.#running !== 0 || this.#idleWaiters.length === 0) return;
+    if (this.#pending !== 0 || this.#running !== 0 || this.#retrying !== 0 || this.#idleWaiters.length === 0) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();
   }
 }
-

@@ -43,29 +43,31 @@ export type FutureState = (typeof FutureState)[keyof typeof FutureState];
  */
 export type DoneCallback<T> = (future: Future<T>) => void;
 
-/** What a future tells the executor that owns it. @internal */
+/** What a future tells the work it follows (an executor's work item). @internal */
 export interface FutureOwner {
-  /** The future was cancelled; `wasRunning` says whether its task had started. */
-  futureCancelled(future: Future<unknown>, wasRunning: boolean, reason: unknown): void;
+  /** The current attempt, 1-based (0 before the first start). */
+  readonly attempt: number;
+  /** The future was cancelled with `error` (a CancelledError); `wasRunning` says whether it had started. */
+  futureCancelled(future: Future<unknown>, wasRunning: boolean, error: unknown): void;
 }
 
 /** The executor's private access to a future. @internal */
 export interface FutureInternals {
-  create<T>(owner: FutureOwner | undefined, task: unknown, args: unknown, extra: unknown): Future<T>;
-  task(future: Future<unknown>): unknown;
-  args(future: Future<unknown>): unknown;
-  /** What `create` was given as `extra`, until the future settles. */
-  extra(future: Future<unknown>): unknown;
-  /** The value, error or cancellation reason of a settled future. */
+  create<T>(owner: FutureOwner | undefined): Future<T>;
+  /** The value, error or cancellation error of a settled future. */
   outcome(future: Future<unknown>): unknown;
+  /** A new attempt begins: the next read of `signal` gives a fresh one. */
+  newAttempt(future: Future<unknown>): void;
+  /** Aborts the current attempt's signal with `reason`. */
+  abortAttempt(future: Future<unknown>, reason: unknown): void;
+  /** The work the future follows, if any. */
+  owner(future: Future<unknown>): FutureOwner | undefined;
+  /** A new future that follows `promise`: never the cached one of `Future.from`. */
+  wrap(promise: PromiseLike<unknown>): Future<unknown>;
   /** The start gate: pending → running and `true`; `false` (and the task dropped) otherwise. */
   start(future: Future<unknown>): boolean;
   resolve(future: Future<unknown>, value: unknown): boolean;
-  /**
-   * Settles as rejected. With `abortSignal` (a task timeout) the task's signal aborts with
-   * `error` too, before any done callback runs.
-   */
-  reject(future: Future<unknown>, error: unknown, abortSignal?: boolean): boolean;
+  reject(future: Future<unknown>, error: unknown): boolean;
   removeDoneCallback(future: Future<unknown>, callback: DoneCallback<never>): void;
 }
 
@@ -109,21 +111,21 @@ const promiseThen = Promise.prototype.then;
 export class Future<T> extends Promise<T> {
   static {
     internals = {
-      create: <T>(owner: FutureOwner | undefined, task: unknown, args: unknown, extra: unknown) => new Future<T>(owner, task, args, extra),
-      task: (future) => future.#task,
-      args: (future) => future.#args,
-      extra: (future) => (future.done() ? undefined : future.#outcome),
+      create: <T>(owner: FutureOwner | undefined) => new Future<T>(owner),
       outcome: (future) => future.#outcome,
+      newAttempt: (future) => {
+        if (!future.done()) future.#controller = undefined;
+      },
+      abortAttempt: (future, reason) => (future.#controller ??= new AbortController()).abort(reason),
+      wrap: (promise) => Future.#wrap(promise),
+      owner: (future) => future.#owner,
       start: (future) => {
         if (future.#state !== 'pending') return false;
         future.#state = 'running';
         return true;
       },
       resolve: (future, value) => Future.#settle(future, 'fulfilled', value),
-      reject: (future, error, abortSignal = false) => {
-        if (abortSignal && !future.done()) future.#controller ??= new AbortController();
-        return Future.#settle(future, 'rejected', error, abortSignal);
-      },
+      reject: (future, error) => Future.#settle(future, 'rejected', error),
       removeDoneCallback: (future, callback) => {
         const callbacks = future.#callbacks;
         if (callbacks === callback) future.#callbacks = undefined;
@@ -136,23 +138,17 @@ export class Future<T> extends Promise<T> {
   }
 
   #state: FutureState = 'pending';
-  /**
-   * Once settled: the value, the error, or the cancellation reason. Before that: what the
-   * executor keeps for the task until it starts (`internals.extra`), so that a future needs
-   * one field less.
-   */
+  /** Once settled: the value, the error, or the `CancelledError`. */
   #outcome: unknown;
   /** Typed loosely so that `Future<T>` stays covariant in `T`. */
-  #callbacks: AnyCallback | AnyCallback[] | undefined = undefined;
+  #callbacks: AnyCallback | AnyCallback[] | undefined;
   /** Settles the promise this future is; dropped once used. */
   #resolve: ((value: unknown) => void) | undefined;
-  #controller: AbortController | undefined = undefined;
-  #owner: FutureOwner | undefined;
-  /** The executor's description of the work: dropped once the task starts or is cancelled. */
-  #task: unknown;
-  #args: unknown;
+  #controller: AbortController | undefined;
+  /** The work this future follows: told of a cancellation, asked for the attempt. */
+  readonly #owner: FutureOwner | undefined;
 
-  private constructor(owner?: FutureOwner, task?: unknown, args?: unknown, extra?: unknown) {
+  private constructor(owner?: FutureOwner) {
     // The statics inherited from Promise (`resolve`, `all`, `withResolvers`...) construct with an
     // executor: they get a plain promise. (Derived promises, `then`/`catch`/`finally`, are plain
     // already: they are built by `constructor`, which is Promise.)
@@ -161,9 +157,6 @@ export class Future<T> extends Promise<T> {
     this.#resolve = capturedResolve;
     capturedResolve = undefined;
     this.#owner = owner;
-    this.#task = task;
-    this.#args = args;
-    this.#outcome = extra;
   }
 
   /**
@@ -188,11 +181,15 @@ export class Future<T> extends Promise<T> {
     if (!isThenable(promise)) {
       fail(TypeError, 'a promise or thenable', 'wrap a value in a future', 'promise', promise);
     }
-    const existing = wrappers.get(promise);
-    if (existing !== undefined) return existing as Future<Awaited<T>>;
+    let future = wrappers.get(promise) as Future<Awaited<T>> | undefined;
+    if (future === undefined) wrappers.set(promise, (future = Future.#wrap(promise)) as Future<unknown>);
+    return future;
+  }
+
+  /** A new future that follows `promise` (never a cached one). */
+  static #wrap<T>(promise: PromiseLike<T>): Future<Awaited<T>> {
     const future = new Future<Awaited<T>>();
     future.#state = 'running';
-    wrappers.set(promise, future as Future<unknown>);
     Promise.resolve(promise).then(
       (value) => Future.#settle(future, 'fulfilled', value),
       (error: unknown) => Future.#settle(future, 'rejected', error),
@@ -210,6 +207,21 @@ export class Future<T> extends Promise<T> {
    */
   get state(): FutureState {
     return this.#state;
+  }
+
+  /**
+   * The task's current attempt, 1-based (the last one once settled; 0 before it first starts).
+   * Above 1 only for a task with a `retry` policy.
+   *
+   * @example
+   * ```ts
+   * const future = pool.run(flakyFetch, { retry: { attempts: 3 } });
+   * await settle(future);
+   * console.log(`took ${future.attempt} attempt(s)`);
+   * ```
+   */
+  get attempt(): number {
+    return this.#owner?.attempt ?? (this.#state === 'pending' ? 0 : 1);
   }
 
   /** `'Future'`, for `Object.prototype.toString`. */
@@ -288,22 +300,23 @@ export class Future<T> extends Promise<T> {
    *   promise settles, so `maxWorkers` is never exceeded.
    * - already cancelled: `true`; fulfilled or rejected: `false`, nothing changes.
    *
-   * Awaiting a cancelled future rejects with `reason` unchanged when one was given (as
-   * `AbortController.abort(reason)` does), otherwise with a {@link CancelledError}.
+   * A cancelled future always rejects with a {@link CancelledError}: `reason`, when given,
+   * becomes its `cause` (and its message, when it is a string), as asyncio's `cancel(msg)`. The
+   * task's signal aborts with that same error.
    *
-   * @param reason - why; becomes the rejection and the signal's `reason`.
+   * @param reason - why; kept as the error's `cause`.
    * @returns whether the future is now cancelled.
    * @example
    * ```ts
    * const future = pool.submit(work);
-   * future.cancel(); // true
-   * await settle(future); // { ok: false, error: CancelledError }
+   * future.cancel('no longer needed'); // true
+   * await settle(future); // { ok: false, error: CancelledError { message: 'no longer needed', cause: 'no longer needed' } }
    * ```
    */
   cancel(reason?: unknown): boolean {
     if (!this.done()) {
-      const outcome = reason === undefined ? new CancelledError(this.running() ? 'Cancelled while running' : 'Cancelled before it started') : reason;
-      Future.#settle(this as Future<unknown>, 'cancelled', outcome, true);
+      const message = typeof reason === 'string' ? reason : this.running() ? 'Cancelled while running' : 'Cancelled before it started';
+      Future.#settle(this as Future<unknown>, 'cancelled', new CancelledError(message, reason === undefined ? undefined : { cause: reason }));
     }
     return this.cancelled();
   }
@@ -394,19 +407,20 @@ export class Future<T> extends Promise<T> {
   }
 
   /**
-   * Settles once. With `abortSignal` the task's signal (when somebody has asked for it; the
-   * getter aborts a later one for a cancelled future) aborts with `outcome`, and a cancellation
-   * is reported to the owner, before the done callbacks run: they see the signal aborted and
-   * the executor's stats up to date.
+   * Settles once. A cancellation aborts the task's signal (when somebody has asked for it; the
+   * getter aborts a later one for a cancelled future) with `outcome`, and is reported to the
+   * owner, before the done callbacks run: they see the signal aborted and the executor's stats
+   * up to date.
    */
-  static #settle(future: Future<unknown>, state: 'fulfilled' | 'rejected' | 'cancelled', outcome: unknown, abortSignal = false): boolean {
+  static #settle(future: Future<unknown>, state: 'fulfilled' | 'rejected' | 'cancelled', outcome: unknown): boolean {
     const current = future.#state;
     if (current !== 'pending' && current !== 'running') return false;
     future.#state = state;
     future.#outcome = outcome;
-    future.#task = future.#args = undefined;
-    if (abortSignal) future.#controller?.abort(outcome);
-    if (state === 'cancelled') future.#owner?.futureCancelled(future, current === 'running', outcome);
+    if (state === 'cancelled') {
+      future.#controller?.abort(outcome);
+      future.#owner?.futureCancelled(future, current === 'running', outcome);
+    }
     const resolve = future.#resolve!;
     future.#resolve = undefined;
     if (state === 'fulfilled') resolve(outcome);
@@ -437,7 +451,9 @@ export class Future<T> extends Promise<T> {
 
 /** Throws unless `value` is a future or a thenable, and returns it as a future. @internal */
 export function toFuture<T>(value: Future<T> | PromiseLike<T>, action: string, name: string): Future<T> {
-  if (isThenable(value)) return Future.from(value) as Future<T>;
+  // A fresh wrapper: one that somebody cancelled through `Future.from(promise)` must not change what this caller sees.
+  if (value instanceof Future) return value;
+  if (isThenable(value)) return internals.wrap(value) as Future<T>;
   return fail(TypeError, 'a future or promise', action, name, value);
 }
 
@@ -448,8 +464,15 @@ export function toFuture<T>(value: Future<T> | PromiseLike<T>, action: string, n
 export function toFutureSet<T>(futures: Iterable<Future<T> | PromiseLike<T>>, action: string): Set<Future<T>> {
   if (!isSyncIterable(futures)) fail(TypeError, 'an iterable', action, 'futures', futures);
   const set = new Set<Future<T>>();
+  // Each promise is wrapped once per call: one given twice is one future.
+  let wrapped: Map<unknown, Future<T>> | undefined;
   let index = 0;
-  for (const item of futures) set.add(toFuture(item, action, `futures[${index++}]`));
+  for (const item of futures) {
+    let future = item instanceof Future ? item : wrapped?.get(item);
+    if (future === undefined) (wrapped ??= new Map()).set(item, (future = toFuture(item, action, `futures[${index}]`)));
+    index++;
+    set.add(future);
+  }
   return set;
 }
 

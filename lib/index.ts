@@ -4,7 +4,7 @@
  *
  * @module taskpool
  */
-export { BrokenExecutorError, CancelledError, ExecutorShutdownError, InvalidStateError, TimeoutError } from './errors.js';
+export { BrokenCircuitError, BrokenExecutorError, CancelledError, ExecutorShutdownError, InvalidStateError, TimeoutError } from './errors.js';
 export { Future, FutureState, type DoneCallback } from './future.js';
 export { Executor, type ExecutorOptions, type ExecutorStats, type RunOptions, type ShutdownOptions } from './executor.js';
 export { TaskPoolExecutor, type IterablesOf, type TaskContext } from './task-pool-executor.js';
@@ -13,3 +13,7 @@ export { wait, ReturnWhen, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, type
 export { asCompleted, type AsCompletedOptions, type Completion } from './as-completed.js';
 export { settle } from './settle.js';
 export { ok, err, isOk, isErr, type Result, type Ok, type Err } from './result.js';
+export type { BackoffFunction, BackoffInfo, BackoffOptions, Jitter, RetryInfo, RetryOptions } from './policies/retry.js';
+export type { RateLimitOptions } from './policies/rate-limit.js';
+export { CircuitBreaker, CircuitState, type CircuitBreakerOptions, type CircuitStateListener } from './policies/circuit-breaker.js';
+export { memoize, type MemoizeOptions } from './policies/memoize.js';

@@ -68,6 +68,13 @@ export interface MapOptions {
 
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
 
+/**
+ * What `map` uses of the future `submit` returns for an item; a lighter per-item handle with
+ * these members (and an outcome for `internals.outcome`) can stand in for it.
+ * @internal
+ */
+export type MapItem<R> = Pick<Future<R>, 'addDoneCallback' | 'done' | 'state' | 'cancel'>;
+
 const MAP_OPTIONS: OptionChecks = { bufferSize: checkPositiveInteger, timeout: checkTimeout, signal: checkSignal, ordered: checkBoolean };
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
@@ -80,13 +87,16 @@ function isIterable(value: unknown): boolean {
 
 function ignore(): void {}
 
-/** Splits `map(fn, ...iterables, options?)`'s rest arguments and checks the iterables. @internal */
+/**
+ * Splits `map(fn, ...iterables, options?)`'s rest arguments and checks the iterables. None is
+ * fine: there is nothing to zip, so the map yields nothing (as Python's `map(fn)` and `zip()`).
+ * @internal
+ */
 export function splitMapArguments(rest: unknown[], action: string): { iterables: AnyIterable<unknown>[]; options: MapOptions | undefined } {
   const last = rest.at(-1);
-  // A last argument that is undefined, or an object that is not iterable, is the options.
-  const hasOptions = rest.length > 0 && (last === undefined || (typeof last === 'object' && last !== null && !isIterable(last)));
+  // A last argument that is undefined (or none), or an object that is not iterable, is the options.
+  const hasOptions = last === undefined || (typeof last === 'object' && last !== null && !isIterable(last));
   const iterables = hasOptions ? rest.slice(0, -1) : rest;
-  if (iterables.length === 0) fail(TypeError, 'at least one iterable', action, 'iterables', []);
   iterables.forEach((iterable, index) => isIterable(iterable) || fail(TypeError, 'an iterable or async iterable', action, `iterables[${index}]`, iterable));
   return { iterables: iterables as AnyIterable<unknown>[], options: hasOptions ? (last as MapOptions | undefined) : undefined };
 }
@@ -99,7 +109,7 @@ export function splitMapArguments(rest: unknown[], action: string): { iterables:
  * @internal
  */
 export function mapIterables<R>(
-  submit: (values: unknown[]) => Future<R>,
+  submit: (values: unknown[]) => MapItem<R>,
   iterables: AnyIterable<unknown>[],
   options: MapOptions | undefined,
   action: string,
@@ -110,44 +120,49 @@ export function mapIterables<R>(
   return new MapResultsIterator(submit, iterables, checked, action);
 }
 
-/**
- * A call that waits for its turn. `end` is set for `return()` and `throw()`: it ends the
- * iterator and gives the call's outcome.
- */
-interface Request<R> extends DeferredPromise<IteratorResult<R>> {
-  end?: (() => Promise<IteratorResult<R>>) | undefined;
+/** A call of `next()`, `return()` or `throw()`; `end` (for the last two) ends the iterator and gives the call's outcome. */
+interface Call<T> extends DeferredPromise<IteratorResult<T>> {
+  end?: (() => Promise<IteratorResult<T>>) | undefined;
 }
+
+/** Stands for a `next()` being served at once, until it must wait. */
+const SERVING = {} as Call<unknown>;
 
 /**
  * The iterator `map()` returns, and the state of that call.
  *
  * Calls are served one after the other, in the order they were made, as by an async
- * generator, without a generator's cost: a call made while none is pending is served at
- * once, so a `next()` whose result is ready returns an already settled promise; one that
- * must wait sleeps until a result settles, the input pump stops, or the map is stopped
- * (deadline, signal, `return()`), and the calls made meanwhile wait behind it.
+ * generator, without a generator's cost: a call is served at once when none is before it, so
+ * a `next()` whose result is ready settles at once; one that must wait sleeps until a result
+ * settles, the input stops, or the map is stopped (deadline, signal, `return()`), and the
+ * calls made meanwhile wait behind it. `#step()` is one turn of the generator's loop.
  *
  * `#count` is the number of tasks submitted and not yet yielded, where an item counts as
  * yielded once the consumer asks for the next one: then the bound holds for any observer,
  * the consumer included (CPython 3.14 lets one more in).
  *
- * Ordered, `#queue` holds every submitted future in input order; unordered, it holds the
+ * Ordered, `#queue` holds every submitted item in input order; unordered, it holds the
  * settled ones in completion order and `#unsettled` the others. `#unfinished` counts the
- * submitted futures not settled: once the input has ended and none is left, the deadline can
+ * submitted items not settled: once the input has ended and none is left, the deadline can
  * no longer matter and its timer is stopped.
+ *
+ * The map listens to its signal only while something is under way (a task, or a read; a
+ * call waits only for these): a map its consumer dropped then holds nothing on a long-lived
+ * signal, and can be collected with its results. An abort meanwhile is seen by the next call.
  * @internal
  */
 export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable {
-  readonly #submit: (values: unknown[]) => Future<R>;
+  readonly #submit: (values: unknown[]) => MapItem<R>;
   readonly #iterators: AnyIterator[];
   readonly #async: boolean;
   readonly #bufferSize: number;
   readonly #ordered: boolean;
   readonly #timeout: number | undefined;
-  readonly #signal: AbortSignal | undefined;
+  /** Unset once the map no longer watches it (it closed, or the deadline passed). */
+  #signal: AbortSignal | undefined;
   readonly #action: string;
-  readonly #queue = new FifoQueue<Future<R>>();
-  readonly #unsettled = new Set<Future<R>>();
+  readonly #queue = new FifoQueue<MapItem<R>>();
+  readonly #unsettled = new Set<MapItem<R>>();
   #count = 0;
   #unfinished = 0;
   /** The last result handed out still counts against the buffer (until the next `next()`). */
@@ -162,16 +177,18 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   #deadline: TimeoutError | undefined;
   /** The consumer is gone: `return()`, an error thrown, or the end. */
   #closed = false;
-  /** A call is being served, or calls wait in `#requests`: a new call waits its turn. */
-  #busy = false;
-  /** The calls waiting, oldest first; the first one is being served. */
-  #requests: Request<R>[] = [];
+  /** Inputs are being read synchronously. */
+  #filling = false;
+  /** An async input's step is awaited. */
   #pulling = false;
   #listening = false;
   #timer: TimerHandle | undefined;
-  #wake: (() => void) | undefined;
+  /** The calls not yet settled, oldest first; the first one is being served. */
+  readonly #calls: Call<R>[] = [];
+  /** The first call waits for `#wake()`. */
+  #asleep = false;
 
-  constructor(submit: (values: unknown[]) => Future<R>, iterables: AnyIterable<unknown>[], options: MapOptions, action: string) {
+  constructor(submit: (values: unknown[]) => MapItem<R>, iterables: AnyIterable<unknown>[], options: MapOptions, action: string) {
     this.#submit = submit;
     this.#action = action;
     this.#bufferSize = options.bufferSize ?? Infinity;
@@ -190,43 +207,29 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
       this.#closeInputs(-1); // as zip does: close the inputs opened before the one that failed
       throw error;
     }
-    const signal = this.#signal;
-    if (signal?.aborted) {
-      this.#aborted = { error: signal.reason };
-      this.#close();
-      return;
-    }
-    if (signal !== undefined) {
-      signal.addEventListener('abort', this.#onAbort, { once: true });
-      this.#listening = true;
-    }
-    if (this.#timeout !== undefined) this.#timer = startTimer(this.#timeout, this.#onDeadline);
+    // Zipping no input at all gives nothing.
+    this.#inputDone = !iterators.length;
+    // An already aborted signal closes the map at once: nothing is submitted.
+    this.#listen();
+    if (this.#closed) return;
+    if (this.#timeout !== undefined && !this.#inputDone) this.#timer = startTimer(this.#timeout, this.#onDeadline);
     this.#fill();
   }
 
   next(): Promise<IteratorResult<R>> {
-    if (this.#busy) return this.#call(undefined);
-    // Busy while serving: a call made meanwhile (by an input, a task, a signal listener) waits.
-    this.#busy = true;
+    const calls = this.#calls;
+    if (calls.length !== 0) return this.#call(undefined);
+    // Nothing before it: served at once, and a result that is ready settles it without a
+    // pending promise. Calls made meanwhile wait behind it, and are served once it has settled.
+    calls.push(SERVING as Call<R>);
     let promise: Promise<IteratorResult<R>>;
     try {
       const result = this.#step();
-      if (result === undefined) {
-        // It waits first in line, ahead of any call made meanwhile.
-        promise = this.#call(undefined, true);
-        void this.#sleep();
-        return promise;
-      }
-      promise = Promise.resolve(result);
+      promise = result ? Promise.resolve(result) : ((this.#asleep = true), (calls[0] = pDefer()).promise);
     } catch (error) {
       promise = Promise.reject(error);
     }
-    if (this.#requests.length === 0) this.#busy = false;
-    else {
-      // Calls made meanwhile are served once this one has settled, as a generator would.
-      void this.#sleep();
-      this.#wakeUp();
-    }
+    if (!this.#asleep && calls.shift() && calls.length) queueMicrotask(this.#serve);
     return promise;
   }
 
@@ -256,22 +259,52 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     return 'MapResults';
   }
 
-  /** A call served once the calls before it have been (`first`: before every other). */
-  #call(end: Request<R>['end'], first?: boolean): Promise<IteratorResult<R>> {
-    const request: Request<R> = pDefer();
-    request.end = end;
-    this.#requests[first ? 'unshift' : 'push'](request);
-    if (!this.#busy) {
-      this.#busy = true;
-      this.#serve();
+  #call(end: Call<R>['end']): Promise<IteratorResult<R>> {
+    const call: Call<R> = pDefer();
+    call.end = end;
+    // A call made while another is served (by an input, a task, a listener) waits its turn.
+    if (this.#calls.push(call) === 1) this.#serve();
+    return call.promise;
+  }
+
+  /** Serves the calls, in order, until one must wait or none is left. */
+  readonly #serve = (): void => {
+    const calls = this.#calls;
+    for (let call = calls[0]; call !== undefined; call = calls[0]) {
+      if (call.end !== undefined) {
+        // `return()` or `throw()`: the iterator ends; the calls after it wait until it has settled.
+        this.#end();
+        const next = (): void => {
+          calls.shift();
+          this.#serve();
+        };
+        call.end().then(call.resolve, call.reject).then(next);
+        return;
+      }
+      try {
+        const result = this.#step();
+        if (result === undefined) {
+          this.#asleep = true;
+          return;
+        }
+        call.resolve(result);
+      } catch (error) {
+        call.reject(error);
+      }
+      calls.shift();
     }
-    return request.promise;
+  };
+
+  /** Something changed (a result settled, the input stopped, the map stopped): serves the call that sleeps. */
+  #wake(): void {
+    if (!this.#asleep) return;
+    this.#asleep = false;
+    queueMicrotask(this.#serve);
   }
 
   /**
    * One `next()`: its result, or `undefined` when it must wait; throws what the iterator
-   * throws. Once it has thrown or returned `{ done: true }`, the map is closed and every later
-   * call returns `{ done: true }`. One turn of an async generator's loop.
+   * throws. One turn of an async generator's loop.
    */
   #step(): IteratorResult<R> | undefined {
     if (this.#held) {
@@ -279,6 +312,8 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
       this.#count--;
     }
     try {
+      // The signal aborted while the map was not listening.
+      if (this.#signal?.aborted) this.#onAbort();
       // Reading the input may abort the map (its signal fires meanwhile).
       if (!this.#closed) this.#fill();
       if (this.#aborted !== undefined) throw this.#aborted.error;
@@ -287,11 +322,14 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
         if (head !== undefined && head.done()) {
           this.#queue.shift();
           const outcome = internals.outcome(head as Future<unknown>);
+          // Cancelled by the deadline: its CancelledError's cause is the map's TimeoutError.
+          if (head.state === 'cancelled' && this.#deadline !== undefined && (outcome as Error).cause === this.#deadline) throw this.#deadline;
           if (head.state !== 'fulfilled') throw outcome;
           this.#held = true;
           return { value: outcome as R, done: false };
         }
         if (this.#deadline !== undefined) throw this.#deadline;
+        // Something is under way (a task or a read): the map listens to its signal.
         if (this.#count !== 0 || !this.#inputDone) return undefined;
         if (this.#inputError !== undefined) throw this.#inputError.error;
       }
@@ -309,58 +347,14 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     this.#close();
   }
 
-  /** Serves the calls waiting, in order, until one must wait or none is left. */
-  #serve(): void {
-    const requests = this.#requests;
-    for (let request = requests[0]; request !== undefined; request = requests[0]) {
-      if (request.end) {
-        // `return()` or `throw()`: the iterator ends; the calls after it wait until it has settled.
-        requests.shift();
-        this.#end();
-        request.end().then(
-          (result) => {
-            request.resolve(result);
-            this.#serve();
-          },
-          (error: unknown) => {
-            request.reject(error);
-            this.#serve();
-          },
-        );
-        return;
-      }
-      try {
-        const result = this.#step();
-        if (result === undefined) {
-          void this.#sleep();
-          return;
-        }
-        request.resolve(result);
-      } catch (error) {
-        request.reject(error);
-      }
-      requests.shift();
-    }
-    this.#busy = false;
-  }
-
-  /** Waits for a change (a result settles, the input stops, the map stops), then serves again. */
-  async #sleep(): Promise<void> {
-    await new Promise<void>((resolve) => (this.#wake = resolve));
-    this.#serve();
-  }
-
   /** The consumer is gone: cancels what is outstanding, closes the inputs, stops timer and listener. */
   #close(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#stopInput();
-    this.#release();
-    for (const future of this.#queue.drain()) future.cancel();
-    for (const future of this.#unsettled) future.cancel();
+    this.#stop();
+    for (const item of [...this.#queue.drain(), ...this.#unsettled]) item.cancel();
     this.#unsettled.clear();
-    this.#count = 0;
-    this.#wakeUp();
+    this.#wake();
   }
 
   readonly #onAbort = (): void => {
@@ -370,130 +364,139 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
 
   /** The deadline: cancels what is not done (with the `TimeoutError`); the rest stays to be yielded. */
   readonly #onDeadline = (): void => {
-    this.#stopInput();
-    this.#release();
+    this.#stop();
     const error = new TimeoutError(`Cannot ${this.#action} beyond its 'timeout' of ${this.#timeout} ms: ${this.#unfinished} unfinished`);
     this.#deadline = error;
-    // Cancelling a future that has settled changes nothing.
-    for (const future of [...this.#queue.toArray(), ...this.#unsettled]) future.cancel(error);
-    this.#wakeUp();
+    // Cancelling an item that has settled changes nothing.
+    for (const item of [...this.#queue.toArray(), ...this.#unsettled]) item.cancel(error);
+    this.#wake();
   };
 
-  readonly #onSettled = (future: Future<R>): void => {
+  readonly #onSettled = (item: MapItem<R>): void => {
     if (this.#closed) return;
-    this.#unfinished--;
-    this.#stopTimerIfFinished();
+    if (!--this.#unfinished) {
+      // Once the input has ended and every submitted item has settled, nothing can time out.
+      if (this.#inputDone) cancelTimer(this.#timer);
+      this.#idle();
+    }
     if (this.#ordered) {
-      if (future === this.#queue.peek()) this.#wakeUp();
-    } else if (this.#unsettled.delete(future)) {
-      this.#queue.push(future);
-      this.#wakeUp();
+      if (item === this.#queue.peek()) this.#wake();
+    } else if (this.#unsettled.delete(item)) {
+      this.#queue.push(item);
+      this.#wake();
     }
   };
 
-  /** Once the input has ended and every submitted future has settled, nothing can time out. */
-  #stopTimerIfFinished(): void {
-    if (this.#inputDone && this.#unfinished === 0) cancelTimer(this.#timer);
+  /** Listens to the signal (something is under way), or takes its abort that came meanwhile. */
+  #listen(): void {
+    const signal = this.#signal;
+    if (signal === undefined || this.#listening) return;
+    if (signal.aborted) return this.#onAbort();
+    this.#listening = true;
+    signal.addEventListener('abort', this.#onAbort);
   }
 
-  #wakeUp(): void {
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  #release(): void {
-    cancelTimer(this.#timer);
-    if (this.#listening) {
+  /** Stops listening once nothing is under way (`always`: in any case). */
+  #idle(always?: boolean): void {
+    if (this.#listening && (always || (this.#unfinished === 0 && !this.#filling && !this.#pulling))) {
       this.#listening = false;
       this.#signal!.removeEventListener('abort', this.#onAbort);
     }
   }
 
-  /** Reads no more input, and closes every input unless that has already happened. */
-  #stopInput(): void {
+  /**
+   * Stops the timer and the listener, reads no more input, and closes every input unless that
+   * has already happened.
+   */
+  #stop(): void {
+    cancelTimer(this.#timer);
+    this.#idle(true);
+    this.#signal = undefined;
     if (this.#inputDone) return;
     this.#inputDone = true;
     this.#closeInputs(-1);
   }
 
-  /** Submits more work while the buffer allows: synchronously for sync inputs, else via the pump. */
+  /** Submits more work while the buffer allows and the inputs give their items at once. */
   #fill(): void {
-    if (this.#inputDone || this.#count >= this.#bufferSize) return;
-    if (this.#async) {
-      if (!this.#pulling) void this.#pump();
-      return;
+    this.#filling = true;
+    while (!this.#inputDone && !this.#pulling && this.#count < this.#bufferSize) {
+      const values = this.#read(0, new Array<unknown>(this.#iterators.length));
+      if (values === undefined || !this.#submitOne(values)) break;
     }
-    while (this.#count < this.#bufferSize) {
-      const values = this.#pullSync();
-      if (values === undefined || !this.#submitOne(values)) return;
-    }
+    this.#filling = false;
+    this.#idle();
   }
 
-  async #pump(): Promise<void> {
-    this.#pulling = true;
-    try {
-      while (!this.#inputDone && this.#count < this.#bufferSize) {
-        const values = await this.#pullAsync();
-        // The map may have stopped in the turn between the read and this line.
-        if (values === undefined || this.#inputDone || !this.#submitOne(values)) break;
-      }
-    } finally {
-      this.#pulling = false;
-      this.#wakeUp();
-    }
-  }
-
-  /** The next zipped tuple, or `undefined` when an input ended or failed (or the map stopped). */
-  #pullSync(): unknown[] | undefined {
-    const iterators = this.#iterators as Iterator<unknown>[];
-    const values = new Array<unknown>(iterators.length);
-    for (let index = 0; index < iterators.length; index++) {
-      let done: boolean | undefined;
-      try {
-        const step = iterators[index]!.next();
-        done = step.done;
-        values[index] = step.value;
-      } catch (error) {
-        this.#inputEnded(index, { error });
-        return undefined;
-      }
-      if (this.#inputDone) return undefined;
-      if (done) {
-        this.#inputEnded(index, undefined);
-        return undefined;
-      }
-    }
-    return values;
-  }
-
-  /** As {@link MapRun.#pullSync}, one input after the other (as `zip`: a later input is not read once an earlier one ends). */
-  async #pullAsync(): Promise<unknown[] | undefined> {
+  /**
+   * Reads the inputs from `index` on into `values`, one after the other (as `zip`: a later
+   * input is not read once an earlier one has ended). Gives the tuple once complete, or
+   * `undefined` when an input ended or failed, or when a step is awaited: an async map awaits
+   * every step (as `for await`), then reads on, submits the tuple and fills the buffer.
+   */
+  #read(index: number, values: unknown[]): unknown[] | undefined {
     const iterators = this.#iterators;
-    const values = new Array<unknown>(iterators.length);
-    for (let index = 0; index < iterators.length; index++) {
-      let done: boolean | undefined;
+    for (; index < iterators.length; index++) {
+      let step: unknown;
       try {
-        const step = await iterators[index]!.next();
-        done = step.done;
-        values[index] = step.value;
+        step = iterators[index]!.next();
       } catch (error) {
-        if (!this.#inputDone) this.#inputEnded(index, { error });
+        this.#took(index, values, undefined, { error });
         return undefined;
       }
-      if (this.#inputDone) return undefined;
-      if (done) {
-        this.#inputEnded(index, undefined);
+      if (this.#async) {
+        this.#pulling = true;
+        this.#listen();
+        Promise.resolve(step).then(
+          (step) => this.#readOn(index, values, step, undefined),
+          (error: unknown) => this.#readOn(index, values, undefined, { error }),
+        );
         return undefined;
       }
+      if (!this.#took(index, values, step, undefined)) return undefined;
     }
     return values;
+  }
+
+  /** An awaited step has come: reads on, submits, fills; wakes the waiting call once reading stops. */
+  #readOn(index: number, values: unknown[], step: unknown, failure: { error: unknown } | undefined): void {
+    this.#pulling = false;
+    if (this.#took(index, values, step, failure)) {
+      const tuple = this.#read(index + 1, values);
+      if (tuple !== undefined && this.#submitOne(tuple)) this.#fill();
+    }
+    if (!this.#pulling) {
+      this.#idle();
+      this.#wake();
+    }
+  }
+
+  /**
+   * Takes input `index`'s step (or its `failure`) into `values`: whether the tuple goes on.
+   * A step that is not an object is a `TypeError`, as `for...of` throws.
+   */
+  #took(index: number, values: unknown[], step: unknown, failure: { error: unknown } | undefined): boolean {
+    // The map may have stopped while this input was read.
+    if (this.#inputDone) return false;
+    try {
+      if (failure !== undefined) throw failure.error;
+      if (Object(step) !== step) fail(TypeError, 'an object', this.#action, `iterables[${index}].next()`, step);
+      if (!(step as IteratorResult<unknown>).done) {
+        values[index] = (step as IteratorResult<unknown>).value;
+        return true;
+      }
+      failure = undefined;
+    } catch (error) {
+      failure = { error };
+    }
+    this.#inputEnded(index, failure);
+    return false;
   }
 
   #submitOne(values: unknown[]): boolean {
-    let future: Future<R>;
+    let item: MapItem<R>;
     try {
-      future = this.#submit(values);
+      item = this.#submit(values);
     } catch (error) {
       // The executor was shut down (or broke): yield what was submitted, then throw this.
       this.#inputEnded(-1, { error });
@@ -501,9 +504,10 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     }
     this.#count++;
     this.#unfinished++;
-    if (this.#ordered) this.#queue.push(future);
-    else this.#unsettled.add(future);
-    future.addDoneCallback(this.#onSettled);
+    if (this.#ordered) this.#queue.push(item);
+    else this.#unsettled.add(item);
+    this.#listen();
+    item.addDoneCallback(this.#onSettled);
     return true;
   }
 
@@ -512,8 +516,8 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     this.#inputDone = true;
     this.#inputError = failure;
     this.#closeInputs(index);
-    this.#stopTimerIfFinished();
-    this.#wakeUp();
+    if (!this.#unfinished) cancelTimer(this.#timer);
+    this.#wake();
   }
 
   /** Calls `return()` on every input but `except`, without waiting and ignoring its errors. */

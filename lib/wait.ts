@@ -79,6 +79,9 @@ const WAIT_OPTIONS: OptionChecks = {
  * resolves, it does not reject, and cancels nothing). Plain promises are accepted and
  * wrapped with `Future.from`. Nothing is left attached to the futures afterwards.
  *
+ * Futures of different types, mixed with promises, give the union of their value types
+ * (`Set<Future<A | B>>`) without any annotation.
+ *
  * `FIRST_EXCEPTION` counts rejections only: a cancelled future is not an exception (as Python).
  *
  * @typeParam T - the futures' value type.
@@ -93,6 +96,8 @@ const WAIT_OPTIONS: OptionChecks = {
  * for (const future of notDone) future.cancel();
  * ```
  */
+export function wait<T>(futures: Iterable<Future<T> | PromiseLike<T>>, options?: WaitOptions): Promise<WaitResult<T>>;
+export function wait<F>(futures: Iterable<F & PromiseLike<unknown>>, options?: WaitOptions): Promise<WaitResult<Awaited<F>>>;
 export function wait<T>(futures: Iterable<Future<T> | PromiseLike<T>>, options?: WaitOptions): Promise<WaitResult<T>> {
   const { timeout, returnWhen = 'ALL_COMPLETED' } = checkOptions(options, WAIT_OPTIONS, 'wait for futures');
   const done = new Set<Future<T>>();

@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { extractExamples, sourceFiles } from './check-examples.mjs';
 
 const run = promisify(execFile);
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -134,22 +135,34 @@ try {
   if (tarball === undefined) throw NO_TARBALL;
 
   await step('the declarations carry the JSDoc (editor hovers, summaries and examples)', async () => {
+    // Every @example of lib/ on a declaration (not a module's own comment) is in the .d.ts of
+    // the ES module entry points; npm run test:examples type-checks them against these files.
     const seen = new Set();
-    const queue = exportTargets(pkg.exports?.['.']).filter(({ conditions }) => conditions.includes('types')).map(({ file }) => join(ROOT, file));
-    let examples = 0;
+    const queue = Object.values(pkg.exports ?? {})
+      .flatMap((value) => exportTargets(value))
+      .filter(({ conditions }) => conditions.includes('import') && conditions.includes('types'))
+      .map(({ file }) => join(ROOT, file));
+    let declarations = '';
     while (queue.length > 0) {
       const file = queue.shift();
       if (seen.has(file)) continue;
       seen.add(file);
       const text = readFileSync(file, 'utf8');
-      examples += text.split('@example').length - 1;
+      declarations += text;
       for (const [, relative] of text.matchAll(/from\s+['"](\.\.?\/[^'"]+)['"]/g)) {
         const base = join(file, '..', relative).replace(/\.(c?)js$/, '.d.$1ts');
         if (existsSync(base)) queue.push(base);
       }
     }
-    if (examples === 0) throw new Error(`no JSDoc @example in ${[...seen].map((file) => file.slice(ROOT.length)).join(', ')}: the comments were stripped from the .d.ts`);
-    return `${examples} @example blocks in ${seen.size} declaration files`;
+    const examples = sourceFiles('lib')
+      .flatMap((file) => extractExamples(file, readFileSync(join(ROOT, file), 'utf8')))
+      .filter(({ moduleComment }) => !moduleComment);
+    const missing = examples.filter(({ code }) => !code.every(({ text }) => text.trim() === '' || declarations.includes(text.trim())));
+    if (examples.length === 0 || missing.length === examples.length) {
+      throw new Error(`no JSDoc @example of lib/ in ${[...seen].map((file) => file.slice(ROOT.length)).join(', ')}: the comments were stripped from the .d.ts`);
+    }
+    if (missing.length > 0) throw new Error(`@example blocks of lib/ missing from the declarations: ${missing.map(({ file, line, index }) => `${file}:${line} example ${index}`).join(', ')}`);
+    return `the ${examples.length} @example blocks of lib/ in ${seen.size} declaration files`;
   });
 
   await step('install the tarball into a scratch project (offline, no scripts)', async () => {

@@ -88,6 +88,7 @@ describe('asCompleted', () => {
   it('needs no timer when every future has already settled', async () => {
     const executor = pool();
     const futures = [executor.submit(() => 1), executor.submit(() => 2)];
+    await Promise.all(futures);
     const left = await liveTimersAfter(async (live) => {
       const iterator = asCompleted(futures, { timeout: 0 });
       expect(live()).to.equal(0);

@@ -15,6 +15,7 @@ import {
   type RunOptions,
 } from '../lib/index.js';
 import { internals } from '../lib/future.js';
+import type { WorkItem } from '../lib/work-item.js';
 import { FifoQueue, PriorityQueue } from '../lib/internal/queue.js';
 import { cancelTimer, startTimer } from '../lib/internal/timers.js';
 import { flush, gate, instrumented, pool, track, watchingTimers, type Gate } from './helpers.js';
@@ -51,19 +52,52 @@ describe('TaskPoolExecutor', () => {
     it('runs a sync function and fulfills with its value', async () => {
       const executor = pool({ maxWorkers: 2 });
       const future = executor.submit((a: number, b: number) => a + b, 2, 3);
-      expect(future.state).to.equal('fulfilled');
       expect(await future).to.equal(5);
+      expect(future.state).to.equal('fulfilled');
     });
 
-    it('starts a task at once, synchronously, when a slot is free', () => {
+    it('is running when submit returns, and its function is called from a microtask, never inside submit', async () => {
       const executor = pool({ maxWorkers: 1 });
       let started = false;
       const future = executor.submit(async () => {
         started = true;
         await new Promise(() => {});
       });
-      expect(started).to.equal(true);
       expect(future.state).to.equal('running');
+      expect(executor.stats).to.include({ running: 1, pending: 0 });
+      expect(started).to.equal(false);
+      await Promise.resolve();
+      expect(started).to.equal(true);
+    });
+
+    it('lets a task read its own future: `const f = pool.submit(() => f.cancel())` cancels it', async () => {
+      const executor = pool({ maxWorkers: 1 });
+      const seen: unknown[] = [];
+      const future: Future<unknown> = executor.submit(() => {
+        seen.push(future.state, future.cancel('from inside'), future.state);
+        return 'value';
+      });
+      const error = await rejectionOf(future);
+      expect(seen).to.deep.equal(['running', true, 'cancelled']);
+      expect(error).to.be.instanceOf(CancelledError).and.include({ message: 'from inside', cause: 'from inside' });
+      await executor.onIdle();
+      expect(executor.stats).to.include({ cancelled: 1, completed: 0, running: 0 });
+    });
+
+    it('runs sync tasks that submit sync tasks 5,000 deep without overflowing the stack: onIdle resolves, none stays running', async () => {
+      // Every slot free: were a task called inside the submit that scheduled it, each level would nest a stack frame deeper.
+      const executor = pool({ maxWorkers: 10_000 });
+      const futures: Future<number>[] = [];
+      const nest = (depth: number): number => {
+        if (depth < 5_000) futures.push(executor.submit(nest, depth + 1));
+        return depth;
+      };
+      futures.push(executor.submit(nest, 0));
+      await executor.onIdle();
+      expect(futures).to.have.length(5_001);
+      expect(futures.filter((future) => future.state !== 'fulfilled')).to.deep.equal([]);
+      expect(await Promise.all(futures)).to.deep.equal(Array.from({ length: 5_001 }, (_, i) => i));
+      expect(executor.stats).to.include({ completed: 5_001, running: 0, pending: 0 });
     });
 
     it('passes the arguments and no this', async () => {
@@ -80,8 +114,8 @@ describe('TaskPoolExecutor', () => {
       const future = executor.submit(() => {
         throw error;
       });
-      expect(future.state).to.equal('rejected');
       expect(await future.exception()).to.equal(error);
+      expect(future.state).to.equal('rejected');
     });
 
     it('counts falsy thrown values as failures', async () => {
@@ -145,7 +179,7 @@ describe('TaskPoolExecutor', () => {
         expect(await Promise.all(futures)).to.deep.equal(Array.from({ length: count }, (_, i) => i));
         expect(task.maxInFlight).to.equal(maxWorkers);
         expect(task.started).to.deep.equal(Array.from({ length: count }, (_, i) => i));
-        expect(executor.stats).to.deep.equal({ pending: 0, running: 0, completed: count, failed: 0, cancelled: 0 });
+        expect(executor.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: count, failed: 0, cancelled: 0 });
       });
     }
 
@@ -170,6 +204,7 @@ describe('TaskPoolExecutor', () => {
         return g.promise.finally(() => inFlight--);
       };
       const futures = [2, 0, 1, 2, 0, 2, 1, 0, 2].map((kind) => executor.submit(task, kind));
+      await flush();
       while (gates.length > 0) {
         gates.shift()!.resolve();
         await flush();
@@ -187,6 +222,7 @@ describe('TaskPoolExecutor', () => {
       executor.submit(task.fn, 2);
       first.addDoneCallback(() => void executor.submit(task.fn, 3));
       const nested = executor.submit(() => executor.submit(task.fn, 4));
+      await flush();
       task.release(0);
       await flush();
       expect(task.started).to.deep.equal([0, 1, 2]);
@@ -264,6 +300,7 @@ describe('TaskPoolExecutor', () => {
       expect(second.cancel()).to.equal(true);
       expect(second.state).to.equal('cancelled');
       expect(executor.stats).to.deep.include({ pending: 1, running: 1, cancelled: 1 });
+      await flush();
       task.release(0);
       await flush();
       task.release(2);
@@ -271,7 +308,7 @@ describe('TaskPoolExecutor', () => {
       expect(task.started).to.deep.equal([0, 2]);
       expect(await third).to.equal(2);
       expect(await second.exception().catch((e: unknown) => e)).to.be.instanceOf(CancelledError);
-      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, completed: 2, failed: 0, cancelled: 1 });
+      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: 2, failed: 0, cancelled: 1 });
     });
 
     it('cancels a running task at once but keeps its slot until it settles', async () => {
@@ -293,10 +330,10 @@ describe('TaskPoolExecutor', () => {
       task.release(1);
       expect(await second).to.equal(1);
       expect(task.maxInFlight).to.equal(1);
-      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, completed: 1, failed: 0, cancelled: 1 });
+      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: 1, failed: 0, cancelled: 1 });
     });
 
-    it("aborts the running task's signal with the CancelledError, or the reason unchanged", async () => {
+    it("aborts the running task's signal with the future's CancelledError, the reason as its cause", async () => {
       const executor = pool({ maxWorkers: 2 });
       const seen: unknown[] = [];
       const forever = (context: { signal: AbortSignal }) =>
@@ -309,41 +346,45 @@ describe('TaskPoolExecutor', () => {
       const plain = executor.run(forever);
       const reason = { custom: true };
       const withReason = executor.run(forever);
+      await flush();
       plain.cancel();
       withReason.cancel(reason);
-      expect(seen[0]).to.be.instanceOf(CancelledError);
-      expect(seen[1]).to.equal(reason);
+      expect(seen[0]).to.be.instanceOf(CancelledError).and.include({ message: 'Cancelled while running' }).and.not.have.property('cause');
+      expect(seen[1]).to.be.instanceOf(CancelledError).and.include({ message: 'Cancelled while running', cause: reason });
       expect(await rejectionOf(plain)).to.equal(seen[0]);
-      expect(await rejectionOf(withReason)).to.equal(reason);
+      expect(await rejectionOf(withReason)).to.equal(seen[1]);
       await executor.onIdle();
-      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, completed: 0, failed: 0, cancelled: 2 });
+      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: 0, failed: 0, cancelled: 2 });
     });
 
     it('ignores the late outcome of a cancelled running task, a rejection too', async () => {
       const executor = pool({ maxWorkers: 1 });
       const late = gate();
       const future = executor.submit(() => late.promise);
+      await flush();
       future.cancel();
       const seen = await unhandledRejectionsDuring(() => late.reject(new Error('late')));
       expect(seen).to.deep.equal([]);
       expect(future.cancelled()).to.equal(true);
-      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, completed: 0, failed: 0, cancelled: 1 });
+      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: 0, failed: 0, cancelled: 1 });
     });
 
     it('returns false for a settled future and true again for a cancelled one', async () => {
       const executor = pool();
       const done = executor.submit(() => 1);
+      await flush();
       expect(done.cancel()).to.equal(false);
       const failed = executor.submit(() => Promise.reject(new Error('x')));
       await flush();
       expect(failed.cancel()).to.equal(false);
       const blocker = gate();
       const running = executor.submit(() => blocker.promise);
+      await flush();
       running.cancel();
       expect(running.cancel()).to.equal(true);
       blocker.resolve();
       await executor.onIdle();
-      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, completed: 1, failed: 1, cancelled: 1 });
+      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: 1, failed: 1, cancelled: 1 });
     });
 
     it('drops thousands of cancelled queued tasks without starting any', async () => {
@@ -360,7 +401,7 @@ describe('TaskPoolExecutor', () => {
       expect(await kept).to.equal('kept');
       expect(await later).to.equal('later');
       expect(started).to.equal(0);
-      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, completed: 3, failed: 0, cancelled: 2_500 });
+      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: 3, failed: 0, cancelled: 2_500 });
     });
   });
 
@@ -399,7 +440,7 @@ describe('TaskPoolExecutor', () => {
       expect(executor.stats).to.deep.include({ running: 1, pending: 1, failed: 1 });
       forever.resolve();
       expect(await next).to.equal('next');
-      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, completed: 1, failed: 1, cancelled: 0 });
+      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: 1, failed: 1, cancelled: 0 });
     });
 
     it('times out a task whose signal nobody read: the signal is aborted when read', async () => {
@@ -466,6 +507,7 @@ describe('TaskPoolExecutor', () => {
         const done = gate();
         const future = executor.submit(() => done.promise);
         executor.run(() => 'sync', { timeout: 60_000 });
+        await flush();
         expect(timers.live()).to.equal(1);
         done.resolve();
         await future;
@@ -476,7 +518,27 @@ describe('TaskPoolExecutor', () => {
       }
     });
 
-    it('cancels the future when its signal aborts, with the reason unchanged', async () => {
+    it('leaves no timer behind when a running task with a 30-minute timeout is cancelled and never settles', async () => {
+      const timers = watchingTimers();
+      try {
+        const executor = pool({ maxWorkers: 2, taskTimeout: 30 * 60_000 });
+        const byRun = executor.run(() => new Promise(() => {}), { timeout: 30 * 60_000 + 1 });
+        const bySubmit = executor.submit(() => new Promise(() => {}));
+        await flush();
+        expect([byRun.state, bySubmit.state]).to.deep.equal(['running', 'running']);
+        expect(timers.live()).to.equal(2);
+        byRun.cancel();
+        expect(timers.live()).to.equal(1);
+        bySubmit.cancel('not needed');
+        expect(timers.live()).to.equal(0);
+        // The slots stay taken by tasks that never settle, and nothing will ever fire.
+        expect(executor.stats).to.include({ running: 2, cancelled: 2 });
+      } finally {
+        timers.restore();
+      }
+    });
+
+    it('cancels the future when its signal aborts, with a CancelledError caused by the reason', async () => {
       const executor = pool({ maxWorkers: 1 });
       const blocker = gate();
       executor.submit(() => blocker.promise);
@@ -492,10 +554,11 @@ describe('TaskPoolExecutor', () => {
       blocker.resolve();
       await executor.onIdle();
       expect(started).to.equal(false);
-      expect(await future.exception().catch((e: unknown) => e)).to.equal(reason);
+      const error = await future.exception().catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(CancelledError).and.include({ message: 'Cancelled before it started', cause: reason });
     });
 
-    it('cancels a running task when its signal aborts: the task signal aborts with the reason', async () => {
+    it("cancels a running task when its signal aborts: the task signal aborts with the future's CancelledError", async () => {
       const executor = pool({ maxWorkers: 1 });
       const controller = new AbortController();
       const forever = gate();
@@ -505,13 +568,14 @@ describe('TaskPoolExecutor', () => {
         return forever.promise;
       }, { signal: controller.signal });
       expect(future.state).to.equal('running');
+      await flush();
       controller.abort('user left');
       expect(future.state).to.equal('cancelled');
-      expect(taskSignal!.reason).to.equal('user left');
+      expect(taskSignal!.reason).to.be.instanceOf(CancelledError).and.include({ message: 'user left', cause: 'user left' });
       expect(executor.stats.running).to.equal(1);
       forever.resolve();
       await executor.onIdle();
-      expect(await rejectionOf(future)).to.equal('user left');
+      expect(await rejectionOf(future)).to.equal(taskSignal!.reason);
     });
 
     it('cancels at once with an already aborted signal, and never starts the task', async () => {
@@ -522,11 +586,11 @@ describe('TaskPoolExecutor', () => {
       expect(future.cancelled()).to.equal(true);
       await executor.onIdle();
       expect(started).to.equal(false);
-      expect(await rejectionOf(future)).to.equal(reason);
-      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, completed: 0, failed: 0, cancelled: 1 });
+      expect(await rejectionOf(future)).to.be.instanceOf(CancelledError).and.include({ cause: reason });
+      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: 0, failed: 0, cancelled: 1 });
     });
 
-    it('removes its abort listener once the future settles, whatever the outcome', async () => {
+    it('keeps one abort listener on a shared signal, removed once every future settles, whatever the outcome', async () => {
       const executor = pool({ maxWorkers: 1 });
       const controller = new AbortController();
       const { signal } = controller;
@@ -538,7 +602,7 @@ describe('TaskPoolExecutor', () => {
         executor.run(() => 'cancelled', { signal }),
         executor.run(() => 'shut down', { signal }),
       ];
-      expect(getEventListeners(signal, 'abort')).to.have.length(5);
+      expect(getEventListeners(signal, 'abort')).to.have.length(1);
       futures[3]!.cancel();
       blocker.resolve();
       await flush();
@@ -547,6 +611,59 @@ describe('TaskPoolExecutor', () => {
       await executor.shutdown({ wait: false, cancelFutures: true });
       pendingOne.cancel();
       expect(getEventListeners(signal, 'abort')).to.have.length(0);
+    });
+
+    it('keeps one abort listener on a signal shared by many queued tasks: no MaxListenersExceededWarning, and none left once they settle', async () => {
+      const executor = pool({ maxWorkers: 1 });
+      const warnings: Error[] = [];
+      const onWarning = (warning: Error): void => void warnings.push(warning);
+      process.on('warning', onWarning);
+      try {
+        const blocker = gate();
+        executor.submit(() => blocker.promise);
+        const shared = new AbortController();
+        const completing = Array.from({ length: 20 }, (_, i) => executor.run(() => i, { signal: shared.signal }));
+        const aborted = new AbortController();
+        const cancelling = Array.from({ length: 20 }, (_, i) => executor.run(() => i, { signal: aborted.signal }));
+        expect(getEventListeners(shared.signal, 'abort')).to.have.length(1);
+        expect(getEventListeners(aborted.signal, 'abort')).to.have.length(1);
+        aborted.abort('stop');
+        expect(getEventListeners(aborted.signal, 'abort')).to.have.length(0);
+        for (const future of cancelling) expect(await rejectionOf(future)).to.be.instanceOf(CancelledError).and.include({ cause: 'stop' });
+        blocker.resolve();
+        expect(await Promise.all(completing)).to.deep.equal(Array.from({ length: 20 }, (_, i) => i));
+        expect(getEventListeners(shared.signal, 'abort')).to.have.length(0);
+        await flush(); // a warning is emitted on the next tick
+      } finally {
+        process.off('warning', onWarning);
+      }
+      expect(warnings.map((warning) => warning.name)).not.to.include('MaxListenersExceededWarning');
+    });
+
+    it('reads each run() option once: a getter whose second value is invalid changes nothing', async () => {
+      const executor = pool({ maxWorkers: 1 });
+      const controller = new AbortController();
+      const reads = { signal: 0, timeout: 0, priority: 0 };
+      const options = {
+        get signal() {
+          return reads.signal++ === 0 ? controller.signal : 'not a signal';
+        },
+        get timeout() {
+          return reads.timeout++ === 0 ? 60_000 : -1;
+        },
+        get priority() {
+          return reads.priority++ === 0 ? 1 : NaN;
+        },
+      } as unknown as RunOptions;
+      const blocker = gate();
+      const future = executor.run(() => blocker.promise.then(() => 'done'), options);
+      expect(reads).to.deep.equal({ signal: 1, timeout: 1, priority: 1 });
+      await timerTurn(5);
+      expect(future.state).to.equal('running');
+      expect(getEventListeners(controller.signal, 'abort')).to.have.length(1);
+      blocker.resolve();
+      expect(await future).to.equal('done');
+      expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
     });
 
     it('accepts any AbortSignal-like object', async () => {
@@ -564,7 +681,7 @@ describe('TaskPoolExecutor', () => {
       signal.aborted = true;
       signal.reason = 'fake';
       listeners[0]!();
-      expect(await rejectionOf(future)).to.equal('fake');
+      expect(await rejectionOf(future)).to.be.instanceOf(CancelledError).and.include({ message: 'fake', cause: 'fake' });
       expect(listeners).to.have.length(0);
       forever.resolve();
     });
@@ -579,6 +696,7 @@ describe('TaskPoolExecutor', () => {
       let finished = false;
       const done = executor.shutdown().then(() => (finished = true));
       expect(executor.isShutdown).to.equal(true);
+      await flush();
       task.release(0);
       await flush();
       expect(finished).to.equal(false);
@@ -614,20 +732,23 @@ describe('TaskPoolExecutor', () => {
       expect(a.running()).to.equal(true);
       await executor.shutdown({ wait: false });
       const again = executor.shutdown({ cancelFutures: true });
+      await flush();
       task.release(0);
       await Promise.all([done, again]);
       await executor.shutdown();
       expect(a.state).to.equal('fulfilled');
       expect(task.started).to.deep.equal([0]);
-      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, completed: 1, failed: 0, cancelled: 2 });
+      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: 1, failed: 0, cancelled: 2 });
     });
 
     it('waits until a cancelled or timed-out running task really settles', async () => {
       const executor = pool({ maxWorkers: 2 });
       const one = gate();
       const two = gate();
-      executor.submit(() => one.promise).cancel();
+      const cancelled = executor.submit(() => one.promise);
       const timed = executor.run(() => two.promise, { timeout: 0 });
+      await flush();
+      cancelled.cancel();
       await timed.exception();
       let finished = false;
       const done = executor.shutdown().then(() => (finished = true));
@@ -692,23 +813,24 @@ describe('TaskPoolExecutor', () => {
     it('counts pending, running, completed, failed and cancelled', async () => {
       const executor = pool({ maxWorkers: 2 });
       const task = instrumented();
-      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 });
+      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: 0, failed: 0, cancelled: 0 });
       const futures = [0, 1, 2, 3, 4].map((id) => executor.submit(task.fn, id));
-      expect(executor.stats).to.deep.equal({ pending: 3, running: 2, completed: 0, failed: 0, cancelled: 0 });
+      expect(executor.stats).to.deep.equal({ pending: 3, running: 2, retrying: 0, completed: 0, failed: 0, cancelled: 0 });
       futures[4]!.cancel();
-      expect(executor.stats).to.deep.equal({ pending: 2, running: 2, completed: 0, failed: 0, cancelled: 1 });
+      expect(executor.stats).to.deep.equal({ pending: 2, running: 2, retrying: 0, completed: 0, failed: 0, cancelled: 1 });
+      await flush();
       task.release(0);
       await flush();
-      expect(executor.stats).to.deep.equal({ pending: 1, running: 2, completed: 1, failed: 0, cancelled: 1 });
+      expect(executor.stats).to.deep.equal({ pending: 1, running: 2, retrying: 0, completed: 1, failed: 0, cancelled: 1 });
       task.fail(1, new Error('x'));
       await flush();
-      expect(executor.stats).to.deep.equal({ pending: 0, running: 2, completed: 1, failed: 1, cancelled: 1 });
+      expect(executor.stats).to.deep.equal({ pending: 0, running: 2, retrying: 0, completed: 1, failed: 1, cancelled: 1 });
       futures[2]!.cancel();
-      expect(executor.stats).to.deep.equal({ pending: 0, running: 2, completed: 1, failed: 1, cancelled: 2 });
+      expect(executor.stats).to.deep.equal({ pending: 0, running: 2, retrying: 0, completed: 1, failed: 1, cancelled: 2 });
       task.release(2);
       task.release(3);
       await executor.onIdle();
-      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, completed: 2, failed: 1, cancelled: 2 });
+      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: 2, failed: 1, cancelled: 2 });
     });
 
     it('is up to date inside done callbacks', async () => {
@@ -729,6 +851,7 @@ describe('TaskPoolExecutor', () => {
       await failing.exception();
       const cancelled = executor.submit(() => never.promise);
       watch('cancelledRunning', cancelled);
+      await flush();
       cancelled.cancel();
       never.resolve();
       await executor.onIdle();
@@ -736,18 +859,19 @@ describe('TaskPoolExecutor', () => {
       watch('timedOut', timedOut);
       await timedOut.exception();
       expect(seen).to.deep.equal({
-        cancelledPending: { pending: 0, running: 1, completed: 0, failed: 0, cancelled: 1 },
-        fulfilled: { pending: 0, running: 0, completed: 1, failed: 0, cancelled: 1 },
-        rejected: { pending: 0, running: 0, completed: 1, failed: 1, cancelled: 1 },
-        cancelledRunning: { pending: 0, running: 1, completed: 1, failed: 1, cancelled: 2 },
-        timedOut: { pending: 0, running: 1, completed: 1, failed: 2, cancelled: 2 },
+        cancelledPending: { pending: 0, running: 1, retrying: 0, completed: 0, failed: 0, cancelled: 1 },
+        fulfilled: { pending: 0, running: 0, retrying: 0, completed: 1, failed: 0, cancelled: 1 },
+        rejected: { pending: 0, running: 0, retrying: 0, completed: 1, failed: 1, cancelled: 1 },
+        cancelledRunning: { pending: 0, running: 1, retrying: 0, completed: 1, failed: 1, cancelled: 2 },
+        timedOut: { pending: 0, running: 1, retrying: 0, completed: 1, failed: 2, cancelled: 2 },
       });
     });
 
-    it('returns a snapshot', () => {
+    it('returns a snapshot', async () => {
       const executor = pool();
       const before = executor.stats;
       executor.submit(() => 1);
+      await executor.onIdle();
       expect(before.completed).to.equal(0);
       expect(executor.stats.completed).to.equal(1);
       expect(executor.stats).not.to.equal(executor.stats);
@@ -766,6 +890,7 @@ describe('TaskPoolExecutor', () => {
       executor.submit(task.fn, 1);
       let idle = 0;
       const waiters = [executor.onIdle(), executor.onIdle()].map((p) => p.then(() => idle++));
+      await flush();
       task.release(0);
       await flush();
       expect(idle).to.equal(0);
@@ -781,6 +906,7 @@ describe('TaskPoolExecutor', () => {
       const queued = executor.submit(() => 1);
       let idle = false;
       const waiter = executor.onIdle().then(() => (idle = true));
+      await flush();
       queued.cancel();
       await flush();
       expect(idle).to.equal(false);
@@ -986,7 +1112,7 @@ describe('TaskPoolExecutor', () => {
       for (const [options, type, message] of cases) {
         expect(() => executor.run(() => 1, options), message).to.throw(type, message);
       }
-      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, completed: 0, failed: 0, cancelled: 0 });
+      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: 0, failed: 0, cancelled: 0 });
     });
 
     it('accepts undefined option values, a zero timeout and fractional or negative priorities', async () => {
@@ -1011,13 +1137,14 @@ describe('TaskPoolExecutor', () => {
       const running = executor.submit((arg: object) => blocker.promise.then(() => arg), { big: true });
       const queued = executor.submit((arg: object) => arg, { big: true });
       const cancelled = executor.submit((arg: object) => arg, { big: true });
-      expect(internals.args(queued as Future<unknown>)).to.deep.equal([{ big: true }]);
+      const item = (future: Future<unknown>): WorkItem => internals.owner(future) as WorkItem;
+      expect(item(queued as Future<unknown>).args).to.deep.equal([{ big: true }]);
       cancelled.cancel();
-      for (const getter of [internals.task, internals.args]) expect(getter(cancelled as Future<unknown>)).to.equal(undefined);
+      for (const key of ['task', 'args', 'context'] as const) expect(item(cancelled as Future<unknown>)[key]).to.equal(undefined);
       blocker.resolve();
       await executor.onIdle();
       for (const future of [running, queued]) {
-        for (const getter of [internals.task, internals.args]) expect(getter(future as Future<unknown>)).to.equal(undefined);
+        for (const key of ['task', 'args', 'context'] as const) expect(item(future as Future<unknown>)[key]).to.equal(undefined);
       }
     });
 
@@ -1063,18 +1190,19 @@ describe('TaskPoolExecutor', () => {
         // `label`: an option of this backend's own, checked by `checkLabel` when there is one.
         super(options, 3, { label: checkLabel });
       }
-      submit<R>(task: () => R): Future<Awaited<R>> {
+      override submit<R>(task: () => R): Future<Awaited<R>> {
         return this.schedule(task, 'args');
       }
       fail(error: BrokenExecutorError): void {
         this.breakExecutor(error);
       }
-      protected execute(task: unknown, args: unknown): unknown {
-        this.executed.push(args);
-        return (task as () => unknown)();
+      protected checkTask(): void {}
+      protected execute(item: WorkItem): unknown {
+        this.executed.push(item.args);
+        return (item.task as () => unknown)();
       }
-      protected override interrupt(future: Future<unknown>, reason: unknown): void {
-        this.interrupted.push([future, reason]);
+      protected override interrupt(item: WorkItem, reason: unknown): void {
+        this.interrupted.push([item.future, reason]);
       }
     }
 
@@ -1102,7 +1230,7 @@ describe('TaskPoolExecutor', () => {
       expect(() => new LabelledExecutor({ label: 5 })).to.throw(TypeError, "Cannot create LabelledExecutor as 'label' must be a string: current value is 5");
       expect(() => new LabelledExecutor({ labl: 'x' } as never)).to.throw(
         TypeError,
-        `Cannot create LabelledExecutor as 'options' has an unknown key "labl": the known keys are 'maxWorkers', 'name', 'taskTimeout', 'label'`,
+        `Cannot create LabelledExecutor as 'options' has an unknown key "labl": the known keys are 'maxWorkers', 'name', 'taskTimeout', 'retry', 'rateLimit', 'breaker', 'label'`,
       );
     });
 
@@ -1114,10 +1242,13 @@ describe('TaskPoolExecutor', () => {
       const reason = new Error('why');
       cancelled.cancel(reason);
       const error = await timedOut.exception();
-      expect(executor.interrupted).to.deep.equal([
-        [cancelled, reason],
-        [timedOut, error],
-      ]);
+      const cancellation = await rejectionOf(cancelled);
+      expect(cancellation).to.be.instanceOf(CancelledError).and.include({ cause: reason });
+      expect(executor.interrupted).to.have.length(2);
+      expect(executor.interrupted[0]![0]).to.equal(cancelled);
+      expect(executor.interrupted[0]![1]).to.equal(cancellation);
+      expect(executor.interrupted[1]![0]).to.equal(timedOut);
+      expect(executor.interrupted[1]![1]).to.equal(error);
       forever.resolve();
       await executor.onIdle();
     });
@@ -1140,7 +1271,7 @@ describe('TaskPoolExecutor', () => {
       running.resolve('still finishes');
       expect(await first).to.equal('still finishes');
       await executor.shutdown();
-      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, completed: 1, failed: 1, cancelled: 1 });
+      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: 1, failed: 1, cancelled: 1 });
     });
 
     it('accepts the extra option keys it declares', () => {

@@ -23,7 +23,7 @@ export const FIXTURE_VALUE = 42;
 
 /** A future that has not started: `'pending'`. */
 export function pendingFuture<T = number>(): Future<T> {
-  return internals.create<T>(undefined, undefined, undefined, undefined);
+  return internals.create<T>(undefined);
 }
 
 /** A future whose task has started and not settled: `'running'`. */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { CancelledError, Future, FutureState, TimeoutError } from '../lib/index.js';
+import { CancelledError, Future, FutureState, TimeoutError, settle, wait } from '../lib/index.js';
 import { internals } from '../lib/future.js';
 import {
   FIXTURE_VALUE,
@@ -87,7 +87,7 @@ describe('Future', () => {
       const first = new Error('first');
       const future = cancelledFuture(first);
       expect(future.cancel(new Error('second'))).to.equal(true);
-      expect(await rejectionOf(future)).to.equal(first);
+      expect(await rejectionOf(future)).to.be.instanceOf(CancelledError).and.include({ cause: first });
     });
 
     it('returns false for fulfilled and rejected futures and changes nothing', async () => {
@@ -101,14 +101,17 @@ describe('Future', () => {
       expect(await rejected.exception()).to.be.instanceOf(FixtureError);
     });
 
-    it('rejects with the reason unchanged, falsy reasons too', async () => {
+    it('rejects with a CancelledError whose cause is the reason, falsy reasons too; a string reason is its message', async () => {
       const reason = { why: 'user' };
       const future = cancelledFuture(reason);
-      expect(await rejectionOf(future)).to.equal(reason);
-      expect(await rejectionOf(future.result())).to.equal(reason);
-      expect(await rejectionOf(future.exception())).to.equal(reason);
+      const error = await rejectionOf(future);
+      expect(error).to.be.instanceOf(CancelledError).and.include({ message: 'Cancelled before it started', cause: reason });
+      expect(await rejectionOf(future.result())).to.equal(error);
+      expect(await rejectionOf(future.exception())).to.equal(error);
+      expect(await rejectionOf(cancelledFuture('no longer needed'))).to.be.instanceOf(CancelledError).and.include({ message: 'no longer needed', cause: 'no longer needed' });
       for (const falsy of [0, '', null, false]) {
-        expect(await rejectionOf(cancelledFuture(falsy))).to.equal(falsy);
+        const cancellation = await rejectionOf(cancelledFuture(falsy));
+        expect(cancellation).to.be.instanceOf(CancelledError).and.have.property('cause', falsy);
       }
     });
 
@@ -149,14 +152,15 @@ describe('Future', () => {
       }
     });
 
-    it('aborts with the cancel reason unchanged', () => {
+    it("aborts with the future's CancelledError, the cancel reason as its cause", async () => {
       const reason = new Error('stop');
       const future = runningFuture();
       const signal = future.signal;
       let seen: unknown;
       signal.addEventListener('abort', () => (seen = signal.reason));
       future.cancel(reason);
-      expect(seen).to.equal(reason);
+      expect(seen).to.be.instanceOf(CancelledError).and.include({ message: 'Cancelled while running', cause: reason });
+      expect(await rejectionOf(future)).to.equal(seen);
     });
 
     it('is already aborted inside done callbacks of a cancellation', () => {
@@ -295,7 +299,7 @@ describe('Future', () => {
       const control = controlledFuture();
       const exception = control.future.exception();
       control.future.cancel('why');
-      expect(await rejectionOf(exception)).to.equal('why');
+      expect(await rejectionOf(exception)).to.be.instanceOf(CancelledError).and.include({ message: 'why', cause: 'why' });
     });
 
     it('throws for a bad timeout, naming it and its value', () => {
@@ -449,7 +453,7 @@ describe('Future', () => {
       expect(await fulfilledFuture(1).then((v) => v + 1)).to.equal(2);
       expect(await rejectedFuture(new Error('x')).then(() => 'no', (e: unknown) => (e as Error).message)).to.equal('x');
       expect(await rejectedFuture(7).catch((e: unknown) => e)).to.equal(7);
-      expect(await cancelledFuture('r').catch((e: unknown) => e)).to.equal('r');
+      expect(await cancelledFuture('r').catch((e: unknown) => e)).to.be.instanceOf(CancelledError).and.include({ cause: 'r' });
       let finalized = 0;
       expect(await fulfilledFuture(2).finally(() => finalized++)).to.equal(2);
       expect(await rejectionOf(rejectedFuture(3).finally(() => finalized++))).to.equal(3);
@@ -571,6 +575,28 @@ describe('Future', () => {
       expect(callbacks).to.equal(1);
       expect(await rejectionOf(wrapper)).to.be.instanceOf(CancelledError);
       expect(Future.from(later.promise)).to.equal(wrapper);
+    });
+
+    it('is not what settle(p) and wait([p]) follow: cancelling Future.from(p), before or after, changes nothing they report', async () => {
+      const later = gate<number>();
+      Future.from(later.promise).cancel('not for settle');
+      const settled = settle(later.promise);
+      const waited = wait([later.promise]);
+      const afterwards = gate<number>();
+      const settledFirst = settle(afterwards.promise);
+      const waitedFirst = wait([afterwards.promise]);
+      expect(Future.from(afterwards.promise).cancel()).to.equal(true);
+      later.resolve(7);
+      afterwards.resolve(8);
+      expect(await settled).to.deep.equal({ ok: true, value: 7 });
+      expect(await settledFirst).to.deep.equal({ ok: true, value: 8 });
+      for (const [result, value] of [[await waited, 7], [await waitedFirst, 8]] as const) {
+        expect(result.notDone.size).to.equal(0);
+        const [future] = [...result.done];
+        expect(future!.state).to.equal('fulfilled');
+        expect(await future).to.equal(value);
+      }
+      expect(Future.from(later.promise).state).to.equal('cancelled');
     });
 
     it('names the value it was given', () => {

@@ -2,6 +2,10 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { CancelledError, ExecutorShutdownError, Future, TimeoutError, isErr, isOk, settle, type Result, type TaskPoolExecutor } from '../lib/index.js';
 import { mapIterables, type AnyIterable, type MapResults, type MapOptions } from '../lib/map.js';
+import { getEventListeners } from 'node:events';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { cleanupWorkerPools, workerPool } from './fixtures/worker/harness.js';
 import { flush, gate, instrumented, liveTimersAfter, pool, type Gate } from './helpers.js';
 
 type Drained<T> = { values: T[]; threw: boolean; error?: unknown };
@@ -300,7 +304,7 @@ describe('map', () => {
       expect(executor.stats).to.deep.include({ running: 1, pending: 2 });
     });
 
-    it('without bufferSize consumes sync iterables and submits every task at call time', () => {
+    it('without bufferSize consumes sync iterables and submits every task at call time', async () => {
       const executor = pool({ maxWorkers: 2 });
       const input = counting(6);
       let calls = 0;
@@ -312,8 +316,9 @@ describe('map', () => {
         input.iterator,
       );
       expect(input.state).to.deep.include({ pulled: 6, finished: true });
-      expect(calls).to.equal(2);
       expect(executor.stats).to.deep.include({ running: 2, pending: 4 });
+      await flush();
+      expect(calls).to.equal(2);
     });
 
     it('keeps order and the bound for any completion order (property)', async () => {
@@ -403,7 +408,7 @@ describe('map', () => {
       await flush();
       expect(task.started).to.deep.equal([0, 1, 2, 3]);
       expect(await iterator.next()).to.deep.equal({ done: true, value: undefined });
-      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, completed: 1, failed: 1, cancelled: 3 });
+      expect(executor.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: 1, failed: 1, cancelled: 3 });
     });
 
     it('throws an error as soon as it happens with ordered: false, and cancels the rest', async () => {
@@ -515,8 +520,8 @@ describe('map', () => {
       const iterator = map([input]);
       await flush();
       item.resolve({ done: false, value: 1 });
-      // Runs after the read has resumed, before the item is handed to submission.
-      queueMicrotask(() => void iterator.return!());
+      // In the same turn: before the read resumes with the item.
+      void iterator.return!();
       await flush();
       expect(futures).to.have.length(0);
     });
@@ -649,6 +654,26 @@ describe('map', () => {
       expect(result.error).to.be.instanceOf(TypeError);
     });
 
+    it('throws a TypeError naming the input whose next() gives a non-object, after the results before it', async () => {
+      const executor = pool();
+      let i = 0;
+      const sync: Iterable<number> = { [Symbol.iterator]: () => ({ next: () => (i < 2 ? { done: false, value: i++ } : (7 as never)) }) };
+      const syncResult = await drain(executor.map((n: number) => n, sync));
+      expect(syncResult.values).to.deep.equal([0, 1]);
+      expect(syncResult.error).to.be.instanceOf(TypeError);
+      expect((syncResult.error as Error).message).to.equal(
+        "Cannot map over executor '" + executor.name + "' as 'iterables[0].next()' must be an object: current value is 7",
+      );
+      const closed = counting();
+      const asyncInput: AsyncIterable<number> = { [Symbol.asyncIterator]: () => ({ next: async () => 'step' as never }) };
+      const asyncResult = await drain(executor.map((a: number, b: number) => a + b, closed.iterator, asyncInput));
+      expect(asyncResult.values).to.deep.equal([]);
+      expect(asyncResult.error).to.be.instanceOf(TypeError);
+      expect((asyncResult.error as Error).message).to.match(/'iterables\[1\]\.next\(\)' must be an object: current value is "step"$/);
+      expect(closed.state.returned).to.equal(1);
+      expect((await drain(executor.map((n: number) => n, { [Symbol.iterator]: () => ({ next: () => null as never }) }))).error).to.be.instanceOf(TypeError);
+    });
+
     it('throws the error of an input that fails at call time after nothing was yielded', async () => {
       const executor = pool();
       const error = new Error('at once');
@@ -667,6 +692,7 @@ describe('map', () => {
   describe('calls in order', () => {
     it('hands out results that are ready at once, even when return() follows in the same turn', async () => {
       const iterator = pool().map((n: number) => n * 2, [1, 2, 3]);
+      await flush();
       const first = iterator.next();
       const second = iterator.next();
       const returned = iterator.return!('stop');
@@ -680,6 +706,7 @@ describe('map', () => {
       const executor = pool({ maxWorkers: 1 });
       const task = instrumented();
       const iterator = executor.map(task.fn, [0, 1]);
+      await flush();
       const order: string[] = [];
       const record = (label: string, promise: Promise<IteratorResult<number>>): Promise<void> =>
         promise.then((step) => void order.push(`${label}: ${String(step.value)} ${step.done}`));
@@ -848,6 +875,7 @@ describe('map', () => {
       const left = await liveTimersAfter(async (live) => {
         const iterator = executor.map(task.fn, [0, 1], { timeout: 60_000 });
         expect(live()).to.equal(1);
+        await flush();
         task.release(1);
         await flush();
         expect(live()).to.equal(1);
@@ -950,8 +978,61 @@ describe('map', () => {
       }
       let calls = 0;
       const iterator = executor.map(() => calls++, input(), { signal: controller.signal });
-      expect(calls).to.equal(1);
+      // One task submitted, then cancelled by the abort before it was called; the second item never read.
+      expect(executor.stats).to.include({ cancelled: 1, pending: 0 });
+      expect(calls).to.equal(0);
       expect(await outcome(iterator.next())).to.deep.equal({ ok: false, error: reason });
+    });
+
+    it('leaves no listener on a long-lived signal once a dropped map has nothing under way, and does not pin it', async () => {
+      const executor = pool({ maxWorkers: 4 });
+      const controller = new AbortController();
+      const maps: WeakRef<object>[] = [];
+      const results: WeakRef<object>[] = [];
+      // Each map lives in its own call, so that no local of this test holds it.
+      const dropAfterFirst = async (bounded: boolean): Promise<void> => {
+        const map = executor.map(async (n: number) => ({ n }), [0, 1, 2, 3], { signal: controller.signal, ...(bounded ? { bufferSize: 2 } : {}) });
+        results.push(new WeakRef((await map.next()).value as object));
+        maps.push(new WeakRef(map));
+      };
+      for (let i = 0; i < 50; i++) await dropAfterFirst(i % 2 === 0);
+      await flush();
+      expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      for (let round = 0; round < 3; round++) {
+        gc();
+        await flush(1);
+      }
+      expect(maps.filter((ref) => ref.deref() !== undefined)).to.have.length(0);
+      expect(results.filter((ref) => ref.deref() !== undefined)).to.have.length(0);
+    });
+
+    it('sees an abort that came while it was not listening, and listens again when a call waits', async () => {
+      const executor = pool();
+      const task = instrumented();
+      const controller = new AbortController();
+      const input = counting(10);
+      const iterator = executor.map((n: number) => n, input.iterator, { bufferSize: 1, signal: controller.signal });
+      await flush();
+      // Nothing under way: the one task has settled and no call waits.
+      expect(getEventListeners(controller.signal, 'abort')).to.have.length(0);
+      const reason = new Error('meanwhile');
+      controller.abort(reason);
+      expect(await outcome(iterator.next())).to.deep.equal({ ok: false, error: reason });
+      expect(input.state.finished).to.equal(true);
+
+      const later = new AbortController();
+      const waiting = executor.map(task.fn, [0, 1], { bufferSize: 1, signal: later.signal });
+      await flush();
+      task.release(0);
+      expect(await waiting.next()).to.deep.equal({ done: false, value: 0 });
+      await flush();
+      const step = waiting.next();
+      expect(getEventListeners(later.signal, 'abort')).to.have.length(1);
+      later.abort('stop');
+      expect(await outcome(step)).to.deep.equal({ ok: false, error: 'stop' });
+      expect(getEventListeners(later.signal, 'abort')).to.have.length(0);
     });
 
     it('removes its listener however the map ends', async () => {
@@ -1024,10 +1105,37 @@ describe('map', () => {
       expect(() => pool().map(42 as never, [1])).to.throw(TypeError, /'fn' must be a function: current value is 42/);
     });
 
-    it('rejects a call without iterables', () => {
+    it('yields nothing without iterables, as zip() (options alone included), and calls nothing', async () => {
       const executor = pool();
-      expect(() => (executor.map as unknown as (fn: unknown) => unknown)(fn)).to.throw(TypeError, /'iterables' must be at least one iterable: current value is \[\]/);
-      expect(() => executor.map(fn, { bufferSize: 2 } as never)).to.throw(TypeError, /'iterables' must be at least one iterable: current value is \[\]/);
+      let calls = 0;
+      const counted = (): number => calls++;
+      const mapOnly = executor.map as unknown as (fn: unknown, ...rest: unknown[]) => MapResults<number>;
+      expect(await drain(mapOnly(counted))).to.deep.equal({ values: [], threw: false });
+      expect(await drain(mapOnly(counted, { bufferSize: 2 }))).to.deep.equal({ values: [], threw: false });
+      expect(await drain(mapOnly(counted, undefined))).to.deep.equal({ values: [], threw: false });
+      expect(await drain(mapOnly(counted, { timeout: 10, ordered: false }))).to.deep.equal({ values: [], threw: false });
+      expect(calls).to.equal(0);
+      expect(executor.stats.completed).to.equal(0);
+    });
+
+    it('yields nothing without iterables on the worker pool too', async () => {
+      try {
+        const { executor } = workerPool();
+        const mapOnly = executor.map as unknown as (name: string, ...rest: unknown[]) => MapResults<number>;
+        expect(await drain(mapOnly('add'))).to.deep.equal({ values: [], threw: false });
+        expect(await drain(mapOnly('add', { bufferSize: 2 }))).to.deep.equal({ values: [], threw: false });
+        expect(executor.stats.completed).to.equal(0);
+      } finally {
+        await cleanupWorkerPools();
+      }
+    });
+
+    it('still checks the options and the executor without iterables', async () => {
+      const executor = pool();
+      const mapOnly = executor.map as unknown as (fn: unknown, ...rest: unknown[]) => unknown;
+      expect(() => mapOnly(fn, { bufferSize: 0 })).to.throw(RangeError, /'bufferSize' must be a positive integer: current value is 0/);
+      await executor.shutdown();
+      expect(() => mapOnly(fn)).to.throw(ExecutorShutdownError);
     });
 
     it('names a non-iterable input by its position', () => {

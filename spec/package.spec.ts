@@ -63,7 +63,7 @@ describe('package', () => {
       expect(await future).to.equal(5);
       expect(await taskpool.settle(pool.submit(() => Promise.reject(new Error('boom'))))).to.have.property('ok', false);
       await pool.shutdown();
-      expect(pool.stats).to.deep.equal({ pending: 0, running: 0, completed: 1, failed: 1, cancelled: 0 });
+      expect(pool.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: 1, failed: 1, cancelled: 0 });
     });
   }
 

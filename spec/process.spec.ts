@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { asCompleted, CancelledError, settle, TimeoutError } from '../lib/index.js';
 import { ProcessError, runProcess, type ProcessResult } from '../lib/process/index.js';
 import { BUILD_PROCESS, DIST_PROCESS_CJS, isAlive, readPid, tempDir, waitForFile, waitGone } from './fixtures/process/helpers.js';
@@ -117,6 +118,35 @@ describe('taskpool/process: runProcess', () => {
       expect(cwd).to.match(/taskpool-process-/);
       expect(env).to.equal('x-unset');
       expect((await runProcess('pwd', [], { cwd: new URL(`file://${dir.path}`) })).stdout.trim()).to.equal(cwd);
+    });
+  });
+
+  describe('a cwd that cannot be used', () => {
+    it('names the missing cwd, not the command', async () => {
+      const missing = dir.file('missing');
+      const error = (await runProcess('echo', ['x'], { cwd: missing }).then(() => expect.fail('resolved'), (reason: unknown) => reason)) as NodeJS.ErrnoException;
+      expect(error.message).to.equal(`Cannot run 'echo' as its working directory 'cwd' does not exist: current value is ${JSON.stringify(missing)}`);
+      expect(error.message).not.to.include('spawn echo ENOENT');
+      expect(error.code).to.equal('ENOENT');
+      expect(error.path).to.equal(missing);
+      expect((error.cause as NodeJS.ErrnoException).code).to.equal('ENOENT');
+    });
+
+    it('names a cwd that is a file, given as a URL too, and rejects instead of throwing', async () => {
+      const file = dir.file('file');
+      writeFileSync(file, '');
+      let promise: Promise<unknown> | undefined;
+      expect(() => (promise = runProcess('echo', ['x'], { cwd: pathToFileURL(file) }))).not.to.throw();
+      const error = (await promise!.then(() => expect.fail('resolved'), (reason: unknown) => reason)) as NodeJS.ErrnoException;
+      expect(error.message).to.equal(`Cannot run 'echo' as its working directory 'cwd' is not a directory: current value is ${JSON.stringify(file)}`);
+      expect(error.code).to.equal('ENOTDIR');
+    });
+
+    it('still blames the command when the cwd exists', async () => {
+      const error = (await runProcess('no-such-command-here', [], { cwd: dir.path }).then(() => expect.fail('resolved'), (reason: unknown) => reason)) as NodeJS.ErrnoException;
+      expect(error.code).to.equal('ENOENT');
+      expect(error.message).to.include('no-such-command-here');
+      expect(error.message).not.to.include('cwd');
     });
   });
 
@@ -328,8 +358,16 @@ describe('taskpool/process: runProcess', () => {
       ['gracePeriod', () => runProcess('x', [], { gracePeriod: -5 }), RangeError, /'gracePeriod' must be a non-negative number/],
     ];
     for (const [name, call, Kind, pattern] of cases) {
-      it(`throws synchronously for a bad ${name}`, () => {
-        expect(call).to.throw(Kind, /^Cannot run a process as /).with.property('message').that.matches(pattern);
+      it(`rejects the returned promise, never throws, for a bad ${name}`, async () => {
+        let promise: unknown;
+        expect(() => (promise = call())).not.to.throw();
+        expect(promise).to.be.an.instanceOf(Promise);
+        const error = await (promise as Promise<unknown>).then(
+          () => expect.fail('resolved'),
+          (reason: unknown) => reason,
+        );
+        expect(error).to.be.an.instanceOf(Kind);
+        expect((error as Error).message).to.match(/^Cannot run a process as /).and.to.match(pattern);
       });
     }
   });

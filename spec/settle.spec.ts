@@ -52,10 +52,13 @@ describe('settle', () => {
       }
     });
 
-    it('gives Err with the CancelledError of a cancelled future, or the reason unchanged', async () => {
+    it('gives Err with the CancelledError of a cancelled future, the reason as its cause', async () => {
       const result = await settle(cancelledFuture());
       expect(!result.ok && result.error).to.be.instanceOf(CancelledError);
-      expect(await settle(cancelledFuture('why'))).to.deep.equal({ ok: false, error: 'why' });
+      const withReason = cancelledFuture('why');
+      const error = await withReason.exception().catch((e: unknown) => e);
+      expect(error).to.be.instanceOf(CancelledError).and.include({ message: 'why', cause: 'why' });
+      expect(await settle(withReason)).to.deep.equal({ ok: false, error });
     });
 
     it('waits for a pending future', async () => {

@@ -64,7 +64,7 @@ describe(`soak: ${tasks.toLocaleString('en')} tasks and ${items.toLocaleString('
     }
     expect(result.outcomes).to.deep.equal(result.expected);
     expect(result.outcomes.fulfilled + result.outcomes.rejected + result.outcomes.cancelled).to.equal(tasks);
-    expect(result.stats).to.deep.equal({ pending: 0, running: 0, completed: result.expected.fulfilled, failed: result.expected.rejected, cancelled: result.expected.cancelled });
+    expect(result.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: result.expected.fulfilled, failed: result.expected.rejected, cancelled: result.expected.cancelled });
     expect(result.timedOut).to.equal(Math.ceil((tasks - 8) / 64));
     expect(timers()).to.equal(timersBefore);
     const [baseline, ...rest] = result.heap;
@@ -84,7 +84,7 @@ describe(`soak: ${tasks.toLocaleString('en')} tasks and ${items.toLocaleString('
       expect(result.items).to.equal(items);
       expect(result.misordered).to.equal(undefined);
       expect(result.maxAhead).to.be.at.most(64);
-      expect(result.stats).to.deep.equal({ pending: 0, running: 0, completed: items, failed: 0, cancelled: 0 });
+      expect(result.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: items, failed: 0, cancelled: 0 });
       expect(timers()).to.equal(timersBefore);
       const [baseline, ...rest] = result.heap;
       for (const point of rest) expect(point.mb - baseline!.mb, `heap growth from ${baseline!.items} to ${point.items} items (MB)`).to.be.below(allowedGrowthMB);

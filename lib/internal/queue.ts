@@ -25,6 +25,12 @@ export class FifoQueue<T> {
     this.#items.push(item);
   }
 
+  /** Puts an item back at the front (it is shifted next). */
+  unshift(item: T): void {
+    if (this.#head > 0) this.#items[--this.#head] = item;
+    else this.#items.unshift(item);
+  }
+
   /** The oldest item, left in place, or `undefined`. */
   peek(): T | undefined {
     return this.#items[this.#head];
@@ -70,11 +76,21 @@ export class PriorityQueue<T> {
 
   /** Appends `item` behind the others of the same priority. */
   push(item: T, priority = 0): void {
+    this.#bucket(priority).push(item);
+  }
+
+  /** Puts `item` at the front of the others of the same priority. */
+  unshift(item: T, priority = 0): void {
+    this.#bucket(priority).unshift(item);
+  }
+
+  /** The queue of `priority`, made (in its sorted place) when there is none. */
+  #bucket(priority: number): FifoQueue<T> {
     const buckets = this.#buckets;
     let index = 0;
     while (index < buckets.length && buckets[index]!.priority > priority) index++;
     if (buckets[index]?.priority !== priority) buckets.splice(index, 0, { priority, queue: new FifoQueue<T>() });
-    buckets[index]!.queue.push(item);
+    return buckets[index]!.queue;
   }
 
   /** Removes and returns the next item, or `undefined` when empty. */

@@ -19,3 +19,12 @@ export function startTimer(ms: number, callback: () => void): TimerHandle | unde
 export function cancelTimer(handle: TimerHandle | undefined): void {
   if (handle !== undefined) clearTimeout(handle);
 }
+
+/**
+ * The current time in milliseconds, for the policies that measure time between events (rate
+ * limits, circuit breakers, caches). It reads `Date.now` on every call, so a fake clock that
+ * replaces `Date.now` moves it too.
+ */
+export function now(): number {
+  return Date.now();
+}

@@ -33,7 +33,7 @@ export function fail(ErrorType: typeof TypeError, requirement: string, action: s
  * Throws a `TypeError` unless `typeof value` is `type` (`null` is no object here), then a
  * `RangeError` unless `inRange(value)`.
  */
-function check<T>(value: unknown, type: string, requirement: string, action: string, name: string, inRange?: (value: T) => boolean): void {
+export function check<T>(value: unknown, type: string, requirement: string, action: string, name: string, inRange?: (value: T) => boolean): void {
   if (typeof value !== type || value === null) fail(TypeError, requirement, action, name, value);
   if (inRange?.(value as T) === false) fail(RangeError, requirement, action, name, value);
 }
@@ -83,20 +83,26 @@ export type Check = (value: unknown, action: string, name: string) => void;
 export type OptionChecks = Readonly<Record<string, Check | undefined>>;
 
 /**
- * Throws unless `options` is undefined or an object whose keys are all in `checks`, and each
- * value given passes its check. Returns the options, or an empty object.
+ * Throws unless `options` is an object whose keys are all in `checks`, and each value given
+ * passes its check. Without `name` (the options of a call) `undefined` is allowed and gives an
+ * empty object, and a copy of the options is checked and returned (each read once). With
+ * `name` (an option object nested in another, required) the object itself is checked and
+ * returned, and option `key` is named `'<name>.<key>'` in messages (`'retry.attempts'`).
  */
-export function checkOptions<T extends object>(options: T | undefined, checks: OptionChecks, action: string): Partial<T> {
-  if (options === undefined) return {};
-  check(options, 'object', 'an object', action, 'options');
-  for (const key in options) {
+export function checkOptions<T extends object>(options: T | undefined, checks: OptionChecks, action: string, name?: string): Partial<T> {
+  if (options === undefined && name === undefined) return {};
+  const label = name ?? 'options';
+  check(options, 'object', 'an object', action, label);
+  // A copy: every option is read once, so a getter cannot hand out an unchecked second value.
+  const copy = (name === undefined ? { ...options } : options) as Record<string, unknown>;
+  for (const key in copy) {
     if (!Object.hasOwn(checks, key)) {
-      throw new TypeError(`Cannot ${action} as 'options' has an unknown key ${describe(key)}: the known keys are '${Object.keys(checks).join("', '")}'`);
+      throw new TypeError(`Cannot ${action} as '${label}' has an unknown key ${describe(key)}: the known keys are '${Object.keys(checks).join("', '")}'`);
     }
   }
   for (const key in checks) {
-    const value = (options as Record<string, unknown>)[key];
-    if (value !== undefined) checks[key]?.(value, action, key);
+    const value = copy[key];
+    if (value !== undefined) checks[key]?.(value, action, name === undefined ? key : `${name}.${key}`);
   }
-  return options;
+  return copy as Partial<T>;
 }

@@ -45,6 +45,18 @@ export function formatProgress(tally: Tally, elapsed: number): string {
   return `taskpool: ${done}/${total} done, ${tally.running} running, ${tally.failed} failed, ${formatClock(elapsed)} elapsed, ETA ${eta}`;
 }
 
+/** The progress bar (`--bar`): `taskpool: [#######.............] 35% 7/20, 1 failed, ETA 0:12`. */
+export function formatBar(tally: Tally, elapsed: number, width = 20): string {
+  const done = finished(tally);
+  const share = tally.total === undefined || tally.total === 0 ? undefined : Math.min(1, done / tally.total);
+  const filled = share === undefined ? 0 : Math.round(share * width);
+  const percent = share === undefined ? '?%' : `${Math.floor(share * 100)}%`;
+  let eta = '?';
+  if (tally.total !== undefined && done > 0) eta = formatClock(((tally.total - done) * elapsed) / done);
+  const total = tally.total === undefined ? '?' : String(tally.total);
+  return `taskpool: [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${percent} ${done}/${total}, ${tally.failed} failed, ETA ${eta}`;
+}
+
 /**
  * The summary: `taskpool: 10 jobs in 3.21s: 9 succeeded, 1 failed`, with the jobs never
  * started and why the run stopped early when it did.

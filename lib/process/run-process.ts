@@ -1,5 +1,7 @@
 /// <reference types="node" />
 import { spawn, type ChildProcess } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { constants } from 'node:os';
 import process from 'node:process';
 import { cancelTimer, startTimer, type TimerHandle } from '../internal/timers.js';
@@ -216,13 +218,20 @@ class ChildRun {
 
   start(): void {
     const { cwd, env, input, timeout, signal } = this.#options;
-    const child = spawn(this.#command, this.#args, {
-      cwd,
-      env,
-      stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      detached: GROUPS,
-      windowsHide: true,
-    });
+    let child: ChildProcess;
+    try {
+      child = spawn(this.#command, this.#args, {
+        cwd,
+        env,
+        stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+        detached: GROUPS,
+        windowsHide: true,
+      });
+    } catch (error) {
+      // Node throws at once for some failures (a cwd that is a file: ENOTDIR).
+      this.#reject(spawnError(error, this.#command, cwd));
+      return;
+    }
     this.#child = child;
     child.on('error', this.#onError);
     if (child.pid === undefined) return; // could not start: 'error' follows
@@ -282,7 +291,7 @@ class ChildRun {
   readonly #onError = (error: Error): void => {
     if (this.#child!.pid !== undefined) return; // not a spawn failure: the run goes on
     this.#settle();
-    this.#reject(error);
+    this.#reject(spawnError(error, this.#command, this.#options.cwd));
   };
 
   readonly #onClose = (exitCode: number | null, signal: NodeJS.Signals | null): void => {
@@ -313,6 +322,32 @@ class ChildRun {
     this.#options.signal?.removeEventListener('abort', this.#onAbort);
     if (live.delete(this) && live.size === 0) unwatchParent();
   }
+}
+
+/** Whether `cwd` names an existing directory. */
+function isDirectory(cwd: string | URL): boolean {
+  try {
+    return statSync(cwd).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Node's error for a child that could not start, or, when the reason is a `cwd` that is not
+ * an existing directory (Node then blames the command: `spawn echo ENOENT`), an error that
+ * names the cwd, with the same `code` and Node's error as its `cause`.
+ */
+function spawnError(error: unknown, command: string, cwd: string | URL | undefined): unknown {
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  if (cwd === undefined || (code !== 'ENOENT' && code !== 'ENOTDIR') || isDirectory(cwd)) return error;
+  const path = cwd instanceof URL ? fileURLToPath(cwd) : cwd;
+  const why = code === 'ENOENT' ? 'does not exist' : 'is not a directory';
+  return Object.assign(new Error(`Cannot run '${command}' as its working directory 'cwd' ${why}: current value is ${describe(path)}`, { cause: error }), {
+    code,
+    syscall: 'spawn',
+    path,
+  });
 }
 
 function checkOptionsOf(options: RunProcessOptions | undefined): RunProcessOptions {
@@ -352,16 +387,19 @@ function checkOptionsOf(options: RunProcessOptions | undefined): RunProcessOptio
  *   background process that keeps them open keeps the call waiting (until its `timeout`).
  * - stdin is empty unless `input` is given; output past `maxOutput` bytes is dropped and flagged.
  * - A command that cannot start (not found, not executable) rejects with Node's error
- *   (`code` `'ENOENT'`, `'EACCES'`), whatever `reject` says.
+ *   (`code` `'ENOENT'`, `'EACCES'`), whatever `reject` says. A `cwd` that does not exist (or
+ *   is not a directory) rejects with an error that names the cwd, not the command (same
+ *   `code`, Node's error as its `cause`).
+ * - Bad arguments never throw: the returned promise rejects, as for any other failure.
  *
  * @param command - the program: a path, or a name looked up in `PATH`.
  * @param args - its arguments, passed as they are (no shell, no globbing, no quoting needed).
  * @param options - see {@link RunProcessOptions}.
  * @returns a promise of the {@link ProcessResult}.
- * @throws {TypeError} (synchronously) when `command` is not a non-empty string, `args` not an
- *   array of strings, or an option has the wrong type or is unknown.
- * @throws {RangeError} (synchronously) for a negative `timeout`, `maxOutput` or `gracePeriod`,
- *   or an unknown `killSignal`.
+ * @throws {TypeError} (as a rejection of the returned promise) when `command` is not a
+ *   non-empty string, `args` not an array of strings, or an option has the wrong type or is unknown.
+ * @throws {RangeError} (as a rejection of the returned promise) for a negative `timeout`,
+ *   `maxOutput` or `gracePeriod`, or an unknown `killSignal`.
  * @example
  * ```ts
  * import { TaskPoolExecutor, settle } from 'taskpool';
@@ -376,6 +414,19 @@ function checkOptionsOf(options: RunProcessOptions | undefined): RunProcessOptio
  * ```
  */
 export function runProcess(command: string, args?: readonly string[], options?: RunProcessOptions): Promise<ProcessResult> {
+  let checked: RunProcessOptions;
+  try {
+    [args, checked] = checkArguments(command, args, options);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  if (checked.signal?.aborted) return Promise.reject(checked.signal.reason);
+  const argv = args;
+  return new Promise((resolve, reject) => new ChildRun(command, argv, checked, resolve, reject).start());
+}
+
+/** Checks `runProcess`'s arguments: a copy of `args` (`[]` when omitted) and the checked options. */
+function checkArguments(command: string, args: readonly string[] | undefined, options: RunProcessOptions | undefined): [readonly string[], RunProcessOptions] {
   if (typeof command !== 'string' || command === '') fail('command', 'a non-empty string', command);
   if (args === undefined) args = [];
   else if (!Array.isArray(args)) fail('args', 'an array of strings', args);
@@ -385,7 +436,5 @@ export function runProcess(command: string, args?: readonly string[], options?: 
     });
     args = [...args];
   }
-  const checked = checkOptionsOf(options);
-  if (checked.signal?.aborted) return Promise.reject(checked.signal.reason);
-  return new Promise((resolve, reject) => new ChildRun(command, args, checked, resolve, reject).start());
+  return [args, checkOptionsOf(options)];
 }

@@ -40,7 +40,11 @@ export interface WorkerPoolExecutorOptions extends ExecutorOptions {
    * @default 10_000
    */
   idleTimeout?: number;
-  /** Heap and stack limits of each worker, as `new Worker(..., { resourceLimits })`. */
+  /**
+   * Heap and stack limits of each worker, as `new Worker(..., { resourceLimits })`: any of
+   * `maxOldGenerationSizeMb`, `maxYoungGenerationSizeMb` and `codeRangeSizeMb` (positive
+   * numbers of megabytes) and `stackSizeMb` (from 1 to 1024 megabytes).
+   */
   resourceLimits?: ResourceLimits;
   /** A cloneable value each worker sees as `workerData` from `node:worker_threads`. */
   workerData?: unknown;
@@ -146,8 +150,8 @@ export interface CheckedWorkerOptions {
 /**
  * Checks the options `Executor` does not know (it has checked the others and the keys).
  *
- * @throws {TypeError} a missing `filename`, an option of the wrong type.
- * @throws {RangeError} `minWorkers` out of range, a negative `idleTimeout`.
+ * @throws {TypeError} a missing `filename`, an option of the wrong type, an unknown key of `resourceLimits`.
+ * @throws {RangeError} `minWorkers` out of range, a negative `idleTimeout`, a limit of `resourceLimits` out of range.
  */
 export function checkWorkerOptions(options: Partial<WorkerPoolExecutorOptions> | undefined, maxWorkers: number): CheckedWorkerOptions {
   const action = 'create WorkerPoolExecutor';
@@ -158,9 +162,7 @@ export function checkWorkerOptions(options: Partial<WorkerPoolExecutorOptions> |
     throw new RangeError(`Cannot ${action} as 'minWorkers' must be an integer from 0 to maxWorkers (${maxWorkers}): current value is ${describe(minWorkers)}`);
   }
   checkTimeout(idleTimeout, action, 'idleTimeout');
-  if (resourceLimits !== undefined && (typeof resourceLimits !== 'object' || resourceLimits === null)) {
-    throw new TypeError(`Cannot ${action} as 'resourceLimits' must be an object: current value is ${describe(resourceLimits)}`);
-  }
+  const limits = resourceLimits === undefined ? undefined : checkResourceLimits(resourceLimits, action);
   if (env !== undefined && env !== SHARE_ENV && (typeof env !== 'object' || env === null)) {
     throw new TypeError(`Cannot ${action} as 'env' must be an object or SHARE_ENV: current value is ${describe(env)}`);
   }
@@ -174,8 +176,58 @@ export function checkWorkerOptions(options: Partial<WorkerPoolExecutorOptions> |
   if (execArgv !== undefined) workerOptions.execArgv = execArgv;
   if (workerData !== undefined) workerOptions.workerData = workerData;
   if (env !== undefined) workerOptions.env = env;
-  if (resourceLimits !== undefined) workerOptions.resourceLimits = resourceLimits;
+  if (limits !== undefined) workerOptions.resourceLimits = limits;
   return { filename: moduleUrl, minWorkers, idleTimeout, workerOptions };
+}
+
+/**
+ * The keys of `resourceLimits`, each with the range Node can start a worker with: a heap limit
+ * of 0 or less fails every start, a stack under about 0.3 MB, or a huge one, takes
+ * the whole process down, not only the worker.
+ */
+const RESOURCE_LIMITS: Readonly<Record<keyof ResourceLimits, { readonly requirement: string; readonly inRange: (value: number) => boolean }>> = {
+  maxOldGenerationSizeMb: { requirement: 'a positive number of megabytes', inRange: (value) => value > 0 && value < Infinity },
+  maxYoungGenerationSizeMb: { requirement: 'a positive number of megabytes', inRange: (value) => value > 0 && value < Infinity },
+  codeRangeSizeMb: { requirement: 'a positive number of megabytes', inRange: (value) => value > 0 && value < Infinity },
+  stackSizeMb: { requirement: 'a number of megabytes from 1 to 1024', inRange: (value) => value >= 1 && value <= 1024 },
+};
+
+/**
+ * Checks `resourceLimits`: an object of known keys, each `undefined` or a number in its range.
+ * Returns a copy, each value read once, for `new Worker()`.
+ *
+ * @throws {TypeError} not an object, an unknown key, a value that is not a number.
+ * @throws {RangeError} a value out of its range.
+ */
+function checkResourceLimits(resourceLimits: unknown, action: string): ResourceLimits {
+  if (typeof resourceLimits !== 'object' || resourceLimits === null || Array.isArray(resourceLimits)) {
+    throw new TypeError(`Cannot ${action} as 'resourceLimits' must be an object: current value is ${describe(resourceLimits)}`);
+  }
+  const limits: Record<string, number> = {};
+  for (const key of Object.keys(resourceLimits)) {
+    if (!Object.hasOwn(RESOURCE_LIMITS, key)) {
+      throw new TypeError(`Cannot ${action} as 'resourceLimits' has an unknown key ${describe(key)}: the known keys are '${Object.keys(RESOURCE_LIMITS).join("', '")}'`);
+    }
+    const value: unknown = (resourceLimits as Record<string, unknown>)[key];
+    if (value === undefined) continue;
+    const { requirement, inRange } = RESOURCE_LIMITS[key as keyof ResourceLimits];
+    const name = `resourceLimits.${key}`;
+    if (typeof value !== 'number') throw new TypeError(`Cannot ${action} as '${name}' must be ${requirement}: current value is ${describe(value)}`);
+    if (!inRange(value)) throw new RangeError(`Cannot ${action} as '${name}' must be ${requirement}: current value is ${describe(value)}`);
+    limits[key] = value;
+  }
+  return limits;
+}
+
+/**
+ * Why a worker that exited before its module loaded failed through its options rather than
+ * the module: it ran out of memory under `resourceLimits`. `undefined` when the module is to
+ * blame (it threw, could not be found, or exited).
+ */
+export function startFailure(cause: unknown, workerOptions: WorkerOptions): string | undefined {
+  if ((cause as { code?: unknown } | null | undefined)?.code !== 'ERR_WORKER_OUT_OF_MEMORY') return undefined;
+  const limits = workerOptions.resourceLimits === undefined ? 'the default limits' : `'resourceLimits' ${describe(workerOptions.resourceLimits)}`;
+  return `it ran out of memory while starting, under ${limits}: raise them (${messageOf(cause)})`;
 }
 
 /**

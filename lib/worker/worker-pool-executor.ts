@@ -2,7 +2,8 @@ import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type Tr
 import { BrokenExecutorError } from '../errors.js';
 import { Executor, type ShutdownOptions } from '../executor.js';
 import type { Future } from '../future.js';
-import { mapIterables, splitMapArguments, type MapOptions } from '../map.js';
+import type { MapOptions, MapResults } from '../map.js';
+import type { WorkItem } from '../work-item.js';
 import { reportError } from '../internal/report.js';
 import { cancelTimer, startTimer, type TimerHandle } from '../internal/timers.js';
 import { describe } from '../internal/validate.js';
@@ -13,6 +14,7 @@ import {
   defaultMaxWorkers,
   EXTRA_OPTIONS,
   messageOf,
+  startFailure,
   type TaskArguments,
   type TaskIterables,
   type TaskName,
@@ -47,7 +49,7 @@ class Thread {
   /** The running task's id: 0 when idle, -1 once interrupted. */
   taskId = 0;
   taskName = '';
-  future: Future<unknown> | undefined = undefined;
+  item: WorkItem | undefined = undefined;
   resolve: ((value: unknown) => void) | undefined = undefined;
   reject: ((error: unknown) => void) | undefined = undefined;
   /** Why its task was interrupted: its future's rejection, to settle the slot with. */
@@ -68,7 +70,7 @@ class Thread {
     const { resolve, reject } = this;
     if (resolve === undefined || reject === undefined) return undefined;
     this.taskId = 0;
-    this.future = this.resolve = this.reject = undefined;
+    this.item = this.resolve = this.reject = undefined;
     return [resolve, reject];
   }
 }
@@ -76,6 +78,56 @@ class Thread {
 function unrefTimer(timer: TimerHandle | undefined): TimerHandle | undefined {
   (timer as { unref?: () => void } | undefined)?.unref?.();
   return timer;
+}
+
+/**
+ * The typed methods of {@link WorkerPoolExecutor}: the {@link Executor} base implements them
+ * once for every backend; these declarations type them from the task module.
+ *
+ * @typeParam M - the task module's exports.
+ */
+export interface WorkerPoolExecutor<M extends object = UntypedTaskModule> {
+  /**
+   * Runs the module's export `name` with `args` in a worker and returns its future, as
+   * Python's `submit`. The arguments are structured-cloned when the task starts; one that
+   * cannot be cloned fails the future with a `TypeError`, as does an unknown `name`.
+   *
+   * @typeParam K - the export's name.
+   * @param name - a function exported by the task module.
+   * @param args - its arguments.
+   * @returns the task's future.
+   * @throws {TypeError} when `name` is not a non-empty string.
+   * @throws {ExecutorShutdownError} after `shutdown()`; `BrokenExecutorError` once broken.
+   * @example
+   * ```ts
+   * const future = pool.submit('resize', imageBytes, 800);
+   * console.log(await future);
+   * ```
+   */
+  submit<K extends TaskName<M>>(name: K, ...args: TaskArguments<M, K>): Future<TaskResult<M, K>>;
+
+  /**
+   * Maps the export `name` over one or more iterables (zipped, shortest wins), as Python's
+   * `Executor.map`, yielding results in input order (`ordered: false`: as they complete).
+   * Same options and guarantees as every executor's `map`: `bufferSize` bounds the tasks
+   * submitted and not yet yielded, an error is thrown at its item's position and cancels
+   * the rest (terminating their workers), `timeout` is one deadline for the whole map.
+   *
+   * @typeParam K - the export's name.
+   * @param name - a function exported by the task module.
+   * @param iterables - one sync or async iterable per parameter, then optionally {@link MapOptions}.
+   * @returns an async iterator of the results.
+   * @throws {TypeError} for a bad `name`, an input that is not iterable, or bad options.
+   * @throws {ExecutorShutdownError} when called after `shutdown()`.
+   * @example
+   * ```ts
+   * for await (const digest of pool.map('hash', files, { bufferSize: 16 })) console.log(digest);
+   * ```
+   */
+  map<K extends TaskName<M>>(
+    name: K,
+    ...iterables: TaskIterables<TaskArguments<M, K>> | [...TaskIterables<TaskArguments<M, K>>, MapOptions | undefined]
+  ): MapResults<TaskResult<M, K>>;
 }
 
 /**
@@ -105,9 +157,10 @@ function unrefTimer(timer: TimerHandle | undefined): TimerHandle | undefined {
  *   maxWorkers: 4,
  * });
  * const digest = await pool.submit('hash', bytes);
- * for await (const size of pool.map('resize', images, { bufferSize: 16 })) console.log(size);
+ * for await (const digest of pool.map('hash', files, { bufferSize: 16 })) console.log(digest);
  * ```
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class WorkerPoolExecutor<M extends object = UntypedTaskModule> extends Executor {
   /** The task module's URL. */
   readonly filename: string;
@@ -156,28 +209,6 @@ export class WorkerPoolExecutor<M extends object = UntypedTaskModule> extends Ex
   }
 
   /**
-   * Runs the module's export `name` with `args` in a worker and returns its future, as
-   * Python's `submit`. The arguments are structured-cloned when the task starts; one that
-   * cannot be cloned fails the future with a `TypeError`, as does an unknown `name`.
-   *
-   * @typeParam K - the export's name.
-   * @param name - a function exported by the task module.
-   * @param args - its arguments.
-   * @returns the task's future.
-   * @throws {TypeError} when `name` is not a non-empty string.
-   * @throws {ExecutorShutdownError} after `shutdown()`; `BrokenExecutorError` once broken.
-   * @example
-   * ```ts
-   * const future = pool.submit('resize', imageBytes, 800);
-   * console.log(await future);
-   * ```
-   */
-  submit<K extends TaskName<M>>(name: K, ...args: TaskArguments<M, K>): Future<TaskResult<M, K>> {
-    checkName(name, `submit to executor '${this.name}'`);
-    return this.schedule(name, args);
-  }
-
-  /**
    * Runs the module's export `name` with `args`, with per-task options: `timeout` and
    * `signal` (either terminates the worker when the task is running), `priority`, and
    * `transfer` (transferables moved to the worker instead of copied).
@@ -211,36 +242,6 @@ export class WorkerPoolExecutor<M extends object = UntypedTaskModule> extends Ex
   }
 
   /**
-   * Maps the export `name` over one or more iterables (zipped, shortest wins), as Python's
-   * `Executor.map`, yielding results in input order (`ordered: false`: as they complete).
-   * Same options and guarantees as every executor's `map`: `bufferSize` bounds the tasks
-   * submitted and not yet yielded, an error is thrown at its item's position and cancels
-   * the rest (terminating their workers), `timeout` is one deadline for the whole map.
-   *
-   * @typeParam K - the export's name.
-   * @param name - a function exported by the task module.
-   * @param iterables - one sync or async iterable per parameter, then optionally {@link MapOptions}.
-   * @returns an async iterator of the results.
-   * @throws {TypeError} for a bad `name`, an input that is not iterable, or bad options.
-   * @throws {ExecutorShutdownError} when called after `shutdown()`.
-   * @example
-   * ```ts
-   * for await (const digest of pool.map('hash', files, { bufferSize: 16 })) console.log(digest);
-   * ```
-   */
-  map<K extends TaskName<M>>(
-    name: K,
-    ...iterables: TaskIterables<TaskArguments<M, K>> | [...TaskIterables<TaskArguments<M, K>>, MapOptions | undefined]
-  ): AsyncIterableIterator<TaskResult<M, K>>;
-  map(name: string, ...rest: unknown[]): AsyncIterableIterator<unknown> {
-    const action = `map over executor '${this.name}'`;
-    checkName(name, action);
-    const { iterables, options } = splitMapArguments(rest, action);
-    this.assertOpen();
-    return mapIterables((values) => this.schedule(name, values), iterables, options, action);
-  }
-
-  /**
    * Stops accepting work, as every executor's `shutdown`; idle workers exit at once and busy
    * ones as soon as nothing is left to run. With `wait` (the default) the promise resolves
    * once every task has settled and every worker thread has exited.
@@ -261,8 +262,13 @@ export class WorkerPoolExecutor<M extends object = UntypedTaskModule> extends Ex
     return settled.then(() => this.#allExited());
   }
 
-  protected execute(task: unknown, args: unknown, future: Future<unknown>): Promise<unknown> {
-    const name = task as string;
+  protected checkTask(task: unknown, verb: string): void {
+    checkName(task, `${verb} executor '${this.name}'`);
+  }
+
+  protected execute(item: WorkItem): Promise<unknown> {
+    const name = item.task as string;
+    const args = item.args;
     const thread = this.#take();
     const id = ++this.#lastId;
     try {
@@ -274,18 +280,18 @@ export class WorkerPoolExecutor<M extends object = UntypedTaskModule> extends Ex
     }
     thread.taskId = id;
     thread.taskName = name;
-    thread.future = future;
+    thread.item = item;
     return new Promise((resolve, reject) => {
       thread.resolve = resolve;
       thread.reject = reject;
     });
   }
 
-  protected override interrupt(future: Future<unknown>, reason: unknown): void {
+  protected override interrupt(item: WorkItem, reason: unknown): void {
     for (const thread of this.#threads) {
-      if (thread.future !== future) continue;
+      if (thread.item !== item) continue;
       thread.taskId = -1;
-      thread.future = undefined;
+      thread.item = undefined;
       thread.reason = reason;
       this.#stop(thread);
       return;
@@ -445,7 +451,11 @@ export class WorkerPoolExecutor<M extends object = UntypedTaskModule> extends Ex
     const task = thread.take();
     if (!thread.ready && !thread.stopping) {
       const cause = thread.error?.value;
-      const error = this.#break(cause === undefined ? `its worker exited with code ${code} while loading it` : messageOf(cause), cause);
+      const notTheModule = startFailure(cause, this.#workerOptions);
+      const error =
+        notTheModule !== undefined
+          ? this.#break(notTheModule, cause, true)
+          : this.#break(cause === undefined ? `its worker exited with code ${code} while loading it` : messageOf(cause), cause);
       task?.[1](error);
     } else if (task !== undefined) {
       // A worker stopped while it ran a task was interrupted: the slot settles with the reason.

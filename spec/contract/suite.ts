@@ -168,7 +168,7 @@ export function executorContract(adapter: ContractAdapter): void {
         expect(harness.executor.stats).to.include({ cancelled: 1, completed: 1, running: 0 });
       });
 
-      it('cancels with an aborted signal, the reason unchanged', async () => {
+      it('cancels with an aborted signal: a CancelledError whose cause is the reason', async () => {
         const harness = adapter.create({ maxWorkers: 1 });
         const blocker = harness.gated(0);
         const controller = new AbortController();
@@ -176,9 +176,37 @@ export function executorContract(adapter: ContractAdapter): void {
         const reason = new Error('stop');
         controller.abort(reason);
         expect(future.state).to.equal('cancelled');
-        expect(await rejectionOf(future)).to.equal(reason);
-        expect(harness.value(1, { signal: AbortSignal.abort() }).cancelled()).to.equal(true);
+        expect(await rejectionOf(future)).to.be.instanceOf(CancelledError).and.include({ cause: reason });
+        const early = harness.value(1, { signal: AbortSignal.abort(reason) });
+        expect(early.cancelled()).to.equal(true);
+        expect(await rejectionOf(early)).to.be.instanceOf(CancelledError).and.include({ cause: reason });
         harness.release(0);
+        await blocker;
+        await harness.executor.onIdle();
+        expect(harness.hasStarted(1)).to.equal(false);
+      });
+
+      it("cancel(reason) rejects with a CancelledError: the reason is its cause (and message), the task's signal aborts with it, settle gives Err with it", async () => {
+        const harness = adapter.create({ maxWorkers: 1 });
+        const running = harness.gated(0);
+        const queued = harness.gated(1, { signal: new AbortController().signal });
+        const blocker = harness.gated(2);
+        await harness.started(0);
+        expect(running.cancel('no longer needed')).to.equal(true);
+        const error = await rejectionOf(running);
+        expect(error).to.be.instanceOf(CancelledError).and.include({ name: 'CancelledError', message: 'no longer needed', cause: 'no longer needed' });
+        expect(running.signal.aborted).to.equal(true);
+        expect(running.signal.reason).to.equal(error);
+        expect(await settle(running)).to.deep.equal({ ok: false, error });
+        const reason = { why: 'user' };
+        expect(queued.cancel(reason)).to.equal(true);
+        const queuedError = await rejectionOf(queued);
+        expect(queuedError).to.be.instanceOf(CancelledError).and.include({ message: 'Cancelled before it started', cause: reason });
+        expect(queued.signal.reason).to.equal(queuedError);
+        expect(await queued.exception().catch((e: unknown) => e)).to.equal(queuedError);
+        freeSlot(adapter, harness, 0);
+        await harness.started(2);
+        harness.release(2);
         await blocker;
         await harness.executor.onIdle();
         expect(harness.hasStarted(1)).to.equal(false);
@@ -248,7 +276,7 @@ export function executorContract(adapter: ContractAdapter): void {
         await harness.executor.shutdown();
         expect(a.state).to.equal('fulfilled');
         expect(harness.hasStarted(1)).to.equal(false);
-        expect(harness.executor.stats).to.deep.equal({ pending: 0, running: 0, completed: 1, failed: 0, cancelled: 1 });
+        expect(harness.executor.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: 1, failed: 0, cancelled: 1 });
       });
 
       it('throws ExecutorShutdownError on submit after shutdown, naming the executor', async () => {
@@ -379,7 +407,7 @@ export function executorContract(adapter: ContractAdapter): void {
       const b = harness.error('no');
       const c = harness.value(3);
       c.cancel();
-      expect(harness.executor.stats).to.deep.equal({ pending: 1, running: 1, completed: 0, failed: 0, cancelled: 1 });
+      expect(harness.executor.stats).to.deep.equal({ pending: 1, running: 1, retrying: 0, completed: 0, failed: 0, cancelled: 1 });
       let idle = false;
       const idling = harness.executor.onIdle().then(() => (idle = true));
       await harness.started(0);
@@ -388,7 +416,7 @@ export function executorContract(adapter: ContractAdapter): void {
       await idling;
       expect(await a).to.equal(0);
       expect(b.state).to.equal('rejected');
-      expect(harness.executor.stats).to.deep.equal({ pending: 0, running: 0, completed: 1, failed: 1, cancelled: 1 });
+      expect(harness.executor.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: 1, failed: 1, cancelled: 1 });
     });
   });
 }

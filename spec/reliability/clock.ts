@@ -4,6 +4,10 @@
  * `result()`, `wait()`, `asCompleted()` and `map()`) fires only when the program advances the
  * clock. Runs are then reproducible from their seed, whatever the machine's speed.
  *
+ * It replaces `Date.now` too, which the library's time source reads (rate limits, circuit
+ * breakers, caches): while installed, `Date.now()` is the real time of installation plus
+ * {@link FakeClock.now}, so it moves only when the clock advances.
+ *
  * Like Node, a delay below 1 ms (or not a number) counts as 1 ms. Timers due at the same
  * moment fire in creation order. Mocha keeps its own references to the real timer functions,
  * so its test timeouts still work while the fake clock is installed.
@@ -44,7 +48,7 @@ export class FakeClock {
   fired = 0;
   readonly #timers = new Map<number, FakeTimer>();
   #nextId = 1;
-  #saved: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout } | undefined;
+  #saved: { setTimeout: typeof setTimeout; clearTimeout: typeof clearTimeout; dateNow: typeof Date.now } | undefined;
 
   /** Timers started and neither fired nor cleared. */
   get pending(): number {
@@ -58,7 +62,8 @@ export class FakeClock {
 
   install(): void {
     if (this.#saved !== undefined) throw new Error('fake clock already installed');
-    this.#saved = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout };
+    this.#saved = { setTimeout: globalThis.setTimeout, clearTimeout: globalThis.clearTimeout, dateNow: Date.now };
+    const epoch = Date.now() - this.now;
     const fakeSetTimeout = (callback: (...args: unknown[]) => void, ms?: number, ...args: unknown[]): FakeHandle => {
       const delay = typeof ms === 'number' && ms >= 1 ? Math.floor(ms) : 1;
       const id = this.#nextId++;
@@ -74,12 +79,14 @@ export class FakeClock {
     };
     globalThis.setTimeout = fakeSetTimeout as unknown as typeof setTimeout;
     globalThis.clearTimeout = fakeClearTimeout as unknown as typeof clearTimeout;
+    Date.now = () => epoch + this.now;
   }
 
   uninstall(): void {
     if (this.#saved === undefined) return;
     globalThis.setTimeout = this.#saved.setTimeout;
     globalThis.clearTimeout = this.#saved.clearTimeout;
+    Date.now = this.#saved.dateNow;
     this.#saved = undefined;
   }
 

@@ -9,6 +9,7 @@
  */
 import { CancelledError, TaskPoolExecutor, TimeoutError, type ExecutorOptions, type Future, type RunOptions, type TaskContext } from '../../lib/index.js';
 import { internals } from '../../lib/future.js';
+import type { WorkItem } from '../../lib/work-item.js';
 import type { FakeClock } from './clock.js';
 import type { ReasonKind, TaskKind, TaskSpec, ValueKind } from './program.js';
 
@@ -157,9 +158,9 @@ export class Probe extends TaskPoolExecutor {
     return future;
   }
 
-  protected override execute(task: unknown, args: unknown, future: Future<unknown>): unknown {
-    this.#model.starting(task, args, future);
-    return super.execute(task, args, future);
+  protected override execute(item: WorkItem): unknown {
+    this.#model.starting(item.task, item.args, item.future);
+    return super.execute(item);
   }
 }
 
@@ -332,6 +333,8 @@ export class Model {
   }
 
   #invoke(record: TaskRecord, signal: AbortSignal | undefined): unknown {
+    // Task functions are called from a microtask, never inside a submit, run or map call.
+    if (this.#inSchedule.length > 0) this.fail(`${record.describe()}: its function was called inside the schedule() of ${this.#inSchedule.at(-1)!.describe()}`);
     record.started = true;
     record.startedAt = this.clock.now;
     this.inFlight++;
@@ -478,20 +481,26 @@ export class Model {
   /** Whether `cause` accounts for the cancellation of `future`; if so, checks its outcome. */
   #explainsCancel(cause: CancelCause, record: TaskRecord, future: Future<unknown>, outcome: unknown): boolean {
     if (cause.cancelling?.future === future) {
-      const reason = cause.cancelling.reason;
-      if (reason === undefined ? !(outcome instanceof CancelledError) : !Object.is(outcome, reason)) {
-        this.fail(`${record.describe()} cancelled with ${show(outcome)}, expected ${reason === undefined ? 'a CancelledError' : show(reason)}`);
-      }
+      this.#checkCancelledError(record, outcome, cause.cancelling.reason, 'cancelled');
     } else if (cause.aborting !== undefined && record.controller?.signal === cause.aborting) {
-      if (!Object.is(outcome, cause.aborting.reason)) this.fail(`${record.describe()} cancelled by its signal with ${show(outcome)}, not the signal's reason`);
+      this.#checkCancelledError(record, outcome, cause.aborting.reason, 'cancelled by its signal');
     } else if (cause.submittingAborted === record) {
-      if (!Object.is(outcome, record.controller?.signal.reason)) this.fail(`${record.describe()} run with an aborted signal was cancelled with ${show(outcome)}`);
+      this.#checkCancelledError(record, outcome, record.controller?.signal.reason, 'run with an aborted signal was cancelled');
     } else if (cause.shuttingDown && !record.started) {
-      if (!(outcome instanceof CancelledError)) this.fail(`${record.describe()} cancelled by shutdown with ${show(outcome)}`);
+      this.#checkCancelledError(record, outcome, undefined, 'cancelled by shutdown');
     } else {
       return false;
     }
     return true;
+  }
+
+  /** A cancelled future rejects with a CancelledError whose cause is the reason (none without one). */
+  #checkCancelledError(record: TaskRecord, outcome: unknown, reason: unknown, what: string): void {
+    const expected = reason === undefined ? 'a CancelledError' : `a CancelledError caused by ${show(reason)}`;
+    if (!(outcome instanceof CancelledError)) this.fail(`${record.describe()} ${what} with ${show(outcome)}, expected ${expected}`);
+    else if (reason === undefined ? 'cause' in outcome : !Object.is(outcome.cause, reason)) {
+      this.fail(`${record.describe()} ${what} with ${show(outcome)} caused by ${show(outcome.cause)}, expected ${expected}`);
+    }
   }
 
   /** Checks made when everything has settled down (no microtask left to run). */

@@ -1,0 +1,91 @@
+/**
+ * The `taskpool` command against `xargs -P` and, where installed, GNU parallel, in one run:
+ *
+ * - overhead: 2,000 × `true` at -j 8, and 200 × `sleep 0.05` at -j 20, inputs on stdin; wall
+ *   time of each tool, and taskpool's ratio to xargs (targets: below 3× and 1.3×);
+ * - memory: the peak RSS of `taskpool` passing one job's 600 MB output to a pipe (and of
+ *   GNU parallel doing the same), from /usr/bin/time when installed.
+ *
+ *   npm run bench:cli                 (builds dist/ first)
+ *   node bench/cli/run.mjs --no-memory
+ */
+import { spawnSync } from 'node:child_process';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const { values: flags } = parseArgs({ options: { memory: { type: 'boolean', default: true }, 'no-memory': { type: 'boolean', default: false } } });
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+function available(command, args) {
+  const probe = spawnSync(command, args, { stdio: 'ignore' });
+  return probe.error === undefined && probe.status === 0;
+}
+
+const hasParallel = available('parallel', ['--version']);
+const hasTime = available('/usr/bin/time', ['-f', '%M', 'true']);
+
+const SCENARIOS = [
+  { name: '2,000 × true, -j 8', jobs: 8, count: 2_000, command: ['true'], input: '1', target: 3 },
+  { name: '200 × sleep 0.05, -j 20', jobs: 20, count: 200, command: ['sleep'], input: '0.05', target: 1.3 },
+];
+
+const TOOLS = {
+  xargs: ({ jobs, command }) => ['xargs', ['-P', String(jobs), '-n', '1', ...command]],
+  taskpool: ({ jobs, command }) => [process.execPath, [CLI, '--quiet', '-j', String(jobs), ...command]],
+  parallel: ({ jobs, command }) => ['parallel', ['-j', String(jobs), ...command]],
+};
+
+function wall(tool, scenario) {
+  const [command, args] = TOOLS[tool](scenario);
+  const input = `${scenario.input}\n`.repeat(scenario.count);
+  const start = performance.now();
+  const run = spawnSync(command, args, { input, stdio: ['pipe', 'ignore', 'inherit'] });
+  const elapsed = performance.now() - start;
+  if (run.status !== 0) throw new Error(`${tool} exited ${run.status} on ${scenario.name}`);
+  return elapsed;
+}
+
+console.log(`taskpool command, ${cpus().length} CPUs, Node ${process.version}, ${new Date().toISOString()}`);
+console.log('');
+console.log('| scenario | xargs -P | taskpool | × xargs | target | GNU parallel | × xargs |');
+console.log('|---|--:|--:|--:|--:|--:|--:|');
+let passed = 0;
+let failed = 0;
+for (const scenario of SCENARIOS) {
+  const xargs = wall('xargs', scenario);
+  const ours = wall('taskpool', scenario);
+  const theirs = hasParallel ? wall('parallel', scenario) : undefined;
+  const ratio = ours / xargs;
+  const ok = ratio < scenario.target;
+  if (ok) passed++;
+  else failed++;
+  const ms = (value) => `${Math.round(value)} ms`;
+  console.log(
+    `| ${scenario.name} | ${ms(xargs)} | ${ms(ours)} | ${ratio.toFixed(2)}× | < ${scenario.target}× ${ok ? 'ok' : 'MISSED'} | ${theirs === undefined ? 'not installed' : ms(theirs)} | ${theirs === undefined ? '' : `${(theirs / xargs).toFixed(2)}×`} |`,
+  );
+}
+
+if (flags.memory && !flags['no-memory']) {
+  console.log('');
+  if (!hasTime) console.log('memory: /usr/bin/time is not installed, skipped');
+  else {
+    // The same shell line for both: GNU parallel always runs one, taskpool with --shell.
+    const job = ['head -c 600000000 /dev/zero; true', ':::', '1'];
+    const peak = (command, args) => {
+      const run = spawnSync('sh', ['-c', `/usr/bin/time -f %M "$@" | wc -c`, 'sh', command, ...args], { encoding: 'utf8' });
+      const bytes = Number(run.stdout.trim());
+      const kb = Number(run.stderr.trim().split('\n').at(-1));
+      return { bytes, mb: kb / 1024 };
+    };
+    const ours = peak(process.execPath, [CLI, '--quiet', '--shell', ...job]);
+    console.log(`memory: taskpool passed ${ours.bytes} bytes of one job's output with a peak RSS of ${ours.mb.toFixed(0)} MB`);
+    if (hasParallel) {
+      const theirs = peak('parallel', job);
+      console.log(`memory: GNU parallel passed ${theirs.bytes} bytes with a peak RSS of ${theirs.mb.toFixed(0)} MB`);
+    }
+  }
+}
+console.log('');
+console.log(`bench-cli: ${passed} passed, ${failed} failed`);
+process.exitCode = failed > 0 ? 1 : 0;

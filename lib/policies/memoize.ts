@@ -1,0 +1,119 @@
+/**
+ * `memoize(fn, { ttl })`: one call per key while it is in flight, and its fulfilled promise
+ * reused for `ttl` milliseconds. Python's `functools.cache` pattern for async functions, with
+ * an expiry and an LRU bound.
+ *
+ * @module
+ */
+import { now } from '../internal/timers.js';
+import { checkFunction, checkOptions, checkPositiveInteger, checkTimeout } from '../internal/validate.js';
+import { checkRequired } from './check.js';
+
+/**
+ * Options of {@link memoize}.
+ *
+ * @typeParam A - the parameters of the memoized function.
+ * @example
+ * ```ts
+ * const options: MemoizeOptions<[string, number]> = { ttl: 60_000, maxSize: 1_000, key: (sku, quantity) => `${sku}x${quantity}` };
+ * ```
+ */
+export interface MemoizeOptions<A extends unknown[] = unknown[]> {
+  /**
+   * Milliseconds a fulfilled promise is reused, from when it fulfils (`0`: only calls in flight
+   * are shared; `Infinity`: until evicted). Required.
+   */
+  ttl: number;
+  /**
+   * How many keys are kept at most; past it the least recently used goes (a positive integer).
+   * @default no limit
+   */
+  maxSize?: number;
+  /**
+   * Computes the cache key of a call, compared as a `Map` key (objects by identity).
+   * @default the first argument
+   */
+  key?: (...args: A) => unknown;
+}
+
+interface Entry {
+  readonly promise: Promise<unknown>;
+  /** When the fulfilled value expires; `Infinity` while the call is in flight. */
+  expires: number;
+}
+
+const ACTION = 'memoize a function';
+
+/** How many least recently used entries each call looks at to drop expired ones. */
+const SWEEP = 2;
+
+/**
+ * Wraps `fn` so that calls with the same key share one promise: the call in flight, then its
+ * fulfilled result for `ttl` ms. A rejection is never cached (the next call calls `fn` again).
+ * The wrapper always returns a promise: a synchronous throw becomes a rejection. It starts no
+ * timer: an entry expires when it is next looked at (each call also drops a few expired
+ * entries), and `maxSize` bounds how many are kept.
+ *
+ * @typeParam A - `fn`'s parameters, kept as they are (optional ones stay optional).
+ * @typeParam R - what `fn` returns; the wrapper returns `Promise<Awaited<R>>`.
+ * @param fn - the function to memoize, sync or async.
+ * @param options - `{ ttl, maxSize?, key? }`: see {@link MemoizeOptions}.
+ * @returns a function with `fn`'s parameters.
+ * @throws {TypeError} when `fn` is no function, `ttl` is missing, or an option has the wrong
+ *   type or an unknown key; `RangeError` for a negative `ttl` or a `maxSize` that is not a
+ *   positive integer.
+ * @example
+ * ```ts
+ * const cachedPrice = memoize(fetchPrice, { ttl: 60_000, maxSize: 1_000 });
+ * const [a, b] = await Promise.all([cachedPrice('sku-1'), cachedPrice('sku-1')]); // one fetchPrice call
+ * ```
+ */
+export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options: MemoizeOptions<A>): (...args: A) => Promise<Awaited<R>> {
+  checkFunction(fn, ACTION, 'fn');
+  checkRequired(options, 'an object', ACTION, 'options');
+  const { ttl, maxSize = Infinity, key } = checkOptions(options, { ttl: checkTimeout, maxSize: checkPositiveInteger, key: checkFunction }, ACTION);
+  checkRequired(ttl, 'a non-negative number of milliseconds', ACTION, 'ttl');
+  const cache = new Map<unknown, Entry>();
+
+  return function memoized(this: unknown, ...args: A): Promise<Awaited<R>> {
+    let cacheKey: unknown;
+    try {
+      cacheKey = key === undefined ? args[0] : key(...args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const time = now();
+    const cached = cache.get(cacheKey);
+    if (cached !== undefined) {
+      cache.delete(cacheKey);
+      if (time < cached.expires) {
+        // Most recently used: to the end of the Map's order.
+        cache.set(cacheKey, cached);
+        return cached.promise as Promise<Awaited<R>>;
+      }
+    }
+    // A few of the least recently used entries go, when expired.
+    let looked = 0;
+    for (const [oldKey, entry] of cache) {
+      if (looked++ === SWEEP) break;
+      if (entry.expires <= time) cache.delete(oldKey);
+    }
+    let promise: Promise<Awaited<R>>;
+    try {
+      promise = Promise.resolve(fn.apply(this, args)) as Promise<Awaited<R>>;
+    } catch (error) {
+      promise = Promise.reject(error);
+    }
+    const entry: Entry = { promise, expires: Infinity };
+    cache.set(cacheKey, entry);
+    if (cache.size > maxSize) cache.delete(cache.keys().next().value);
+    const forget = (): void => {
+      if (cache.get(cacheKey) === entry) cache.delete(cacheKey);
+    };
+    promise.then(() => {
+      if (ttl === 0) forget();
+      else entry.expires = now() + ttl;
+    }, forget);
+    return promise;
+  };
+}

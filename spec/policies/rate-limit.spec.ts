@@ -1,0 +1,77 @@
+import { expect } from 'chai';
+import { checkRateLimit, RateLimiter } from '../../lib/policies/rate-limit.js';
+
+const ACTION = 'create TaskPoolExecutor';
+
+describe('policies: rate limit', () => {
+  describe('checkRateLimit', () => {
+    const cases: [unknown, typeof TypeError, string][] = [
+      [10, TypeError, "Cannot create TaskPoolExecutor as 'rateLimit' must be an object: current value is 10"],
+      [{ interval: 1_000 }, TypeError, "Cannot create TaskPoolExecutor as 'rateLimit.limit' must be a positive integer: current value is undefined"],
+      [{ limit: 10 }, TypeError, "Cannot create TaskPoolExecutor as 'rateLimit.interval' must be a positive finite number of milliseconds: current value is undefined"],
+      [{ limit: 0, interval: 1_000 }, RangeError, "Cannot create TaskPoolExecutor as 'rateLimit.limit' must be a positive integer: current value is 0"],
+      [{ limit: 2.5, interval: 1_000 }, RangeError, "Cannot create TaskPoolExecutor as 'rateLimit.limit' must be a positive integer: current value is 2.5"],
+      [{ limit: 10, interval: 0 }, RangeError, "Cannot create TaskPoolExecutor as 'rateLimit.interval' must be a positive finite number of milliseconds: current value is 0"],
+      [{ limit: 10, interval: Infinity }, RangeError, "Cannot create TaskPoolExecutor as 'rateLimit.interval' must be a positive finite number of milliseconds: current value is Infinity"],
+      [{ limit: 10, interval: '1s' }, TypeError, `Cannot create TaskPoolExecutor as 'rateLimit.interval' must be a positive finite number of milliseconds: current value is "1s"`],
+      [{ limit: 10, interval: 1_000, burst: 2 }, TypeError, `Cannot create TaskPoolExecutor as 'rateLimit' has an unknown key "burst": the known keys are 'limit', 'interval'`],
+    ];
+    for (const [value, ErrorType, message] of cases) {
+      it(`throws ${ErrorType.name} for ${JSON.stringify(value)}`, () => {
+        expect(() => checkRateLimit(value, ACTION, 'rateLimit'))
+          .to.throw(ErrorType)
+          .with.property('message', message);
+      });
+    }
+
+    it('RateLimiter.from checks before it builds', () => {
+      expect(() => RateLimiter.from({ limit: 1 }, ACTION)).to.throw(TypeError, "'rateLimit.interval'");
+      expect(RateLimiter.from({ limit: 3, interval: 10 }, ACTION)).to.include({ limit: 3, interval: 10 });
+    });
+  });
+
+  describe('RateLimiter', () => {
+    it('allows limit starts at once, then waits for the oldest to leave the window', () => {
+      const limiter = new RateLimiter({ limit: 2, interval: 1_000 });
+      expect(limiter.delay(0)).to.equal(0);
+      limiter.take(0);
+      expect(limiter.delay(0)).to.equal(0);
+      limiter.take(0);
+      expect(limiter.delay(0)).to.equal(1_000);
+      expect(limiter.delay(999)).to.equal(1);
+      expect(limiter.delay(1_000)).to.equal(0);
+    });
+
+    it('slides: no double burst at what would be a bucket boundary', () => {
+      // Fixed one-second buckets would allow 2 starts at 900 and 2 more at 1 000.
+      const limiter = new RateLimiter({ limit: 2, interval: 1_000 });
+      limiter.take(900);
+      limiter.take(950);
+      expect(limiter.delay(1_000)).to.equal(900);
+      expect(limiter.delay(1_900)).to.equal(0);
+      limiter.take(1_900);
+      expect(limiter.delay(1_900)).to.equal(50);
+      limiter.take(1_950);
+      expect(limiter.delay(2_000)).to.equal(900);
+    });
+
+    it('keeps only the last limit start times, in a ring', () => {
+      const limiter = new RateLimiter({ limit: 3, interval: 100 });
+      for (const time of [0, 10, 20, 100, 110, 120, 200]) {
+        expect(limiter.delay(time), `at ${time}`).to.equal(0);
+        limiter.take(time);
+      }
+      expect(limiter.delay(200)).to.equal(10);
+      expect(limiter.delay(210)).to.equal(0);
+    });
+
+    it('counts a clock that steps back as standing still', () => {
+      const limiter = new RateLimiter({ limit: 1, interval: 100 });
+      limiter.take(500);
+      expect(limiter.delay(450)).to.equal(150);
+      expect(limiter.delay(600)).to.equal(0);
+      limiter.take(400);
+      expect(limiter.delay(550)).to.equal(50);
+    });
+  });
+});
