@@ -115,7 +115,7 @@ export type QueueBackoff =
  *
  * @example
  * ```ts
- * pool.run('fetchPage', [url], { retry: { attempts: 4, backoff: { initial: 500 } } });
+ * pool.run('fib', [30], { retry: { attempts: 4, backoff: { initial: 500 } } });
  * ```
  */
 export interface QueueRetry {

@@ -160,7 +160,8 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
    * ```
    */
   override get stats(): ExecutorStats {
-    return { pending: this.#pending, running: this.#running, completed: this.#completed, failed: this.#failed, cancelled: this.#cancelled };
+    // Retries happen on the workers: a job between attempts counts as running here.
+    return { pending: this.#pending, running: this.#running, retrying: 0, completed: this.#completed, failed: this.#failed, cancelled: this.#cancelled };
   }
 
   /**
@@ -189,7 +190,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
    * const future = pool.submit('resize', image, 200); // QueueFuture<Uint8Array>
    * ```
    */
-  submit<K extends HandlerName<H>>(name: K, ...args: HandlerArguments<H, K>): QueueFuture<HandlerResult<H, K>> {
+  override submit<K extends HandlerName<H>>(name: K, ...args: HandlerArguments<H, K>): QueueFuture<HandlerResult<H, K>> {
     return this.#enqueue(name, args, undefined, `submit to executor '${this.name}'`) as QueueFuture<HandlerResult<H, K>>;
   }
 
@@ -231,11 +232,11 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
    * for await (const n of pool.map('fib', inputs, { bufferSize: 1_000 })) total += n;
    * ```
    */
-  map<K extends HandlerName<H>>(
+  override map<K extends HandlerName<H>>(
     name: K,
     ...iterables: HandlerIterables<HandlerArguments<H, K>> | [...HandlerIterables<HandlerArguments<H, K>>, MapOptions | undefined]
   ): MapResults<HandlerResult<H, K>>;
-  map(name: string, ...rest: unknown[]): MapResults<unknown> {
+  override map(name: string, ...rest: unknown[]): MapResults<unknown> {
     const action = `map over executor '${this.name}'`;
     this.#checkName(name, action);
     const { iterables, options } = splitMapArguments(rest, action);
@@ -318,6 +319,11 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     });
   }
 
+  /** Checks a handler's name. */
+  protected checkTask(task: unknown, verb: string): void {
+    this.#checkName(task, `${verb} executor '${this.name}'`);
+  }
+
   /** Never called: jobs run on the workers. */
   protected execute(): never {
     throw new Error('A queue client runs no task itself');
@@ -332,7 +338,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
   }
 
   #newFuture(id: string): QueueFuture<unknown> {
-    const future = internals.create<unknown>(this.#owner, undefined, undefined, undefined);
+    const future = internals.create<unknown>(this.#owner);
     Object.defineProperty(future, 'id', { value: id, enumerable: true });
     return future as QueueFuture<unknown>;
   }
@@ -578,7 +584,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
         internals.resolve(future, outcome);
       } else {
         this.#failed++;
-        internals.reject(future, outcome, true);
+        internals.reject(future, outcome);
       }
     }
     this.#notifyIdle();
@@ -586,6 +592,8 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
 
   /** What this client's futures call back into: one was cancelled. */
   readonly #owner: FutureOwner = {
+    // Attempts are counted on the workers.
+    attempt: 1,
     futureCancelled: (future, wasRunning, reason) => {
       if (wasRunning) this.#running--;
       else this.#pending--;
