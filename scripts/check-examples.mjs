@@ -36,6 +36,7 @@ const ENTRIES = [
   { specifier: 'taskpool', types: 'dist/index.d.ts' },
   { specifier: 'taskpool/worker', types: 'dist/worker.d.ts' },
   { specifier: 'taskpool/process', types: 'dist/process.d.ts' },
+  { specifier: 'taskpool/queue', types: 'dist/queue.d.ts' },
 ];
 
 /** Every .ts file under `dir`, as paths relative to ROOT with `/` separators, sorted. */

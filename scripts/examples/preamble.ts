@@ -53,3 +53,18 @@ declare const imageBytes: Uint8Array;
 declare const images: Uint8Array[];
 declare const files: Uint8Array[];
 declare const input: string;
+
+// @scope lib/queue/
+declare const handlers: {
+  resize(image: Uint8Array, width: number, context: TaskContext): Promise<Uint8Array>;
+  fib(n: number): number;
+  add(a: number, b: number): number;
+};
+declare const pool: QueueExecutor<typeof handlers>;
+declare const otherPool: QueueExecutor<typeof handlers>;
+declare const server: QueueServer;
+declare const connection: string;
+declare const image: Uint8Array;
+declare const inputs: number[];
+declare let total: number;
+declare function resizeImage(image: Uint8Array, width: number, options: { signal: AbortSignal }): Promise<Uint8Array>;
