@@ -28,7 +28,7 @@ const ctsTypes = () => ({
     for (const file of Object.keys(bundle)) {
       if (!file.endsWith('.d.ts')) continue;
       const text = await readFile(`${options.dir}/${file}`, 'utf8');
-      const cts = text.replace(/((?:from\s+|import\()\s*['"]\.\.?\/[^'"]+)\.js(['"])/g, '$1.cjs$2');
+      const cts = text.replace(/((?:from\s+|import\s*\(?)\s*['"]\.\.?\/[^'"]+)\.js(['"])/g, '$1.cjs$2');
       await writeFile(`${options.dir}/${file.replace(/\.d\.ts$/, '.d.cts')}`, cts);
     }
   },
