@@ -176,7 +176,9 @@ try {
   writeFileSync(
     join(appDir, 'import-all.mjs'),
     `const names = {};
-for (const id of ${JSON.stringify(entrySubpaths.map(specifier))}) names[id] = Object.keys(await import(id)).length;
+// An entry point with optional peer dependencies (taskpool/queue), imported without them, must say what to install.
+const peers = (error) => { if (/install its peer dependencies/.test(error?.message)) return 'asks for its peer dependencies'; throw error; };
+for (const id of ${JSON.stringify(entrySubpaths.map(specifier))}) names[id] = await import(id).then((module) => Object.keys(module).length, peers);
 const { TaskPoolExecutor } = await import(${JSON.stringify(pkg.name)});
 const pool = new TaskPoolExecutor({ maxWorkers: 2 });
 const value = await pool.submit(async (a, b) => a + b, 2, 3);
@@ -188,7 +190,14 @@ console.log(JSON.stringify(names));
   writeFileSync(
     join(appDir, 'require-all.cjs'),
     `const names = {};
-for (const id of ${JSON.stringify(entrySubpaths.map(specifier))}) names[id] = Object.keys(require(id)).length;
+const peers = (error) => { if (/install its peer dependencies/.test(error?.message)) return 'asks for its peer dependencies'; throw error; };
+for (const id of ${JSON.stringify(entrySubpaths.map(specifier))}) {
+  try {
+    names[id] = Object.keys(require(id)).length;
+  } catch (error) {
+    names[id] = peers(error);
+  }
+}
 const { TaskPoolExecutor } = require(${JSON.stringify(pkg.name)});
 const { version } = require(${JSON.stringify(`${pkg.name}/package.json`)});
 const pool = new TaskPoolExecutor({ maxWorkers: 2 });
