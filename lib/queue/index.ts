@@ -25,6 +25,7 @@ export { QueueExecutor, type QueueFuture } from './queue-executor.js';
 export { serveQueue, type QueueServer, type QueueServerStats, type QueueServerCloseOptions } from './serve-queue.js';
 export type {
   TaskContext,
+  Handler,
   UntypedHandlers,
   HandlerName,
   HandlerArguments,

@@ -21,7 +21,14 @@ export interface TaskContext {
   readonly attempt: number;
 }
 
-/** Any handler: its arguments, then optionally a {@link TaskContext}. */
+/**
+ * Any handler: its arguments, then optionally a {@link TaskContext}.
+ *
+ * @example
+ * ```ts
+ * const add: Handler = (a: number, b: number) => a + b;
+ * ```
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type Handler = (...args: any[]) => unknown;
 
@@ -164,7 +171,14 @@ export interface QueueRunOptions {
   key?: string;
 }
 
-/** How to reach Redis: a `redis://` or `rediss://` URL, or ioredis options (`{ host, port, password... }`). */
+/**
+ * How to reach Redis: a `redis://` or `rediss://` URL, or ioredis options (`{ host, port, password... }`).
+ *
+ * @example
+ * ```ts
+ * const connection: QueueConnection = { host: '10.0.0.5', port: 6379, password: process.env.REDIS_PASSWORD };
+ * ```
+ */
 export type QueueConnection = string | Readonly<Record<string, unknown>>;
 
 /**
@@ -214,7 +228,14 @@ export interface QueueExecutorOptions extends Omit<ExecutorOptions, 'maxWorkers'
   connectTimeout?: number;
 }
 
-/** What `retryIf` and `onRetry` of `serveQueue` receive. */
+/**
+ * What `onRetry` of `serveQueue` receives before each retry's wait.
+ *
+ * @example
+ * ```ts
+ * await serveQueue({ queue: 'images', connection, handlers, onRetry: ({ id, attempt, delay }) => console.log(`job ${id}: attempt ${attempt} failed, next in ${delay} ms`) });
+ * ```
+ */
 export interface RetryInfo {
   /** The job's id. */
   readonly id: string;
@@ -228,11 +249,22 @@ export interface RetryInfo {
   readonly delay: number;
 }
 
-/** What `onFailure` of `serveQueue` receives for every failed attempt. */
+/**
+ * What `onFailure` of `serveQueue` receives for every failed attempt.
+ *
+ * @example
+ * ```ts
+ * await serveQueue({ queue: 'images', connection, handlers, onFailure: ({ id, name, error, retrying }) => console.error(id, name, error, retrying) });
+ * ```
+ */
 export interface FailureInfo {
+  /** The job's id. */
   readonly id: string;
+  /** The handler's name. */
   readonly name: string;
+  /** What the attempt threw (or the abort reason of its signal). */
   readonly error: unknown;
+  /** The attempt that failed, from 1. */
   readonly attempt: number;
   /** How many attempts the job may have. */
   readonly attempts: number;
@@ -271,7 +303,12 @@ export interface ServeQueueOptions<H extends object = Record<string, Handler>> e
   /** Times a job may be recovered from a dead worker before it fails. @default 1 */
   maxStalledCount?: number;
   /** At most `limit` job starts per `interval` ms, across every worker of the queue (BullMQ's limiter). */
-  rateLimit?: { readonly limit: number; readonly interval: number };
+  rateLimit?: {
+    /** Job starts allowed per `interval` (a positive integer). */
+    readonly limit: number;
+    /** The window, in milliseconds. */
+    readonly interval: number;
+  };
   /** Whether a failed attempt is retried (when attempts are left). @default every failure except a cancellation */
   retryIf?: (error: unknown, attempt: number) => boolean;
   /** Called before each retry's wait. */

@@ -39,7 +39,10 @@ import {
  * console.log(future.id); // attach to it from another process with pool.attach(id)
  * ```
  */
-export type QueueFuture<T> = Future<T> & { readonly id: string };
+export type QueueFuture<T> = Future<T> & {
+  /** The job's id: `attach(id)` follows the job from any process. */
+  readonly id: string;
+};
 
 /** A job this client follows, and the futures that follow it. */
 interface Tracked {

@@ -65,6 +65,14 @@ export interface QueueServer extends AsyncDisposable {
   /**
    * Stops taking jobs and waits for the running ones (gracefully), then disconnects. With
    * `abort`, their signals abort first and they go back to the queue. Idempotent.
+   *
+   * @param options - `{ abort = false }`.
+   * @returns a promise that resolves once the worker has stopped.
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => void server.close());
+   * process.once('SIGINT', () => void server.close({ abort: true }));
+   * ```
    */
   close(options?: QueueServerCloseOptions): Promise<void>;
 }
@@ -164,7 +172,7 @@ function backoffDelay(backoff: JobData['b'], attempt: number, previous: number |
  * @typeParam H - the handlers' type; give it to `QueueExecutor<typeof handlers>` on clients.
  * @param options - see {@link ServeQueueOptions}.
  * @returns the running worker, once connected.
- * @throws {TypeError} for bad options; {@link Error} when Redis cannot be reached within
+ * @throws {TypeError} for bad options; an `Error` when Redis cannot be reached within
  *   `connectTimeout` ms, or BullMQ is not installed.
  * @example
  * ```ts
