@@ -140,6 +140,10 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     if ((options as { maxWorkers?: unknown }).maxWorkers !== undefined) {
       throw new TypeError(`Cannot ${action} as 'maxWorkers' is not an option of a queue client: jobs run on the workers, whose 'concurrency' serveQueue sets`);
     }
+    // Policies run where the jobs run: per job (`run(name, args, { retry })`) or on serveQueue.
+    for (const [key, where] of [['retry', "per job, as run()'s 'retry' option"], ['rateLimit', "on the workers, as serveQueue's 'rateLimit'"], ['breaker', 'nowhere: a queue client has no circuit breaker']] as const) {
+      if ((options as unknown as Record<string, unknown>)[key] !== undefined) throw new TypeError(`Cannot ${action} as '${key}' is not an option of a queue client: it is given ${where}`);
+    }
     if (options.queue === undefined) fail(TypeError, 'a non-empty string without ":"', action, 'queue', undefined);
     if (options.connection === undefined) fail(TypeError, 'a redis:// or rediss:// URL, or ioredis options', action, 'connection', undefined);
     loadBullMQ();

@@ -405,6 +405,7 @@ describe('taskpool/queue: QueueExecutor and serveQueue', () => {
       expect(() => new QueueExecutor({ queue: 'a:b', connection: 'redis://x' })).to.throw(TypeError, /'queue' must be a non-empty string without ":"/);
       expect(() => new QueueExecutor({ queue: 'q', connection: 'redis://x', maxWorkers: 2 } as never)).to.throw(TypeError, /'maxWorkers' is not an option of a queue client/);
       expect(() => new QueueExecutor({ queue: 'q', connection: 'redis://x', colour: 1 } as never)).to.throw(TypeError, /unknown key "colour"/);
+      expect(() => new QueueExecutor({ queue: 'q', connection: 'redis://x', rateLimit: { limit: 1, interval: 1 } } as never)).to.throw(TypeError, /'rateLimit' is not an option of a queue client: it is given on the workers/);
       const pool = h.client({ queue: queueName() });
       expect(() => pool.run('add', [1], { retry: { attempts: 0 } })).to.throw(RangeError, /'retry.attempts' must be a positive integer/);
       expect(() => pool.run('add', [1], { retry: { attempts: 2, backoff: (() => 1) as never } })).to.throw(TypeError, /cannot travel/);
