@@ -16,6 +16,7 @@
 import { Buffer } from 'node:buffer';
 import { deserialize, serialize } from 'node:v8';
 import { BrokenExecutorError, CancelledError, ExecutorShutdownError, InvalidStateError, TimeoutError } from '../errors.js';
+import { BUILT_IN_ERRORS } from '../internal/builtin-errors.js';
 
 /** Marks an encoded error apart from any plain object a task may send. */
 const TAG = '__taskpoolError';
@@ -31,16 +32,6 @@ interface ErrorData {
   errors?: unknown[];
   props?: Record<string, unknown>;
 }
-
-const BUILT_IN: Record<string, new (message?: string) => Error> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
 
 /** taskpool's error classes, rebuilt as themselves (their brand makes `instanceof` work). */
 const OURS: Record<string, new (message?: string) => Error> = {
@@ -60,7 +51,7 @@ function kindOf(error: Error): string {
   if (Object.hasOwn(OURS, error.name) && error instanceof OURS[error.name]!) return error.name;
   for (let proto = Object.getPrototypeOf(error) as object | null; proto !== null; proto = Object.getPrototypeOf(proto) as object | null) {
     const name = (proto.constructor as { name?: unknown } | undefined)?.name;
-    if (typeof name === 'string' && (Object.hasOwn(BUILT_IN, name) || name === 'AggregateError' || name === 'DOMException')) return name;
+    if (typeof name === 'string' && (Object.hasOwn(BUILT_IN_ERRORS, name) || name === 'AggregateError' || name === 'DOMException')) return name;
   }
   return 'Error';
 }
@@ -143,7 +134,7 @@ function rebuildError(data: ErrorData, revived: Map<object, unknown>, tagged: ob
   let error: Error;
   if (data.kind === 'AggregateError') error = new AggregateError([], data.message);
   else if (data.kind === 'DOMException') error = new DOMException(data.message, data.name);
-  else error = new (OURS[data.kind] ?? BUILT_IN[data.kind] ?? Error)(data.message);
+  else error = new (OURS[data.kind] ?? BUILT_IN_ERRORS[data.kind] ?? Error)(data.message);
   revived.set(tagged, error);
   const define = (key: string, value: unknown): void => void Object.defineProperty(error, key, { value, writable: true, configurable: true });
   if (error.name !== data.name) define('name', data.name);

@@ -14,6 +14,7 @@
  * @module
  */
 import type { MessagePort } from 'node:worker_threads';
+import { BUILT_IN_ERRORS } from '../internal/builtin-errors.js';
 
 /** The first message a worker receives. */
 export interface InitMessage {
@@ -71,16 +72,6 @@ export interface SerializedError {
   readonly props?: Record<string, unknown>;
 }
 
-const CONSTRUCTORS: Record<string, new (message?: string) => Error> = {
-  Error,
-  TypeError,
-  RangeError,
-  SyntaxError,
-  ReferenceError,
-  EvalError,
-  URIError,
-};
-
 /** Whether `value` is an error object (a native one, or one that looks like it). */
 export function isError(value: unknown): value is Error {
   if (value instanceof Error) return true;
@@ -102,7 +93,7 @@ export function serializeError(error: Error, depth = 0): SerializedError {
   let kind = 'Error';
   for (let proto = Object.getPrototypeOf(error) as object | null; proto !== null; proto = Object.getPrototypeOf(proto) as object | null) {
     const name = (proto.constructor as { name?: unknown } | undefined)?.name;
-    if (typeof name === 'string' && (name in CONSTRUCTORS || name === 'AggregateError' || name === 'DOMException')) {
+    if (typeof name === 'string' && (name in BUILT_IN_ERRORS || name === 'AggregateError' || name === 'DOMException')) {
       kind = name;
       break;
     }
@@ -137,7 +128,7 @@ export function deserializeError(data: SerializedError): Error {
   let error: Error;
   if (data.kind === 'AggregateError') error = new AggregateError((data.errors ?? []).map(revive), data.message);
   else if (data.kind === 'DOMException') error = new DOMException(data.message, data.name);
-  else error = new (CONSTRUCTORS[data.kind] ?? Error)(data.message);
+  else error = new (BUILT_IN_ERRORS[data.kind] ?? Error)(data.message);
   if (error.name !== data.name) Object.defineProperty(error, 'name', { value: data.name, writable: true, configurable: true });
   if (data.stack !== undefined) Object.defineProperty(error, 'stack', { value: data.stack, writable: true, configurable: true });
   if ('cause' in data) Object.defineProperty(error, 'cause', { value: revive(data.cause), writable: true, configurable: true });
