@@ -58,12 +58,12 @@ export interface ShutdownOptions {
 export interface RunOptions {
   /**
    * Cancels the future when it aborts (already aborted included): a queued task never starts,
-   * a running one sees its own signal abort. The future rejects with a {@link CancelledError}
+   * a running one sees its own signal abort. The future rejects with a `CancelledError`
    * whose `cause` is `signal.reason`. One listener per signal and executor, however many tasks share it.
    */
   signal?: AbortSignal;
   /**
-   * Milliseconds from the task's start; then its signal aborts with a {@link TimeoutError} and
+   * Milliseconds from the task's start; then its signal aborts with a `TimeoutError` and
    * the future rejects with it. Overrides the executor's `taskTimeout`.
    * @default the executor's `taskTimeout` (none)
    */
@@ -82,7 +82,7 @@ export interface RunOptions {
   /**
    * Milliseconds from the task's first start for the whole task, attempts and backoff waits
    * included: then the running attempt's signal aborts and the future rejects with a
-   * {@link TimeoutError}.
+   * `TimeoutError`.
    * @default none
    */
   deadline?: number;

@@ -7,6 +7,7 @@
 export { BrokenCircuitError, BrokenExecutorError, CancelledError, ExecutorShutdownError, InvalidStateError, TimeoutError } from './errors.js';
 export { Future, FutureState, type DoneCallback } from './future.js';
 export { Executor, type ExecutorOptions, type ExecutorStats, type RunOptions, type ShutdownOptions } from './executor.js';
+export type { WorkItem } from './work-item.js';
 export { TaskPoolExecutor, type IterablesOf, type TaskContext } from './task-pool-executor.js';
 export type { AnyIterable, MapOptions, MapResults } from './map.js';
 export { wait, ReturnWhen, FIRST_COMPLETED, FIRST_EXCEPTION, ALL_COMPLETED, type WaitOptions, type WaitResult } from './wait.js';

@@ -86,9 +86,42 @@ export interface TaskPoolExecutor {
    * for await (const sum of pool.map((a: number, b: number) => a + b, [1, 2], [10, 20])) console.log(sum);
    * ```
    */
-  map<R>(fn: () => R, options?: MapOptions): MapResults<Awaited<R>>;
   map<T1, R>(fn: (a: T1) => R, iterable: AnyIterable<T1>, options?: MapOptions): MapResults<Awaited<R>>;
+  /**
+   * `map` over two zipped inputs: `fn(a[i], b[i])` for each `i` below the shorter length.
+   *
+   * @typeParam T1 - the first iterable's items.
+   * @typeParam T2 - the second iterable's items.
+   * @typeParam R - what `fn` returns.
+   * @param fn - called with one item of each iterable.
+   * @param iterable1 - the first input.
+   * @param iterable2 - the second input.
+   * @param options - {@link MapOptions}.
+   * @returns an async iterator of the results, in input order.
+   * @example
+   * ```ts
+   * for await (const sum of pool.map((a: number, b: number) => a + b, [1, 2], [10, 20])) console.log(sum); // 11, 22
+   * ```
+   */
   map<T1, T2, R>(fn: (a: T1, b: T2) => R, iterable1: AnyIterable<T1>, iterable2: AnyIterable<T2>, options?: MapOptions): MapResults<Awaited<R>>;
+  /**
+   * `map` over three zipped inputs.
+   *
+   * @typeParam T1 - the first iterable's items.
+   * @typeParam T2 - the second iterable's items.
+   * @typeParam T3 - the third iterable's items.
+   * @typeParam R - what `fn` returns.
+   * @param fn - called with one item of each iterable.
+   * @param iterable1 - the first input.
+   * @param iterable2 - the second input.
+   * @param iterable3 - the third input.
+   * @param options - {@link MapOptions}.
+   * @returns an async iterator of the results, in input order.
+   * @example
+   * ```ts
+   * for await (const line of pool.map((a: string, b: number, c: boolean) => `${a}${b}${c}`, ['x'], [1], [true])) console.log(line);
+   * ```
+   */
   map<T1, T2, T3, R>(
     fn: (a: T1, b: T2, c: T3) => R,
     iterable1: AnyIterable<T1>,
@@ -96,7 +129,34 @@ export interface TaskPoolExecutor {
     iterable3: AnyIterable<T3>,
     options?: MapOptions,
   ): MapResults<Awaited<R>>;
+  /**
+   * `map` over any number of zipped inputs, one per parameter of `fn`.
+   *
+   * @typeParam A - `fn`'s parameters.
+   * @typeParam R - what `fn` returns.
+   * @param fn - called with one item of each iterable.
+   * @param iterables - one input per parameter, then optionally {@link MapOptions}.
+   * @returns an async iterator of the results, in input order.
+   * @example
+   * ```ts
+   * const inputs: IterablesOf<[number, number, number, number]> = [[1], [2], [3], [4]];
+   * for await (const sum of pool.map((a: number, b: number, c: number, d: number) => a + b + c + d, ...inputs)) console.log(sum); // 10
+   * ```
+   */
   map<A extends unknown[], R>(fn: (...args: A) => R, ...iterables: IterablesOf<A> | [...IterablesOf<A>, MapOptions]): MapResults<Awaited<R>>;
+  /**
+   * `map` with no input: yields nothing, as Python's `zip()` of nothing.
+   *
+   * @typeParam R - what `fn` returns.
+   * @param fn - never called.
+   * @param options - {@link MapOptions}.
+   * @returns an async iterator that ends at once.
+   * @example
+   * ```ts
+   * for await (const never of pool.map(() => 1)) console.log(never); // prints nothing
+   * ```
+   */
+  map<R>(fn: () => R, options?: MapOptions): MapResults<Awaited<R>>;
 }
 
 /**

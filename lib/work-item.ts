@@ -1,4 +1,4 @@
-import type { Future, FutureOwner } from './future.js';
+import type { Future } from './future.js';
 import type { Context } from './internal/async-context.js';
 import type { TimerHandle } from './internal/timers.js';
 import type { CircuitPermit } from './policies/circuit-breaker.js';
@@ -52,35 +52,59 @@ export type Phase = (typeof Phase)[keyof typeof Phase];
  *
  * A backend sees it in `execute(item)`: `task` and `args` as given to `schedule`, `attempt`,
  * and `signal`, the current attempt's `AbortSignal`.
+ *
+ * @example
+ * ```ts
+ * class InlineExecutor extends Executor {
+ *   constructor() {
+ *     super(undefined, 4);
+ *   }
+ *   protected checkTask(task: unknown): void {
+ *     if (typeof task !== 'function') throw new TypeError('a task is a function');
+ *   }
+ *   protected execute(item: WorkItem): unknown {
+ *     return (item.task as (signal: AbortSignal) => unknown)(item.signal);
+ *   }
+ * }
+ * ```
  */
-export abstract class WorkItem implements FutureOwner {
+export abstract class WorkItem {
   /** The future the caller holds, settled from this item (single-flight: the task's own, which its followers follow). */
   future!: Future<unknown>;
   /** The backend's description of the task (a function, an export's name...). Dropped once done. */
   task: unknown;
   /** The backend's description of its arguments. Dropped once done. */
   args: unknown;
-  /** The async context to run it in (none when it started inside its `schedule` call). */
+  /** The async context to run it in (none when it started inside its `schedule` call). @internal */
   context: Context;
+  /** Where it stands. @internal */
   phase: Phase = Phase.QUEUED;
   /** 1-based once started. */
   attempt = 0;
-  /** The current attempt's timeout timer, or a backoff's timer. */
+  /** The current attempt's timeout timer, or a backoff's timer. @internal */
   timer: TimerHandle | undefined;
-  /** Its options and what the policies keep for it: only for a task that has any. */
+  /** Its options and what the policies keep for it: only for a task that has any. @internal */
   state: ItemState | undefined;
 
+  /** @internal */
   constructor(task: unknown, args: unknown, context: Context) {
     this.task = task;
     this.args = args;
     this.context = context;
   }
 
-  /** The current attempt's signal: aborts on cancellation, on the attempt's timeout and on the deadline. */
+  /**
+   * The current attempt's signal: aborts on cancellation, on the attempt's timeout and on the deadline.
+   *
+   * @example
+   * ```ts
+   * const execute = (item: WorkItem) => fetch(item.task as string, { signal: item.signal });
+   * ```
+   */
   get signal(): AbortSignal {
     return this.future.signal;
   }
 
-  /** Tells its executor (each executor has a subclass of its own, so that this costs a task nothing). */
+  /** Tells its executor (each executor has a subclass of its own, so that this costs a task nothing). @internal */
   abstract futureCancelled(future: Future<unknown>, wasRunning: boolean, error: unknown): void;
 }

@@ -409,7 +409,7 @@ function checkOptionsOf(options: RunProcessOptions | undefined): RunProcessOptio
  *
  * await using pool = new TaskPoolExecutor({ maxWorkers: 4 });
  * for await (const r of pool.map(settle((n: string) => runProcess('sh', ['-c', `exit ${n}`])), ['0', '3'])) {
- *   console.log(r.ok ? 'ok' : r.error.message); // 'ok', then 'Command failed with exit code 3: sh -c ...'
+ *   console.log(r.ok ? 'ok' : String(r.error)); // 'ok', then 'Command failed with exit code 3: sh -c ...'
  * }
  * ```
  */
