@@ -207,6 +207,43 @@ export function failureMessage(thrown: unknown): string {
   return FAILURE + text;
 }
 
+/** Starts the `failedReason` of a job that a client cancelled: the reason follows, as wire text ('' for none). */
+const CANCELLED = 'taskpool-cancelled:';
+
+/** A cancellation's reason as wire text: '' for none, or for a reason that cannot travel. */
+export function encodeReason(reason: unknown): string {
+  if (reason === undefined) return '';
+  try {
+    return encode(reason);
+  } catch {
+    return '';
+  }
+}
+
+/** The reason behind {@link encodeReason}'s text (`undefined` for '' or text it did not make). */
+export function decodeReason(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return decode(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a worker throws at BullMQ for a job that a client cancelled: the message carries the client's reason. */
+export function cancelledMessage(reason: unknown): string {
+  return CANCELLED + encodeReason(reason);
+}
+
+/**
+ * Whether a BullMQ `failedReason` says that a client cancelled the job and, when it does, the
+ * client's reason (`undefined` for none).
+ */
+export function decodeCancelled(failedReason: string | undefined): { reason: unknown } | undefined {
+  if (failedReason?.startsWith(CANCELLED) !== true) return undefined;
+  return { reason: decodeReason(failedReason.slice(CANCELLED.length)) };
+}
+
 /**
  * The thrown value behind a BullMQ `failedReason`: rebuilt from taskpool's encoding, or, for a
  * failure that BullMQ made itself (a job stalled too often), an `Error` with that reason.

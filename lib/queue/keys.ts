@@ -21,11 +21,12 @@ export interface RedisClient {
   once(event: string, listener: (...args: never[]) => void): unknown;
   off(event: string, listener: (...args: never[]) => void): unknown;
   get(key: string): Promise<string | null>;
+  hget(key: string, field: string): Promise<string | null>;
   set(key: string, value: string, mode: 'PX', ms: number): Promise<unknown>;
   publish(channel: string, message: string): Promise<number>;
   subscribe(channel: string): Promise<unknown>;
   ping(): Promise<string>;
-  pipeline(): { hmget(key: string, ...fields: string[]): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+  pipeline(): { hmget(key: string, ...fields: string[]): unknown; zscore(key: string, member: string): unknown; exec(): Promise<[Error | null, unknown][] | null> };
   disconnect(): void;
   quit(): Promise<unknown>;
   readonly status: string;

@@ -10,7 +10,7 @@ import { Executor, type ExecutorStats, type ShutdownOptions } from '../executor.
 import { internals, type Future, type FutureOwner } from '../future.js';
 import { mapIterables, splitMapArguments, type MapOptions, type MapResults } from '../map.js';
 import { checkBoolean, checkOptions, checkString, fail } from '../internal/validate.js';
-import { decode, decodeFailure, encode } from './codec.js';
+import { decode, decodeCancelled, decodeFailure, decodeReason, encode, encodeReason } from './codec.js';
 import { cancelChannel, cancelKey, createRedis, jobKey, type JobData, type RedisClient } from './keys.js';
 import {
   CLIENT_OPTIONS,
@@ -55,15 +55,28 @@ interface Tracked {
   /** The job is in Redis (its add succeeded, or it was attached). */
   added: boolean;
   started: boolean;
+  /** The attempt the job is at: 0 before it starts, then the number of each attempt as a worker starts it. */
+  attempt: number;
+  /** How many attempts the job may make: 1 without retries, `undefined` when not known (an attached job). */
+  readonly attempts: number | undefined;
+  /** Waiting out a backoff after a failed attempt (BullMQ's delayed state): its running futures count in `stats.retrying`. */
+  retrying: boolean;
   timeout: number | undefined;
   deadline: number | undefined;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** What its futures call back into: their `attempt`, and their cancellation. */
+  owner: FutureOwner;
 }
 
 /** The approximate length BullMQ keeps the queue's event stream at. */
 const EVENTS_MAX_LEN = 100_000;
 /** Jobs added per `addBulk` call. */
 const BATCH = 1_000;
+/**
+ * BullMQ's priority of a job of priority 0 (ours: higher first, from -1,000,000 to 1,000,000;
+ * BullMQ's: lower first, from 1 to 2,097,152, and a job without one before all the others).
+ */
+const PRIORITY_ZERO = 1_000_001;
 const SHUTDOWN_OPTIONS = { wait: checkBoolean, cancelFutures: checkBoolean };
 
 function messageOf(error: unknown): string {
@@ -106,17 +119,22 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
   readonly #connection: QueueConnection;
   readonly #prefix: string;
   readonly #retention: number;
+  /** BullMQ's removeOnComplete / removeOnFail: finished jobs are kept `retention` ms. */
+  readonly #removeAfter: { age: number };
   readonly #checkInterval: number;
   readonly #connectTimeout: number;
   readonly #taskTimeout: number | undefined;
   /** Unsettled jobs of this client, by id. */
   readonly #jobs = new Map<string, Tracked>();
-  readonly #byFuture = new WeakMap<Future<unknown>, Tracked>();
   #toAdd: Tracked[] = [];
+  /** A flush is scheduled (on a microtask, or once the add in flight returns). */
   #flushing = false;
+  /** Jobs being added, and the adds in flight. */
   #adding = 0;
+  #addsInFlight = 0;
   #pending = 0;
   #running = 0;
+  #retrying = 0;
   #completed = 0;
   #failed = 0;
   #cancelled = 0;
@@ -151,6 +169,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     this.#connection = options.connection;
     this.#prefix = options.prefix ?? 'bull';
     this.#retention = options.retention ?? DAY;
+    this.#removeAfter = { age: Math.ceil(this.#retention / 1000) };
     this.#checkInterval = options.checkInterval ?? 5_000;
     this.#connectTimeout = options.connectTimeout ?? 10_000;
     this.#taskTimeout = options.taskTimeout;
@@ -159,7 +178,8 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
 
   /**
    * Counts of this client's futures: pending (job waiting), running (a worker has it),
-   * completed, failed, cancelled.
+   * retrying (a failed attempt's job waiting out its backoff before the next one), completed,
+   * failed, cancelled.
    *
    * @example
    * ```ts
@@ -167,8 +187,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
    * ```
    */
   override get stats(): ExecutorStats {
-    // Retries happen on the workers: a job between attempts counts as running here.
-    return { pending: this.#pending, running: this.#running, retrying: 0, completed: this.#completed, failed: this.#failed, cancelled: this.#cancelled };
+    return { pending: this.#pending, running: this.#running, retrying: this.#retrying, completed: this.#completed, failed: this.#failed, cancelled: this.#cancelled };
   }
 
   /**
@@ -272,15 +291,11 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     if (id === '') fail(TypeError, 'a non-empty string', action, 'id', id);
     this.#assertOpen();
     const known = this.#jobs.get(id);
-    const future = this.#newFuture(id);
-    this.#pending++;
-    if (known !== undefined) {
-      this.#follow(known, future);
-      return future;
-    }
-    const tracked: Tracked = { id, name: '', futures: [future], add: undefined, added: true, started: false, timeout: undefined, deadline: undefined, timer: undefined };
+    if (known !== undefined) return this.#follow(known);
+    const tracked = this.#track(id, '', undefined, undefined, undefined, undefined);
+    tracked.added = true;
+    const future = this.#follow(tracked);
     this.#jobs.set(id, tracked);
-    this.#byFuture.set(future, tracked);
     this.#connect()
       .then(() => this.#check([tracked], true))
       .catch((error: unknown) => this.#fail(tracked, new Error(`Cannot attach to job '${id}' of queue '${this.queue}' as Redis at ${showConnection(this.#connection)} cannot be reached: ${messageOf(error)}`, { cause: error })));
@@ -304,7 +319,8 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     const { wait = true, cancelFutures = false } = checkOptions(options, SHUTDOWN_OPTIONS, `shut down executor '${this.name}'`);
     this.#shutdown = true;
     if (cancelFutures) {
-      for (const tracked of [...this.#jobs.values()]) for (const future of [...tracked.futures]) if (future.state === 'pending') future.cancel();
+      // Waiting jobs, and jobs waiting out a backoff between attempts.
+      for (const tracked of [...this.#jobs.values()]) for (const future of [...tracked.futures]) if (future.state === 'pending' || tracked.retrying) future.cancel();
     }
     const closed = this.onIdle().then(() => this.#close());
     return wait ? closed : Promise.resolve();
@@ -344,19 +360,49 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     if (typeof name !== 'string' || name === '') fail(TypeError, 'the name of a handler (a non-empty string)', action, 'name', name);
   }
 
-  #newFuture(id: string): QueueFuture<unknown> {
-    const future = internals.create<unknown>(this.#owner);
-    Object.defineProperty(future, 'id', { value: id, enumerable: true });
+  /** A job to follow (not registered yet). */
+  #track(id: string, name: string, add: Tracked['add'], attempts: number | undefined, timeout: number | undefined, deadline: number | undefined): Tracked {
+    const tracked: Tracked = {
+      id,
+      name,
+      futures: [],
+      add,
+      added: false,
+      started: false,
+      attempt: 0,
+      attempts,
+      retrying: false,
+      timeout,
+      deadline,
+      timer: undefined,
+      owner: undefined as never,
+    };
+    tracked.owner = {
+      get attempt() {
+        return tracked.attempt;
+      },
+      futureCancelled: (future, wasRunning, reason) => this.#onFutureCancelled(tracked, future, wasRunning, reason),
+    };
+    return tracked;
+  }
+
+  /** A new future following the job: pending, or running once the job has started. */
+  #follow(tracked: Tracked): QueueFuture<unknown> {
+    const future = internals.create<unknown>(tracked.owner);
+    Object.defineProperty(future, 'id', { value: tracked.id, enumerable: true });
+    tracked.futures.push(future);
+    if (tracked.started && internals.start(future)) {
+      if (tracked.retrying) this.#retrying++;
+      else this.#running++;
+    } else this.#pending++;
     return future as QueueFuture<unknown>;
   }
 
-  #follow(tracked: Tracked, future: Future<unknown>): void {
-    tracked.futures.push(future);
-    this.#byFuture.set(future, tracked);
-    if (tracked.started && internals.start(future)) {
-      this.#pending--;
-      this.#running++;
-    }
+  /** Takes a future out of the counts of what is in flight (pending, running or retrying). */
+  #uncount(tracked: Tracked, wasRunning: boolean): void {
+    if (!wasRunning) this.#pending--;
+    else if (tracked.retrying) this.#retrying--;
+    else this.#running--;
   }
 
   #enqueue(name: string, args: unknown[], options: QueueRunOptions | undefined, action: string): QueueFuture<unknown> {
@@ -365,16 +411,18 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     this.#assertOpen();
     const { signal, timeout = this.#taskTimeout, deadline, retry, priority = 0, key } = options ?? {};
     const id = key ?? randomUUID();
-    const future = this.#newFuture(id);
-    this.#pending++;
     const known = this.#jobs.get(id);
+    let future: QueueFuture<unknown>;
     if (known !== undefined) {
-      this.#follow(known, future);
+      future = this.#follow(known);
     } else {
       let text: string;
       try {
         text = encode(args);
       } catch (error) {
+        const tracked = this.#track(id, name, undefined, 1, undefined, undefined);
+        future = this.#follow(tracked);
+        tracked.futures = [];
         this.#pending--;
         this.#failed++;
         internals.reject(future, new TypeError(`Cannot submit job '${name}' to queue '${this.queue}' as its arguments cannot travel: ${messageOf(error)}`, { cause: error }));
@@ -384,33 +432,24 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
       const data: { -readonly [K in keyof JobData]: JobData[K] } = { a: text };
       if (timeout !== undefined) data.t = timeout;
       if (deadline !== undefined) data.d = deadline;
-      const opts: Record<string, unknown> = { jobId: id, removeOnComplete: { age: Math.ceil(this.#retention / 1000) }, removeOnFail: { age: Math.ceil(this.#retention / 1000) } };
-      if (priority !== 0) opts.priority = 1_000_001 - priority;
+      // Every job has a BullMQ priority, 0 included: BullMQ takes the jobs without one before all the others.
+      const opts: Record<string, unknown> = { jobId: id, priority: PRIORITY_ZERO - priority, removeOnComplete: this.#removeAfter, removeOnFail: this.#removeAfter };
       if (retry !== undefined && retry.attempts > 1) {
         opts.attempts = retry.attempts;
         opts.backoff = { type: 'taskpool', delay: 0 };
         data.b = retry.backoff ?? {};
       }
       const attempts = retry?.attempts ?? 1;
-      const tracked: Tracked = {
-        id,
-        name,
-        futures: [future],
-        add: { data, opts },
-        added: false,
-        started: false,
-        // The client enforces a per-attempt timeout only when there is one attempt: with retries the worker does.
-        timeout: attempts === 1 ? timeout : undefined,
-        deadline,
-        timer: undefined,
-      };
+      // The client enforces a per-attempt timeout only when there is one attempt: with retries the worker does.
+      const tracked = this.#track(id, name, { data, opts }, attempts, attempts === 1 ? timeout : undefined, deadline);
+      future = this.#follow(tracked);
       this.#jobs.set(id, tracked);
-      this.#byFuture.set(future, tracked);
       this.#toAdd.push(tracked);
       if (!this.#flushing) {
         this.#flushing = true;
-        // On the next turn of the event loop: the submits made meanwhile (a map refilling as results arrive) share one addBulk.
-        setImmediate(() => void this.#flush());
+        // With no add in flight, at once (after this turn's other submits, which share the add); otherwise
+        // once the add in flight returns, with every job submitted meanwhile (a map refilling as results arrive).
+        if (this.#addsInFlight === 0) queueMicrotask(() => void this.#flush());
       }
     }
     if (signal !== undefined) {
@@ -424,34 +463,44 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     return future;
   }
 
-  /** Adds the jobs submitted since the last flush, in batches. */
+  /** Adds the jobs submitted since the last flush, in batches sent together. */
   async #flush(): Promise<void> {
     const batch = this.#toAdd.filter((tracked) => tracked.futures.length > 0);
     this.#toAdd = [];
     this.#flushing = false;
     if (batch.length === 0) return;
     this.#adding += batch.length;
+    this.#addsInFlight++;
     try {
       const { queue } = await this.#connect();
-      for (let start = 0; start < batch.length; start += BATCH) {
-        const chunk = batch.slice(start, start + BATCH);
-        try {
-          await this.#withConnectTimeout(queue.addBulk(chunk.map((tracked) => ({ name: tracked.name, data: tracked.add!.data, opts: tracked.add!.opts }))));
-          for (const tracked of chunk) {
-            tracked.add = undefined;
-            tracked.added = true;
-            // Cancelled while it was being added.
-            if (tracked.futures.length === 0) void this.#sendCancel(tracked, undefined);
-          }
-        } catch (error) {
-          for (const tracked of chunk) this.#fail(tracked, this.#unreachable(`add job '${tracked.id}' (${tracked.name}) to`, error));
-        }
-      }
+      const chunks: Tracked[][] = [];
+      for (let start = 0; start < batch.length; start += BATCH) chunks.push(batch.slice(start, start + BATCH));
+      await Promise.all(chunks.map((chunk) => this.#add(queue, chunk)));
     } catch (error) {
       for (const tracked of batch) if (!tracked.added) this.#fail(tracked, this.#unreachable(`add job '${tracked.id}' (${tracked.name}) to`, error));
     } finally {
       this.#adding -= batch.length;
+      this.#addsInFlight--;
+      // What was submitted while this add was in flight.
+      if (this.#flushing && this.#addsInFlight === 0) void this.#flush();
       this.#notifyIdle();
+    }
+  }
+
+  /** Adds one chunk of jobs: one job alone with `add` (no transaction), more with `addBulk`. */
+  async #add(queue: import('bullmq').Queue, chunk: Tracked[]): Promise<void> {
+    try {
+      const [only] = chunk;
+      const added = chunk.length === 1 ? queue.add(only!.name, only!.add!.data, only!.add!.opts) : queue.addBulk(chunk.map((tracked) => ({ name: tracked.name, data: tracked.add!.data, opts: tracked.add!.opts })));
+      await this.#withConnectTimeout(added as Promise<unknown>);
+      for (const tracked of chunk) {
+        tracked.add = undefined;
+        tracked.added = true;
+        // Cancelled while it was being added.
+        if (tracked.futures.length === 0) void this.#sendCancel(tracked, undefined);
+      }
+    } catch (error) {
+      for (const tracked of chunk) this.#fail(tracked, this.#unreachable(`add job '${tracked.id}' (${tracked.name}) to`, error));
     }
   }
 
@@ -494,9 +543,10 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
         events.on('active', ({ jobId }: { jobId: string }) => this.#onActive(jobId));
         events.on('completed', ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => this.#onCompleted(jobId, returnvalue));
         events.on('failed', ({ jobId, failedReason }: { jobId: string; failedReason: string }) => this.#onFailed(jobId, failedReason));
+        events.on('delayed', ({ jobId }: { jobId: string }) => this.#onDelayed(jobId));
         events.on('removed', ({ jobId }: { jobId: string }) => {
           const tracked = this.#jobs.get(jobId);
-          if (tracked?.added === true) this.#fail(tracked, this.#lostError(tracked, 'it was removed'));
+          if (tracked?.added === true) void this.#onGone(tracked, this.#lostError(tracked, 'it was removed'));
         });
         void events.run().catch((error: unknown) => (this.#lastError = error));
       } catch (error) {
@@ -528,9 +578,28 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     return this.#closed;
   }
 
+  /** A worker started an attempt of job `id`. */
   #onActive(id: string): void {
     const tracked = this.#jobs.get(id);
-    if (tracked === undefined || tracked.started) return;
+    if (tracked === undefined) return;
+    // The next attempt after a backoff; otherwise the first, or the same one again (a stalled job
+    // taken by another worker). A retry without backoff has no delayed state: the attempt is read.
+    this.#started(tracked, tracked.retrying ? tracked.attempt + 1 : Math.max(1, tracked.attempt));
+    if (tracked.attempts !== 1) void this.#readAttempt(tracked);
+  }
+
+  /** The job runs attempt `attempt` (or a later one): its futures are running, its timer started at its first start. */
+  #started(tracked: Tracked, attempt: number): void {
+    tracked.attempt = Math.max(tracked.attempt, attempt);
+    if (tracked.retrying) {
+      tracked.retrying = false;
+      for (const future of tracked.futures) {
+        if (future.state !== 'running') continue;
+        this.#retrying--;
+        this.#running++;
+      }
+    }
+    if (tracked.started) return;
     tracked.started = true;
     for (const future of tracked.futures) {
       if (!internals.start(future)) continue;
@@ -541,12 +610,38 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     if (limit !== undefined && limit !== Infinity) {
       const isDeadline = tracked.deadline !== undefined && (tracked.timeout === undefined || tracked.deadline <= tracked.timeout);
       const ms = isDeadline ? tracked.deadline! : Math.min(limit, tracked.timeout ?? Infinity);
+      const id = tracked.id;
       tracked.timer = setTimeout(() => {
         const text = isDeadline ? `passed its deadline of ${ms} ms` : `timed out after ${ms} ms`;
         this.#fail(tracked, new TimeoutError(`Job '${id}' (${tracked.name}) of queue '${this.queue}' ${text}`));
         // No further attempt: the worker is told to stop it.
         void this.#sendCancel(tracked, undefined);
       }, ms);
+    }
+  }
+
+  /** Job `id` failed an attempt and waits out its backoff before the next one (BullMQ's delayed state). */
+  #onDelayed(id: string): void {
+    const tracked = this.#jobs.get(id);
+    if (tracked === undefined || !tracked.started || tracked.retrying) return;
+    tracked.retrying = true;
+    for (const future of tracked.futures) {
+      if (future.state !== 'running') continue;
+      this.#running--;
+      this.#retrying++;
+    }
+  }
+
+  /** Reads the attempts a job has made: the one running is the next. */
+  async #readAttempt(tracked: Tracked): Promise<void> {
+    try {
+      const { redis } = await this.#connect();
+      const made = await redis.hget(jobKey(this.#prefix, this.queue, tracked.id), 'atm');
+      // Failed again meanwhile: the number read counts that failure, and the next attempt has not started.
+      if (this.#jobs.get(tracked.id) !== tracked || tracked.retrying) return;
+      tracked.attempt = Math.max(tracked.attempt, Number(made ?? 0) + 1);
+    } catch (error) {
+      this.#lastError = error;
     }
   }
 
@@ -565,7 +660,27 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
 
   #onFailed(id: string, failedReason: string | undefined): void {
     const tracked = this.#jobs.get(id);
-    if (tracked !== undefined) this.#fail(tracked, decodeFailure(failedReason, id, this.queue));
+    if (tracked === undefined) return;
+    const cancelled = decodeCancelled(failedReason);
+    if (cancelled !== undefined) this.#settleCancelled(tracked, cancelled.reason);
+    else this.#fail(tracked, decodeFailure(failedReason, id, this.queue));
+  }
+
+  /**
+   * The job is gone from Redis before it finished: cancelled by a client (which removes a
+   * waiting job, leaving the reason in a key), or removed by something else (or lost with Redis's data).
+   */
+  async #onGone(tracked: Tracked, error: Error): Promise<void> {
+    let reason: string | null = null;
+    try {
+      const { redis } = await this.#connect();
+      reason = await this.#withConnectTimeout(redis.get(cancelKey(this.#prefix, this.queue, tracked.id)));
+    } catch (problem) {
+      this.#lastError = problem;
+    }
+    if (this.#jobs.get(tracked.id) !== tracked) return;
+    if (reason === null) this.#fail(tracked, error);
+    else this.#settleCancelled(tracked, decodeReason(reason));
   }
 
   #lostError(tracked: Tracked, why: string): Error {
@@ -576,16 +691,20 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     this.#settle(tracked, false, error);
   }
 
-  /** Settles every future following the job, and forgets it. */
-  #settle(tracked: Tracked, fulfilled: boolean, outcome: unknown): void {
+  /** Forgets a settled job. */
+  #forget(tracked: Tracked): Future<unknown>[] {
     if (this.#jobs.get(tracked.id) === tracked) this.#jobs.delete(tracked.id);
     clearTimeout(tracked.timer);
     const futures = tracked.futures;
     tracked.futures = [];
-    for (const future of futures) {
+    return futures;
+  }
+
+  /** Settles every future following the job, and forgets it. */
+  #settle(tracked: Tracked, fulfilled: boolean, outcome: unknown): void {
+    for (const future of this.#forget(tracked)) {
       if (future.done()) continue;
-      if (future.state === 'running') this.#running--;
-      else this.#pending--;
+      this.#uncount(tracked, future.state === 'running');
       if (fulfilled) {
         this.#completed++;
         internals.resolve(future, outcome);
@@ -594,31 +713,33 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
         internals.reject(future, outcome);
       }
     }
+    tracked.retrying = false;
     this.#notifyIdle();
   }
 
-  /** What this client's futures call back into: one was cancelled. */
-  readonly #owner: FutureOwner = {
-    // Attempts are counted on the workers.
-    attempt: 1,
-    futureCancelled: (future, wasRunning, reason) => {
-      if (wasRunning) this.#running--;
-      else this.#pending--;
-      this.#cancelled++;
-      const tracked = this.#byFuture.get(future);
-      if (tracked !== undefined) {
-        const index = tracked.futures.indexOf(future);
-        if (index !== -1) tracked.futures.splice(index, 1);
-        if (tracked.futures.length === 0) {
-          if (this.#jobs.get(tracked.id) === tracked) this.#jobs.delete(tracked.id);
-          clearTimeout(tracked.timer);
-          // A job not added yet is dropped from its batch, or cancelled once added.
-          if (tracked.added) void this.#sendCancel(tracked, reason);
-        }
+  /** Another client cancelled the job: every future following it here is cancelled with that client's reason. */
+  #settleCancelled(tracked: Tracked, reason: unknown): void {
+    // Forgotten first: these cancellations are not sent back to the workers.
+    for (const future of this.#forget(tracked)) future.cancel(reason);
+    tracked.retrying = false;
+    this.#notifyIdle();
+  }
+
+  /** One of this client's futures was cancelled (by its caller, a signal, a map, a shutdown, or another client). */
+  #onFutureCancelled(tracked: Tracked, future: Future<unknown>, wasRunning: boolean, reason: unknown): void {
+    this.#uncount(tracked, wasRunning);
+    this.#cancelled++;
+    const index = tracked.futures.indexOf(future);
+    if (index !== -1) {
+      tracked.futures.splice(index, 1);
+      if (tracked.futures.length === 0) {
+        this.#forget(tracked);
+        // A job not added yet is dropped from its batch, or cancelled once added.
+        if (tracked.added) void this.#sendCancel(tracked, reason);
       }
-      this.#notifyIdle();
-    },
-  };
+    }
+    this.#notifyIdle();
+  }
 
   /**
    * Tells the workers that the job is cancelled: a key a worker checks when the job starts, a
@@ -626,16 +747,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
    */
   async #sendCancel(tracked: Tracked, reason: unknown): Promise<void> {
     // The reason travels when it is the caller's own (a CancelledError's cause, or any other value).
-    let cause = reason;
-    if (reason instanceof CancelledError) cause = reason.cause;
-    let text = '';
-    if (cause !== undefined) {
-      try {
-        text = encode(cause);
-      } catch {
-        text = '';
-      }
-    }
+    const text = encodeReason(reason instanceof CancelledError ? reason.cause : reason);
     try {
       const { queue, redis } = await this.#connect();
       await redis.set(cancelKey(this.#prefix, this.queue, tracked.id), text, 'PX', this.#retention);
@@ -666,34 +778,48 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
   async #check(jobs: Tracked[], attaching: boolean): Promise<void> {
     if (jobs.length === 0) return;
     const { redis } = await this.#connect();
+    const delayedKey = `${this.#prefix}:${this.queue}:delayed`;
     for (let start = 0; start < jobs.length; start += BATCH) {
       const chunk = jobs.slice(start, start + BATCH);
       const pipeline = redis.pipeline();
-      for (const tracked of chunk) pipeline.hmget(jobKey(this.#prefix, this.queue, tracked.id), 'name', 'finishedOn', 'returnvalue', 'failedReason', 'processedOn');
+      for (const tracked of chunk) {
+        pipeline.hmget(jobKey(this.#prefix, this.queue, tracked.id), 'name', 'finishedOn', 'returnvalue', 'failedReason', 'processedOn', 'atm');
+        // Whether a job that may retry waits out a backoff.
+        if (tracked.attempts !== 1) pipeline.zscore(delayedKey, tracked.id);
+      }
       const replies = (await this.#withConnectTimeout(pipeline.exec())) ?? [];
-      chunk.forEach((tracked, index) => {
-        const [error, fields] = replies[index] ?? [new Error('no reply'), undefined];
-        if (error !== null || this.#jobs.get(tracked.id) !== tracked) return;
-        const [name, finishedOn, returnvalue, failedReason, processedOn] = fields as (string | null)[];
+      let next = 0;
+      for (const tracked of chunk) {
+        const [error, fields] = replies[next++] ?? [new Error('no reply'), undefined];
+        const delayed = tracked.attempts === 1 ? null : ((replies[next++]?.[1] ?? null) as string | null);
+        if (error !== null || this.#jobs.get(tracked.id) !== tracked) continue;
+        const [name, finishedOn, returnvalue, failedReason, processedOn, made] = fields as (string | null)[];
         if (name === null || name === undefined) {
           const why = attaching
             ? new Error(`Cannot attach to job '${tracked.id}' of queue '${this.queue}' as it does not exist: it was never added, or was removed after the retention of finished jobs`)
             : this.#lostError(tracked, 'it was removed, or Redis lost its data,');
-          this.#fail(tracked, why);
-          return;
+          // A job cancelled by a client is cancelled here too.
+          void this.#onGone(tracked, why);
+          continue;
         }
         if (finishedOn !== null && finishedOn !== undefined) {
           if (returnvalue !== null && returnvalue !== undefined) this.#onCompleted(tracked.id, JSON.parse(returnvalue) as unknown);
           else this.#onFailed(tracked.id, failedReason ?? undefined);
-          return;
+          continue;
         }
-        if (processedOn !== null && processedOn !== undefined) this.#onActive(tracked.id);
-      });
+        if (processedOn === null || processedOn === undefined) continue;
+        const attemptsMade = Number(made ?? 0);
+        if (delayed !== null) {
+          // Between attempts: the last one that ran is the current one.
+          this.#started(tracked, Math.max(1, attemptsMade));
+          this.#onDelayed(tracked.id);
+        } else if (!tracked.retrying) this.#started(tracked, attemptsMade + 1);
+      }
     }
   }
 
   #notifyIdle(): void {
-    if (this.#pending !== 0 || this.#running !== 0 || this.#adding !== 0 || this.#idleWaiters.length === 0) return;
+    if (this.#pending !== 0 || this.#running !== 0 || this.#retrying !== 0 || this.#adding !== 0 || this.#idleWaiters.length === 0) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();

@@ -6,7 +6,7 @@
  */
 import { CancelledError, TimeoutError } from '../errors.js';
 import { checkFunction, checkOptions, checkPositiveInteger, checkTimeout, describe, fail, type OptionChecks } from '../internal/validate.js';
-import { decode, encode, failureMessage } from './codec.js';
+import { cancelledMessage, decode, encode, failureMessage } from './codec.js';
 import { cancelChannel, cancelKey, createRedis, type JobData, type RedisClient } from './keys.js';
 import { checkConnection, checkQueueName, connectionOptions, loadBullMQ, showConnection, type Handler, type ServeQueueOptions, type TaskContext } from './options.js';
 
@@ -326,6 +326,8 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
         else if (retrying) retried++;
         else failed++;
         onFailure?.({ id, name: job.name, error, attempt, attempts, retrying, cancelled: isCancel });
+        // A client's cancellation is marked as such: every client settles its futures as cancelled, with the client's reason.
+        if (isCancel) throw new UnrecoverableError(cancelledMessage(running.cancelled!.reason));
         if (!retrying) throw new UnrecoverableError(failureMessage(error));
         delays.set(id, delay);
         previousDelays.set(id, delay);

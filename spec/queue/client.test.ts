@@ -234,10 +234,15 @@ describe('taskpool/queue: QueueExecutor and serveQueue', () => {
       const reason = await aborted;
       expect(reason).to.be.instanceOf(CancelledError);
       expect((reason as Error).cause).to.equal('user pressed stop');
-      // The submitting client's future rejects with the worker's CancelledError.
-      const seen = (await future.exception()) as Error;
+      // The submitting client's future settles as cancelled too, with the other client's reason.
+      const seen = (await future.then(
+        () => undefined,
+        (error: unknown) => error,
+      )) as Error;
+      expect(future.state).to.equal('cancelled');
       expect(seen).to.be.instanceOf(CancelledError);
       expect(seen.cause).to.equal('user pressed stop');
+      expect(pool.stats).to.include({ cancelled: 1, failed: 0, running: 0 });
       await until(async () => server.stats.cancelled === 1);
       expect(calls).to.have.length(1);
       expect(server.stats).to.include({ cancelled: 1, retried: 0 });
