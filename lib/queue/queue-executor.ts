@@ -16,6 +16,7 @@ import {
   CLIENT_OPTIONS,
   connectionOptions,
   DAY,
+  jobIdOf,
   loadBullMQ,
   RUN_OPTIONS,
   showConnection,
@@ -140,6 +141,8 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
   #cancelled = 0;
   #shutdown = false;
   #idleWaiters: (() => void)[] = [];
+  /** Cancellations being sent (they never reject). */
+  readonly #cancelling = new Set<Promise<void>>();
   #connected: Promise<Connections> | undefined;
   #closed: Promise<void> | undefined;
   #checkTimer: ReturnType<typeof setInterval> | undefined;
@@ -410,7 +413,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     if (options !== undefined) checkOptions(options, RUN_OPTIONS, action);
     this.#assertOpen();
     const { signal, timeout = this.#taskTimeout, deadline, retry, priority = 0, key } = options ?? {};
-    const id = key ?? randomUUID();
+    const id = key === undefined ? randomUUID() : jobIdOf(key);
     const known = this.#jobs.get(id);
     let future: QueueFuture<unknown>;
     if (known !== undefined) {
@@ -430,18 +433,19 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
         return future;
       }
       const data: { -readonly [K in keyof JobData]: JobData[K] } = { a: text };
-      if (timeout !== undefined) data.t = timeout;
-      if (deadline !== undefined) data.d = deadline;
+      // No limit travels as none (JSON has no Infinity).
+      if (timeout !== undefined && timeout !== Infinity) data.t = timeout;
+      if (deadline !== undefined && deadline !== Infinity) data.d = deadline;
       // Every job has a BullMQ priority, 0 included: BullMQ takes the jobs without one before all the others.
       const opts: Record<string, unknown> = { jobId: id, priority: PRIORITY_ZERO - priority, removeOnComplete: this.#removeAfter, removeOnFail: this.#removeAfter };
-      if (retry !== undefined && retry.attempts > 1) {
+      if (retry?.attempts !== undefined && retry.attempts > 1) {
         opts.attempts = retry.attempts;
         opts.backoff = { type: 'taskpool', delay: 0 };
         data.b = retry.backoff ?? {};
       }
       const attempts = retry?.attempts ?? 1;
       // The client enforces a per-attempt timeout only when there is one attempt: with retries the worker does.
-      const tracked = this.#track(id, name, { data, opts }, attempts, attempts === 1 ? timeout : undefined, deadline);
+      const tracked = this.#track(id, name, { data, opts }, attempts, attempts === 1 ? data.t : undefined, data.d);
       future = this.#follow(tracked);
       this.#jobs.set(id, tracked);
       this.#toAdd.push(tracked);
@@ -497,7 +501,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
         tracked.add = undefined;
         tracked.added = true;
         // Cancelled while it was being added.
-        if (tracked.futures.length === 0) void this.#sendCancel(tracked, undefined);
+        if (tracked.futures.length === 0) this.#cancelJob(tracked, undefined);
       }
     } catch (error) {
       for (const tracked of chunk) this.#fail(tracked, this.#unreachable(`add job '${tracked.id}' (${tracked.name}) to`, error));
@@ -573,6 +577,8 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
       const connected = this.#connected;
       if (connected === undefined) return;
       const connections = await connected.catch(() => undefined);
+      // The cancellations sent last (shutdown({ cancelFutures: true })) reach Redis first.
+      await Promise.all(this.#cancelling);
       if (connections !== undefined) await this.#disconnect(connections);
     })();
     return this.#closed;
@@ -615,7 +621,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
         const text = isDeadline ? `passed its deadline of ${ms} ms` : `timed out after ${ms} ms`;
         this.#fail(tracked, new TimeoutError(`Job '${id}' (${tracked.name}) of queue '${this.queue}' ${text}`));
         // No further attempt: the worker is told to stop it.
-        void this.#sendCancel(tracked, undefined);
+        this.#cancelJob(tracked, undefined);
       }, ms);
     }
   }
@@ -735,10 +741,17 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
       if (tracked.futures.length === 0) {
         this.#forget(tracked);
         // A job not added yet is dropped from its batch, or cancelled once added.
-        if (tracked.added) void this.#sendCancel(tracked, reason);
+        if (tracked.added) this.#cancelJob(tracked, reason);
       }
     }
     this.#notifyIdle();
+  }
+
+  /** Sends a job's cancellation; `shutdown()` waits for it before it disconnects. */
+  #cancelJob(tracked: Tracked, reason: unknown): void {
+    const sending = this.#sendCancel(tracked, reason);
+    this.#cancelling.add(sending);
+    void sending.then(() => this.#cancelling.delete(sending));
   }
 
   /**
@@ -750,9 +763,12 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     const text = encodeReason(reason instanceof CancelledError ? reason.cause : reason);
     try {
       const { queue, redis } = await this.#connect();
-      await redis.set(cancelKey(this.#prefix, this.queue, tracked.id), text, 'PX', this.#retention);
-      await redis.publish(cancelChannel(this.#prefix, this.queue), text === '' ? tracked.id : `${tracked.id} ${text}`);
-      await queue.remove(tracked.id).catch(() => 0);
+      // Sent together (one connection keeps their order); the job is removed once the key is set, so
+      // that a client that sees it removed finds why.
+      const marked = redis.set(cancelKey(this.#prefix, this.queue, tracked.id), text, 'PX', this.#retention);
+      const published = redis.publish(cancelChannel(this.#prefix, this.queue), text === '' ? tracked.id : `${tracked.id} ${text}`);
+      await marked;
+      await Promise.all([published, queue.remove(tracked.id).catch(() => 0)]);
     } catch (error) {
       this.#lastError = error;
     }

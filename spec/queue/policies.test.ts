@@ -134,6 +134,39 @@ describe('taskpool/queue: policies seen from the client', () => {
       expect(calls).to.have.length(1);
       expect(server.stats.retried).to.equal(1);
     });
+    it('shutdown({ cancelFutures: true }) cancels a retry waiting out its backoff; shutdown({ wait: true }) waits for one to finish', async () => {
+      const queue = queueName();
+      const { handlers, calls, started } = gatedHandlers();
+      await h.serve({ queue, handlers, concurrency: 2 });
+      const waiting = h.client<typeof handlers>({ queue });
+      const cancelling = h.client<typeof handlers>({ queue });
+      const kept = waiting.run('step', ['kept'], { retry: { attempts: 2, backoff: 3_600_000 } });
+      const dropped = cancelling.run('step', ['dropped'], { retry: { attempts: 2, backoff: 3_600_000 } });
+      const [first, second] = [await started(0), await started(1)];
+      first.gate.reject(new Error('fails once'));
+      second.gate.reject(new Error('fails once'));
+      await until(() => waiting.stats.retrying === 1 && cancelling.stats.retrying === 1);
+
+      await cancelling.shutdown({ cancelFutures: true });
+      expect(dropped.state).to.equal('cancelled');
+      expect(cancelling.stats).to.include({ retrying: 0, cancelled: 1 });
+      expect(await h.raw.exists(`bull:${queue}:${dropped.id}`)).to.equal(0);
+
+      let finished = false;
+      const closing = waiting.shutdown({ wait: true }).then(() => (finished = true));
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(finished).to.equal(false);
+      expect(kept.state).to.equal('running');
+      await promote(queue, kept.id);
+      const retry = await started(2);
+      expect(retry.label).to.equal('kept');
+      expect(finished).to.equal(false);
+      retry.gate.resolve();
+      await closing;
+      expect(await kept).to.equal('kept:2');
+      // The cancelled one never ran again.
+      expect(calls.filter(({ label }) => label === 'dropped')).to.have.length(1);
+    });
   });
 
   describe('cancellation seen by every client', () => {
