@@ -45,28 +45,38 @@ export type QueueFuture<T> = Future<T> & {
   readonly id: string;
 };
 
-/** A job this client follows, and the futures that follow it. */
-interface Tracked {
-  readonly id: string;
-  readonly name: string;
+/** What a {@link Tracked} job tells its client: one of its futures was cancelled. */
+type CancelledListener = (tracked: Tracked, future: Future<unknown>, wasRunning: boolean, reason: unknown) => void;
+
+/** A job this client follows; the owner of the futures that follow it (their `attempt`, their cancellation). */
+class Tracked implements FutureOwner {
   /** Unsettled futures following the job (several with `key` or `attach`). */
-  futures: Future<unknown>[];
-  /** What to add, until it is added. */
-  add: { data: JobData; opts: Record<string, unknown> } | undefined;
+  futures: Future<unknown>[] = [];
   /** The job is in Redis (its add succeeded, or it was attached). */
-  added: boolean;
-  started: boolean;
+  added = false;
+  started = false;
   /** The attempt the job is at: 0 before it starts, then the number of each attempt as a worker starts it. */
-  attempt: number;
-  /** How many attempts the job may make: 1 without retries, `undefined` when not known (an attached job). */
-  readonly attempts: number | undefined;
+  attempt = 0;
   /** Waiting out a backoff after a failed attempt (BullMQ's delayed state): its running futures count in `stats.retrying`. */
-  retrying: boolean;
-  timeout: number | undefined;
-  deadline: number | undefined;
+  retrying = false;
   timer: ReturnType<typeof setTimeout> | undefined;
-  /** What its futures call back into: their `attempt`, and their cancellation. */
-  owner: FutureOwner;
+
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    /** What to add, until it is added. */
+    public add: { data: JobData; opts: Record<string, unknown> } | undefined,
+    /** How many attempts the job may make: 1 without retries, `undefined` when not known (an attached job). */
+    readonly attempts: number | undefined,
+    /** The limits the client times itself, from the job's first start. */
+    readonly timeout: number | undefined,
+    readonly deadline: number | undefined,
+    readonly onCancelled: CancelledListener,
+  ) {}
+
+  futureCancelled(future: Future<unknown>, wasRunning: boolean, reason: unknown): void {
+    this.onCancelled(this, future, wasRunning, reason);
+  }
 }
 
 /** The approximate length BullMQ keeps the queue's event stream at. */
@@ -365,33 +375,13 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
 
   /** A job to follow (not registered yet). */
   #track(id: string, name: string, add: Tracked['add'], attempts: number | undefined, timeout: number | undefined, deadline: number | undefined): Tracked {
-    const tracked: Tracked = {
-      id,
-      name,
-      futures: [],
-      add,
-      added: false,
-      started: false,
-      attempt: 0,
-      attempts,
-      retrying: false,
-      timeout,
-      deadline,
-      timer: undefined,
-      owner: undefined as never,
-    };
-    tracked.owner = {
-      get attempt() {
-        return tracked.attempt;
-      },
-      futureCancelled: (future, wasRunning, reason) => this.#onFutureCancelled(tracked, future, wasRunning, reason),
-    };
-    return tracked;
+    return new Tracked(id, name, add, attempts, timeout, deadline, this.#onFutureCancelled);
   }
+
 
   /** A new future following the job: pending, or running once the job has started. */
   #follow(tracked: Tracked): QueueFuture<unknown> {
-    const future = internals.create<unknown>(tracked.owner);
+    const future = internals.create<unknown>(tracked);
     Object.defineProperty(future, 'id', { value: tracked.id, enumerable: true });
     tracked.futures.push(future);
     if (tracked.started && internals.start(future)) {
@@ -732,7 +722,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
   }
 
   /** One of this client's futures was cancelled (by its caller, a signal, a map, a shutdown, or another client). */
-  #onFutureCancelled(tracked: Tracked, future: Future<unknown>, wasRunning: boolean, reason: unknown): void {
+  readonly #onFutureCancelled: CancelledListener = (tracked, future, wasRunning, reason) => {
     this.#uncount(tracked, wasRunning);
     this.#cancelled++;
     const index = tracked.futures.indexOf(future);
@@ -745,7 +735,8 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
       }
     }
     this.#notifyIdle();
-  }
+  };
+
 
   /** Sends a job's cancellation; `shutdown()` waits for it before it disconnects. */
   #cancelJob(tracked: Tracked, reason: unknown): void {

@@ -77,13 +77,37 @@ export interface QueueServer extends AsyncDisposable {
   close(options?: QueueServerCloseOptions): Promise<void>;
 }
 
-/** One job running here. */
-interface Running {
-  readonly controller: AbortController;
+/**
+ * One job running here. Its handler's signal is created on first use (a handler that never
+ * reads it costs no AbortController), already aborted when the job was stopped before.
+ */
+class Running {
   /** Why it was cancelled by a client, when it was. */
   cancelled: { reason: unknown } | undefined;
   /** Stopped by `close({ abort: true })`. */
-  forced: boolean;
+  forced = false;
+  /** Set once stopped (a client's cancel, a timeout or deadline, a forced close): the reason. */
+  stopped: { reason: unknown } | undefined;
+  #controller: AbortController | undefined;
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.stopped !== undefined) this.#controller.abort(this.stopped.reason);
+    }
+    return this.#controller.signal;
+  }
+
+  throwIfStopped(): void {
+    if (this.stopped !== undefined) throw this.stopped.reason;
+  }
+
+  /** Stops the job (the first reason wins), aborting its handler's signal. */
+  abort(reason: unknown): void {
+    if (this.stopped !== undefined) return;
+    this.stopped = { reason };
+    this.#controller?.abort(reason);
+  }
 }
 
 const SERVE_OPTIONS: OptionChecks = {
@@ -221,7 +245,7 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
       reason = undefined;
     }
     running.cancelled = { reason };
-    running.controller.abort(new CancelledError('Cancelled by a client of the queue', reason === undefined ? undefined : { cause: reason }));
+    running.abort(new CancelledError('Cancelled by a client of the queue', reason === undefined ? undefined : { cause: reason }));
   };
 
   /** Cancels heard lately, for jobs that start just after (kept a minute, at most 10,000). */
@@ -244,7 +268,7 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
     const attempt = job.attemptsMade + 1;
     const attempts = Math.max(1, job.opts.attempts ?? 1);
     const data = job.data as JobData;
-    const running: Running = { controller: new AbortController(), cancelled: undefined, forced: false };
+    const running = new Running();
     active.set(id, running);
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -281,14 +305,18 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
         }
         if (limit !== undefined) {
           const error = limitError ?? new TimeoutError(`Job '${id}' (${job.name}) of queue '${queue}' timed out after ${limit} ms`);
-          timer = setTimeout(() => running.controller.abort(error), limit);
+          timer = setTimeout(() => running.abort(error), limit);
         }
-        const signal = running.controller.signal;
-        if (signal.aborted) throw signal.reason;
+        running.throwIfStopped();
         const args = decode(data.a) as unknown[];
-        const context: TaskContext = { signal, attempt };
+        const context: TaskContext = {
+          get signal() {
+            return running.signal;
+          },
+          attempt,
+        };
         const value = await (handler as Handler)(...args, context);
-        if (signal.aborted) throw signal.reason;
+        running.throwIfStopped();
         let text: string;
         try {
           text = encode(value);
@@ -299,9 +327,8 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
         return text;
       } catch (thrown) {
         clearTimeout(timer);
-        const signal = running.controller.signal;
-        // An aborted signal decides the outcome, whatever the handler made of it.
-        const error: unknown = signal.aborted ? signal.reason : thrown;
+        // A stopped job's reason decides the outcome, whatever the handler made of it.
+        const error: unknown = running.stopped !== undefined ? running.stopped.reason : thrown;
         if (running.forced && running.cancelled === undefined && token !== undefined) {
           // Stopped by force: back to the queue for another worker, no attempt used.
           await job.moveToWait(token).catch(() => undefined);
@@ -393,7 +420,7 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
       if (abort) {
         for (const running of active.values()) {
           running.forced = true;
-          running.controller.abort(new CancelledError(`The worker of queue '${queue}' was stopped`));
+          running.abort(new CancelledError(`The worker of queue '${queue}' was stopped`));
         }
       }
       closing ??= (async () => {
