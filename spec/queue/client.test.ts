@@ -84,6 +84,25 @@ describe('taskpool/queue: QueueExecutor and serveQueue', () => {
       expect(back.list[0]).to.be.instanceOf(CancelledError);
     });
 
+    it('sends what JSON keeps exactly as JSON, and everything else through the serializer', () => {
+      for (const value of ['text', '', true, null, 0, 42.5, -7, [1, 'two', false, null], []]) {
+        const text = encode(value);
+        expect(text[0], JSON.stringify(value)).to.equal('j');
+        expect(decode(text)).to.deep.equal(value);
+      }
+      const extra = Object.assign([1, 2], { label: 'kept' });
+      const sparse = [1, , 3]; // eslint-disable-line no-sparse-arrays
+      class Row extends Array<number> {}
+      for (const value of [-0, NaN, Infinity, undefined, 10n, [undefined], sparse, extra, Row.from([1]), { a: 1 }, Array.from({ length: 65 }, () => 1)]) {
+        expect(encode(value)[0], String(value)).to.equal('v');
+      }
+      for (const value of [-0, NaN, Infinity, undefined, 10n, [undefined]]) expect(decode(encode(value))).to.deep.equal(value);
+      expect(Object.is(decode(encode(-0)), -0)).to.equal(true);
+      expect(1 in (decode(encode(sparse)) as unknown[])).to.equal(false);
+      expect((decode(encode(extra)) as typeof extra).label).to.equal('kept');
+      expect(() => decode('j[1')).to.throw(TypeError, /JSON/);
+    });
+
     it('refuses a value that cannot travel with a TypeError saying why', () => {
       expect(() => encode({ f: () => 1 })).to.throw(TypeError, /could not be cloned/);
       expect(() => decode('not wire text')).to.throw(TypeError, /wire text/);
