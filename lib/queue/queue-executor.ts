@@ -378,7 +378,6 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     return new Tracked(id, name, add, attempts, timeout, deadline, this.#onFutureCancelled);
   }
 
-
   /** A new future following the job: pending, or running once the job has started. */
   #follow(tracked: Tracked): QueueFuture<unknown> {
     const future = internals.create<unknown>(tracked);
