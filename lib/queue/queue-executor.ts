@@ -107,7 +107,12 @@ function messageOf(error: unknown): string {
  *   class (built-in or taskpool's), `name`, `message`, `stack` and `cause`. An argument that
  *   cannot travel rejects its future with a `TypeError`.
  * - `cancel()`: a waiting job is removed; a running one's handler sees its signal abort on
- *   the worker that holds it, and it is not retried. The future settles as cancelled at once.
+ *   the worker that holds it, and it is not retried. The future settles as cancelled at once,
+ *   and so do the futures of every other client following the job, with the same reason.
+ * - Retries happen on the workers and the client follows them: `future.attempt` is the attempt
+ *   a worker started last, and `stats.retrying` counts the futures whose job waits out its
+ *   backoff (they stay `running`).
+ * - `priority`: higher first, then in the order added; 0 sits between negative and positive.
  * - Job ids are random UUIDs (`future.id`); `attach(id)` follows a job from any process.
  *   Finished jobs are kept `retention` ms.
  * - Delivery is at least once: a job whose worker died runs again on another worker.
