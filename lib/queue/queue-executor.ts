@@ -11,7 +11,7 @@ import { internals, type Future, type FutureOwner } from '../future.js';
 import { mapIterables, splitMapArguments, type MapOptions, type MapResults } from '../map.js';
 import { checkBoolean, checkOptions, checkString, fail } from '../internal/validate.js';
 import { decode, decodeCancelled, decodeFailure, decodeReason, encode, encodeReason } from './codec.js';
-import { cancelChannel, cancelKey, createRedis, jobKey, type JobData, type RedisClient } from './keys.js';
+import { cancelChannel, cancelKey, cancels, createRedis, formatCancel, jobKey, parseCancel, type JobData, type RedisClient } from './keys.js';
 import {
   CLIENT_OPTIONS,
   connectionOptions,
@@ -60,6 +60,8 @@ class Tracked implements FutureOwner {
   /** Waiting out a backoff after a failed attempt (BullMQ's delayed state): its running futures count in `stats.retrying`. */
   retrying = false;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the job was added (BullMQ's `timestamp`), once known: its cancellation is for that instance of its id. */
+  timestamp: number | undefined;
 
   constructor(
     readonly id: string,
@@ -71,6 +73,8 @@ class Tracked implements FutureOwner {
     /** The limits the client times itself, from the job's first start. */
     readonly timeout: number | undefined,
     readonly deadline: number | undefined,
+    /** Its id was made from a `key`. */
+    readonly keyed: boolean,
     readonly onCancelled: CancelledListener,
   ) {}
 
@@ -379,8 +383,8 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
   }
 
   /** A job to follow (not registered yet). */
-  #track(id: string, name: string, add: Tracked['add'], attempts: number | undefined, timeout: number | undefined, deadline: number | undefined): Tracked {
-    return new Tracked(id, name, add, attempts, timeout, deadline, this.#onFutureCancelled);
+  #track(id: string, name: string, add: Tracked['add'], attempts: number | undefined, timeout: number | undefined, deadline: number | undefined, keyed = false): Tracked {
+    return new Tracked(id, name, add, attempts, timeout, deadline, keyed, this.#onFutureCancelled);
   }
 
   /** A new future following the job: pending, or running once the job has started. */
@@ -439,7 +443,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
       }
       const attempts = retry?.attempts ?? 1;
       // The client enforces a per-attempt timeout only when there is one attempt: with retries the worker does.
-      const tracked = this.#track(id, name, { data, opts }, attempts, attempts === 1 ? data.t : undefined, data.d);
+      const tracked = this.#track(id, name, { data, opts }, attempts, attempts === 1 ? data.t : undefined, data.d, key !== undefined);
       future = this.#follow(tracked);
       this.#jobs.set(id, tracked);
       this.#toAdd.push(tracked);
@@ -489,8 +493,12 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
   async #add(queue: import('bullmq').Queue, chunk: Tracked[]): Promise<void> {
     try {
       const [only] = chunk;
-      const added = chunk.length === 1 ? queue.add(only!.name, only!.add!.data, only!.add!.opts) : queue.addBulk(chunk.map((tracked) => ({ name: tracked.name, data: tracked.add!.data, opts: tracked.add!.opts })));
-      await this.#withConnectTimeout(added as Promise<unknown>);
+      const adding = chunk.length === 1 ? queue.add(only!.name, only!.add!.data, only!.add!.opts).then((job) => [job]) : queue.addBulk(chunk.map((tracked) => ({ name: tracked.name, data: tracked.add!.data, opts: tracked.add!.opts })));
+      const jobs = await this.#withConnectTimeout(adding);
+      chunk.forEach((tracked, index) => {
+        // A job with a key may be an existing one, added at another time: read when checked.
+        if (!tracked.keyed) tracked.timestamp = jobs[index]?.timestamp;
+      });
       for (const tracked of chunk) {
         tracked.add = undefined;
         tracked.added = true;
@@ -671,16 +679,17 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
    * waiting job, leaving the reason in a key), or removed by something else (or lost with Redis's data).
    */
   async #onGone(tracked: Tracked, error: Error): Promise<void> {
-    let reason: string | null = null;
+    let text: string | null = null;
     try {
       const { redis } = await this.#connect();
-      reason = await this.#withConnectTimeout(redis.get(cancelKey(this.#prefix, this.queue, tracked.id)));
+      text = await this.#withConnectTimeout(redis.get(cancelKey(this.#prefix, this.queue, tracked.id)));
     } catch (problem) {
       this.#lastError = problem;
     }
     if (this.#jobs.get(tracked.id) !== tracked) return;
-    if (reason === null) this.#fail(tracked, error);
-    else this.#settleCancelled(tracked, decodeReason(reason));
+    const note = text === null ? undefined : parseCancel(text);
+    if (note !== undefined && cancels(note, tracked.timestamp)) this.#settleCancelled(tracked, decodeReason(note.reason));
+    else this.#fail(tracked, error);
   }
 
   #lostError(tracked: Tracked, why: string): Error {
@@ -755,13 +764,19 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
    */
   async #sendCancel(tracked: Tracked, reason: unknown): Promise<void> {
     // The reason travels when it is the caller's own (a CancelledError's cause, or any other value).
-    const text = encodeReason(reason instanceof CancelledError ? reason.cause : reason);
+    const reasonText = encodeReason(reason instanceof CancelledError ? reason.cause : reason);
     try {
       const { queue, redis } = await this.#connect();
+      // Which instance of the id is cancelled, read when not known (a job with a key, an attached one).
+      if (tracked.timestamp === undefined) {
+        const added = await redis.hget(jobKey(this.#prefix, this.queue, tracked.id), 'timestamp');
+        if (added !== null) tracked.timestamp = Number(added);
+      }
+      const text = formatCancel(tracked.timestamp, reasonText);
       // Sent together (one connection keeps their order); the job is removed once the key is set, so
       // that a client that sees it removed finds why.
       const marked = redis.set(cancelKey(this.#prefix, this.queue, tracked.id), text, 'PX', this.#retention);
-      const published = redis.publish(cancelChannel(this.#prefix, this.queue), text === '' ? tracked.id : `${tracked.id} ${text}`);
+      const published = redis.publish(cancelChannel(this.#prefix, this.queue), `${tracked.id} ${text}`);
       await marked;
       await Promise.all([published, queue.remove(tracked.id).catch(() => 0)]);
     } catch (error) {
@@ -794,7 +809,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
       const chunk = jobs.slice(start, start + BATCH);
       const pipeline = redis.pipeline();
       for (const tracked of chunk) {
-        pipeline.hmget(jobKey(this.#prefix, this.queue, tracked.id), 'name', 'finishedOn', 'returnvalue', 'failedReason', 'processedOn', 'atm');
+        pipeline.hmget(jobKey(this.#prefix, this.queue, tracked.id), 'name', 'finishedOn', 'returnvalue', 'failedReason', 'processedOn', 'atm', 'timestamp');
         // Whether a job that may retry waits out a backoff.
         if (tracked.attempts !== 1) pipeline.zscore(delayedKey, tracked.id);
       }
@@ -804,7 +819,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
         const [error, fields] = replies[next++] ?? [new Error('no reply'), undefined];
         const delayed = tracked.attempts === 1 ? null : ((replies[next++]?.[1] ?? null) as string | null);
         if (error !== null || this.#jobs.get(tracked.id) !== tracked) continue;
-        const [name, finishedOn, returnvalue, failedReason, processedOn, made] = fields as (string | null)[];
+        const [name, finishedOn, returnvalue, failedReason, processedOn, made, added] = fields as (string | null)[];
         if (name === null || name === undefined) {
           const why = attaching
             ? new Error(`Cannot attach to job '${tracked.id}' of queue '${this.queue}' as it does not exist: it was never added, or was removed after the retention of finished jobs`)
@@ -813,6 +828,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
           void this.#onGone(tracked, why);
           continue;
         }
+        if (tracked.timestamp === undefined && added !== null && added !== undefined) tracked.timestamp = Number(added);
         if (finishedOn !== null && finishedOn !== undefined) {
           if (returnvalue !== null && returnvalue !== undefined) this.#onCompleted(tracked.id, JSON.parse(returnvalue) as unknown);
           else this.#onFailed(tracked.id, failedReason ?? undefined);

@@ -6,8 +6,8 @@
  */
 import { CancelledError, TimeoutError } from '../errors.js';
 import { checkFunction, checkOptions, checkPositiveInteger, checkTimeout, describe, fail, type OptionChecks } from '../internal/validate.js';
-import { cancelledMessage, decode, encode, failureMessage } from './codec.js';
-import { cancelChannel, cancelKey, createRedis, type JobData, type RedisClient } from './keys.js';
+import { cancelledMessage, decode, decodeReason, encode, failureMessage } from './codec.js';
+import { cancelChannel, cancelKey, cancels, createRedis, parseCancel, type CancelNote, type JobData, type RedisClient } from './keys.js';
 import { checkConnection, checkQueueName, connectionOptions, loadBullMQ, showConnection, type Handler, type ServeQueueOptions, type TaskContext } from './options.js';
 
 /**
@@ -82,6 +82,11 @@ export interface QueueServer extends AsyncDisposable {
  * reads it costs no AbortController), already aborted when the job was stopped before.
  */
 class Running {
+  constructor(
+    /** When the job was added (BullMQ's `timestamp`): which instance of its id this is. */
+    readonly timestamp: number,
+  ) {}
+
   /** Why it was cancelled by a client, when it was. */
   cancelled: { reason: unknown } | undefined;
   /** Stopped by `close({ abort: true })`. */
@@ -236,29 +241,24 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
   redis.on('error', (error: unknown) => (lastError = error));
   subscriber.on('error', (error: unknown) => (lastError = error));
 
-  const cancelFor = (running: Running, reasonText: string | null): void => {
-    if (running.cancelled !== undefined) return;
-    let reason: unknown;
-    try {
-      reason = reasonText === null || reasonText === '' ? undefined : decode(reasonText);
-    } catch {
-      reason = undefined;
-    }
+  const cancelFor = (running: Running, note: CancelNote): void => {
+    if (running.cancelled !== undefined || !cancels(note, running.timestamp)) return;
+    const reason = decodeReason(note.reason);
     running.cancelled = { reason };
     running.abort(new CancelledError('Cancelled by a client of the queue', reason === undefined ? undefined : { cause: reason }));
   };
 
   /** Cancels heard lately, for jobs that start just after (kept a minute, at most 10,000). */
-  const recentCancels = new Map<string, string | null>();
+  const recentCancels = new Map<string, CancelNote>();
   const recentTimes: [number, string][] = [];
   subscriber.on('message', (_channel: string, message: string) => {
     const space = message.indexOf(' ');
     const id = space === -1 ? message : message.slice(0, space);
-    const reason = space === -1 ? null : message.slice(space + 1);
+    const note = parseCancel(space === -1 ? '' : message.slice(space + 1));
     const running = active.get(id);
-    if (running !== undefined) cancelFor(running, reason);
+    if (running !== undefined) cancelFor(running, note);
     const now = Date.now();
-    recentCancels.set(id, reason);
+    recentCancels.set(id, note);
     recentTimes.push([now, id]);
     while (recentTimes.length > 0 && (recentTimes.length > 10_000 || recentTimes[0]![0] < now - 60_000)) recentCancels.delete(recentTimes.shift()![1]);
   });
@@ -268,7 +268,7 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
     const attempt = job.attemptsMade + 1;
     const attempts = Math.max(1, job.opts.attempts ?? 1);
     const data = job.data as JobData;
-    const running = new Running();
+    const running = new Running(job.timestamp);
     active.set(id, running);
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -284,7 +284,7 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
         if (recent !== undefined) cancelFor(running, recent);
         else if (job.attemptsStarted > 1) {
           const cancelledBefore = await redis.get(cancelKey(prefix, queue, id));
-          if (cancelledBefore !== null) cancelFor(running, cancelledBefore);
+          if (cancelledBefore !== null) cancelFor(running, parseCancel(cancelledBefore));
         }
         let limit = data.t;
         let limitError: TimeoutError | undefined;

@@ -282,6 +282,30 @@ describe('taskpool/queue: QueueExecutor and serveQueue', () => {
       expect(pool.stats).to.include({ pending: 0, running: 0, cancelled: 20 });
     });
 
+    it('runs a job whose key was used by a job cancelled just before: the cancellation was for that one', async () => {
+      const queue = queueName();
+      const { handlers, gates, calls, nextStart } = heldHandlers();
+      const server = await h.serve({ queue, handlers, concurrency: 1 });
+      const pool = h.client<typeof handlers>({ queue });
+      const blocker = pool.submit('held', 'blocker');
+      await nextStart();
+      const first = pool.run('held', ['first'], { key: 'order:7' });
+      await until(async () => (await h.raw.exists(`bull:${queue}:${first.id}`)) === 1);
+      // The worker hears the cancellation (it keeps it a while, for a start that races it).
+      first.cancel();
+      await until(async () => (await h.raw.exists(`bull:${queue}:${first.id}`)) === 0);
+      const second = pool.run('held', ['second'], { key: 'order:7' });
+      expect(second.id).to.equal(first.id);
+      await until(async () => (await h.raw.exists(`bull:${queue}:${second.id}`)) === 1);
+      gates[0]!.resolve(undefined);
+      expect(await blocker).to.equal('blocker:1');
+      await nextStart();
+      gates[1]!.resolve(undefined);
+      expect(await second).to.equal('second:1');
+      expect(calls.map(([label]) => label)).to.deep.equal(['blocker', 'second']);
+      expect(server.stats).to.include({ cancelled: 0, completed: 2 });
+    });
+
     it('cancels through a run signal, already aborted included', async () => {
       const queue = queueName();
       const pool = h.client({ queue });
