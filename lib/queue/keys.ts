@@ -26,7 +26,8 @@ export interface RedisClient {
   publish(channel: string, message: string): Promise<number>;
   subscribe(channel: string): Promise<unknown>;
   ping(): Promise<string>;
-  pipeline(): { hmget(key: string, ...fields: string[]): unknown; zscore(key: string, member: string): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+  del(key: string): Promise<number>;
+  pipeline(): { get(key: string): unknown; hmget(key: string, ...fields: string[]): unknown; zscore(key: string, member: string): unknown; exec(): Promise<[Error | null, unknown][] | null> };
   disconnect(): void;
   quit(): Promise<unknown>;
   readonly status: string;

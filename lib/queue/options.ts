@@ -166,9 +166,9 @@ export interface QueueRunOptions {
   priority?: number;
   /**
    * Single-flight across clients: the job's id is made from the key (the key itself when BullMQ
-   * accepts it as an id, otherwise with `%` and `:` escaped), so that adding a job whose id
-   * exists already adds nothing and the future follows the existing job (BullMQ's
-   * deduplication by id), as long as that job is kept (the client's `retention`).
+   * accepts it as an id, otherwise with `%` and `:` escaped). While that job waits or runs, a
+   * run with the key adds nothing and its future follows the job (BullMQ's deduplication by
+   * id); once it has finished, the key is free again (the finished job is removed then).
    * @default a random UUID as the id
    */
   key?: string;

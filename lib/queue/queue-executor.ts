@@ -474,7 +474,9 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     this.#adding += batch.length;
     this.#addsInFlight++;
     try {
-      const { queue } = await this.#connect();
+      const { queue, redis } = await this.#connect();
+      const keyed = batch.filter((tracked) => tracked.keyed);
+      if (keyed.length > 0) await this.#freeKeys(queue, redis, keyed);
       const chunks: Tracked[][] = [];
       for (let start = 0; start < batch.length; start += BATCH) chunks.push(batch.slice(start, start + BATCH));
       await Promise.all(chunks.map((chunk) => this.#add(queue, chunk)));
@@ -487,6 +489,19 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
       if (this.#flushing && this.#addsInFlight === 0) void this.#flush();
       this.#notifyIdle();
     }
+  }
+
+  /**
+   * Frees the keys of finished jobs before jobs with those keys are added: once a job has
+   * settled, its key is free again (single-flight, not a cache). The finished job is removed
+   * (until then `attach(id)` finds it), and the cancellation left for it, if any.
+   */
+  async #freeKeys(queue: import('bullmq').Queue, redis: RedisClient, keyed: Tracked[]): Promise<void> {
+    const pipeline = redis.pipeline();
+    for (const tracked of keyed) pipeline.hmget(jobKey(this.#prefix, this.queue, tracked.id), 'finishedOn');
+    const replies = (await this.#withConnectTimeout(pipeline.exec())) ?? [];
+    const finished = keyed.filter((_, index) => ((replies[index]?.[1] ?? [null]) as (string | null)[])[0] != null);
+    await Promise.all(finished.map((tracked) => Promise.all([queue.remove(tracked.id), redis.del(cancelKey(this.#prefix, this.queue, tracked.id))])));
   }
 
   /** Adds one chunk of jobs: one job alone with `add` (no transaction), more with `addBulk`. */
@@ -680,13 +695,22 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
    */
   async #onGone(tracked: Tracked, error: Error): Promise<void> {
     let text: string | null = null;
+    let present = false;
     try {
       const { redis } = await this.#connect();
-      text = await this.#withConnectTimeout(redis.get(cancelKey(this.#prefix, this.queue, tracked.id)));
+      const pipeline = redis.pipeline();
+      pipeline.get(cancelKey(this.#prefix, this.queue, tracked.id));
+      pipeline.hmget(jobKey(this.#prefix, this.queue, tracked.id), 'timestamp');
+      const [cancelled, job] = (await this.#withConnectTimeout(pipeline.exec())) ?? [];
+      text = (cancelled?.[1] ?? null) as string | null;
+      const added = ((job?.[1] ?? [null]) as (string | null)[])[0] ?? null;
+      // The job is there: what was removed was an earlier job of its id (a key used again).
+      present = added !== null && (tracked.timestamp === undefined || Number(added) === tracked.timestamp);
+      if (present) tracked.timestamp = Number(added);
     } catch (problem) {
       this.#lastError = problem;
     }
-    if (this.#jobs.get(tracked.id) !== tracked) return;
+    if (this.#jobs.get(tracked.id) !== tracked || present) return;
     const note = text === null ? undefined : parseCancel(text);
     if (note !== undefined && cancels(note, tracked.timestamp)) this.#settleCancelled(tracked, decodeReason(note.reason));
     else this.#fail(tracked, error);

@@ -199,8 +199,6 @@ export function queuePoliciesAdapter(h: Harness): PoliciesAdapter & { dispose():
       'half-open: a failed probe opens it again and the tasks queued behind it are refused': NO_BREAKER,
       'is shared by several executors': NO_BREAKER,
       'does not count cancellations, nor errors isFailure rejects; counts timeouts': NO_BREAKER,
-      'frees the key once the task settles':
-        "a key is the job's id, which a finished job keeps for the client's retention (so that attach(id) finds it): a run with that key follows the finished job",
       'shares the call in flight and its value for ttl ms; a rejection is not kept':
         "it counts this thread's timers, and the client's event reader (BullMQ's QueueEvents) keeps a watchdog timer while it waits on Redis, from the client's first use (memoize itself is the core's, backend-neutral)",
       [executorCase('retry.attempts', '0', 'RangeError')]: NOT_CLIENT_OPTION,
