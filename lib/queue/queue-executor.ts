@@ -244,8 +244,8 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
 
   /**
    * Adds a job with per-job options: `timeout` (per attempt), `deadline` (whole job), `retry`
-   * (`{ attempts, backoff }`), `priority`, `signal`, and `key` (the job id: a job with that id
-   * in the queue already is followed, not added again).
+   * (`{ attempts, backoff }`), `priority`, `signal`, and `key` (single-flight: the job id is made
+   * from it, and while a job with that id waits or runs it is followed, not added again).
    *
    * @typeParam K - the handler's name.
    * @param name - a handler registered by the workers.
