@@ -9,10 +9,15 @@
  *    in batches of 1,000, each batch awaited before the next.
  * 3. round-trip latency of one job on an idle queue (200 jobs one after the other): p50/p99.
  *
+ * Beside the throughput of (1), the CPU time it took in every process involved (the client,
+ * that side's workers, Redis; read from /proc, so on Linux only), per job: a figure that other
+ * work on the machine disturbs less than throughput.
+ *
  *   npm run bench:queue                 (builds dist/ and the spec helpers first)
  *   node bench/queue/run.mjs --rounds 5
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Queue, QueueEvents } from 'bullmq';
 import { QueueExecutor } from '../../dist/queue.js';
@@ -28,6 +33,33 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 
 const redis = await startRedis();
 const children = [];
+
+/** CPU milliseconds used so far by process `pid` (user + system), or NaN where /proc cannot say. */
+function cpuOf(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  } catch {
+    return NaN;
+  }
+}
+const redisPid = (() => {
+  try {
+    return Number(execFileSync('pgrep', ['-f', `redis-server 127.0.0.1:${redis.port}`]).toString().trim().split('\n')[0]);
+  } catch {
+    return undefined;
+  }
+})();
+
+/** Runs `body` and returns its CPU milliseconds per job, in this process, `workers` and Redis. */
+async function cpuPerJob(workers, body) {
+  const cpu = () => workers.reduce((sum, child) => sum + cpuOf(child.pid), redisPid === undefined ? NaN : cpuOf(redisPid));
+  const before = cpu();
+  const client = process.cpuUsage();
+  await body();
+  const { user, system } = process.cpuUsage(client);
+  return (cpu() - before + (user + system) / 1000) / JOBS;
+}
 
 function startWorker(args) {
   const child = spawn(process.execPath, args, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -77,7 +109,7 @@ async function latency(roundTrip) {
 /** Raw BullMQ: Queue + QueueEvents, as a BullMQ user writes it. */
 async function rawSide() {
   const name = 'raw';
-  await Promise.all(Array.from({ length: WORKERS }, () => startWorker(['bench/queue/raw-worker.mjs', name, redis.url, String(CONCURRENCY)])));
+  const workers = await Promise.all(Array.from({ length: WORKERS }, () => startWorker(['bench/queue/raw-worker.mjs', name, redis.url, String(CONCURRENCY)])));
   // BullMQ keeps 10,000 events by default: with 10,000 jobs in flight QueueEvents falls behind the
   // trimming and waitUntilFinished hangs. Both sides keep 100,000 here.
   const queue = new Queue(name, { connection, streams: { events: { maxLen: 100_000 } } });
@@ -92,14 +124,15 @@ async function rawSide() {
   return {
     name: 'raw BullMQ',
     async round() {
-      const submitMs = await timed(() => Promise.all(range.map(one)));
+      let submitMs = 0;
+      const cpuMs = await cpuPerJob(workers, async () => (submitMs = await timed(() => Promise.all(range.map(one)))));
       const bulkMs = await timed(async () => {
         for (let start = 0; start < JOBS; start += 1_000) {
           const jobs = await queue.addBulk(range.slice(start, start + 1_000).map((i) => ({ name: 'add', data: { a: i, b: 1 } })));
           await Promise.all(jobs.map((job) => job.waitUntilFinished(events)));
         }
       });
-      return { submitPerSecond: JOBS / (submitMs / 1000), bulkPerSecond: JOBS / (bulkMs / 1000), ...(await latency(one)) };
+      return { submitPerSecond: JOBS / (submitMs / 1000), cpuMs, bulkPerSecond: JOBS / (bulkMs / 1000), ...(await latency(one)) };
     },
     async close() {
       await events.close();
@@ -111,7 +144,7 @@ async function rawSide() {
 /** taskpool/queue: QueueExecutor, workers by `taskpool worker`. */
 async function taskpoolSide() {
   const name = 'taskpool';
-  await Promise.all(
+  const workers = await Promise.all(
     Array.from({ length: WORKERS }, () => startWorker(['dist/cli.js', 'worker', '--queue', name, '--redis', redis.url, '--concurrency', String(CONCURRENCY), 'bench/queue/handlers.mjs'])),
   );
   const pool = new QueueExecutor({ queue: name, connection: redis.url });
@@ -119,13 +152,14 @@ async function taskpoolSide() {
   return {
     name: 'taskpool/queue',
     async round() {
-      const submitMs = await timed(() => Promise.all(range.map((i) => pool.submit('add', i, 1))));
+      let submitMs = 0;
+      const cpuMs = await cpuPerJob(workers, async () => (submitMs = await timed(() => Promise.all(range.map((i) => pool.submit('add', i, 1))))));
       const mapMs = await timed(async () => {
         let total = 0;
         for await (const sum of pool.map('add', range, range.map(() => 1), { bufferSize: 1_000 })) total += sum;
         if (total !== (JOBS * (JOBS + 1)) / 2) throw new Error(`wrong total ${total}`);
       });
-      return { submitPerSecond: JOBS / (submitMs / 1000), bulkPerSecond: JOBS / (mapMs / 1000), ...(await latency((i) => pool.submit('add', i, 1))) };
+      return { submitPerSecond: JOBS / (submitMs / 1000), cpuMs, bulkPerSecond: JOBS / (mapMs / 1000), ...(await latency((i) => pool.submit('add', i, 1))) };
     },
     close: () => pool.shutdown(),
   };
@@ -157,6 +191,7 @@ const taskpool = medians(runs.taskpool);
 const ratios = runs.taskpool.map((result, round) => (result.submitPerSecond / runs.raw[round].submitPerSecond).toFixed(2));
 const f = (n) => Math.round(n).toLocaleString('en-US');
 const ms = (n) => `${n.toFixed(2)} ms`;
+const us = (n) => `${Math.round(n * 1000)} µs`;
 console.log(
   `taskpool/queue vs raw BullMQ: ${JOBS.toLocaleString('en-US')} trivial jobs, ${WORKERS} worker processes x concurrency ${CONCURRENCY}, Redis on loopback, medians of ${ROUNDS} interleaved rounds`,
 );
@@ -164,8 +199,10 @@ console.log('');
 console.log('| | raw BullMQ | taskpool/queue | ratio |');
 console.log('|---|---|---|---|');
 console.log(`| submit + await each, jobs/s | ${f(raw.submitPerSecond)} (Queue.add + QueueEvents) | ${f(taskpool.submitPerSecond)} (submit) | ${(taskpool.submitPerSecond / raw.submitPerSecond).toFixed(2)}x |`);
+console.log(`| submit + await each, CPU per job (client, workers, Redis) | ${us(raw.cpuMs)} | ${us(taskpool.cpuMs)} | ${(taskpool.cpuMs / raw.cpuMs).toFixed(2)}x |`);
 console.log(`| batches of 1,000, jobs/s | ${f(raw.bulkPerSecond)} (addBulk) | ${f(taskpool.bulkPerSecond)} (map, bufferSize 1,000) | ${(taskpool.bulkPerSecond / raw.bulkPerSecond).toFixed(2)}x |`);
 console.log(`| round trip on an idle queue, p50 | ${ms(raw.p50)} | ${ms(taskpool.p50)} | |`);
 console.log(`| round trip on an idle queue, p99 | ${ms(raw.p99)} | ${ms(taskpool.p99)} | |`);
 console.log('');
 console.log(`submit + await, ratio per round: ${ratios.join(', ')}`);
+console.log(`submit + await, CPU per job per round: raw ${runs.raw.map((result) => us(result.cpuMs)).join(', ')}; taskpool ${runs.taskpool.map((result) => us(result.cpuMs)).join(', ')}`);
