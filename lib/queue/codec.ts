@@ -8,8 +8,11 @@
  * objects and rebuilt on the other side: the built-in classes and taskpool's own as
  * themselves, any other class as an `Error` with its `name`.
  *
- * Wire text: one letter, then base64. `v` a value with no error inside; `e` a value with
- * errors inside (revived on decoding).
+ * Wire text: one letter, then the value. `v` a value with no error inside and `e` a value with
+ * errors inside (revived on decoding), both in base64; `j` a value that JSON keeps exactly (a
+ * string, a boolean, null, a finite number other than -0, or a plain array of at most
+ * {@link JSON_ITEMS} of those), as JSON: the common arguments and results of a job skip the
+ * serializer and base64.
  *
  * @module
  */
@@ -165,6 +168,30 @@ function decodeErrors(value: unknown, revived: Map<object, unknown>): unknown {
   return value;
 }
 
+/** The longest array sent as JSON. */
+const JSON_ITEMS = 64;
+
+/** Whether JSON keeps `value` exactly: a string, a boolean, null, or a finite number other than -0. */
+function isJsonScalar(value: unknown): boolean {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(value) && !Object.is(value, -0);
+    default:
+      return value === null;
+  }
+}
+
+/** Whether JSON keeps `value` exactly: a JSON scalar, or a plain array of them with no hole and no other property. */
+function isJsonExact(value: unknown): boolean {
+  if (isJsonScalar(value)) return true;
+  if (!Array.isArray(value) || value.length > JSON_ITEMS || Object.getPrototypeOf(value) !== Array.prototype) return false;
+  for (let index = 0; index < value.length; index++) if (!(index in value) || !isJsonScalar(value[index])) return false;
+  return Object.keys(value).length === value.length;
+}
+
 /**
  * A value as wire text.
  *
@@ -172,6 +199,7 @@ function decodeErrors(value: unknown, revived: Map<object, unknown>): unknown {
  *   be cloned...): the message says why.
  */
 export function encode(value: unknown): string {
+  if (isJsonExact(value)) return `j${JSON.stringify(value)}`;
   const withErrors = holdsError(value, new Set());
   try {
     const bytes = serialize(withErrors ? encodeErrors(value, new Map()) : value);
@@ -188,6 +216,13 @@ export function encode(value: unknown): string {
  */
 export function decode(text: string): unknown {
   const kind = text[0];
+  if (kind === 'j') {
+    try {
+      return JSON.parse(text.slice(1)) as unknown;
+    } catch (error) {
+      throw new TypeError(`Cannot decode a value as its JSON is not valid: ${(error as Error).message}`, { cause: error });
+    }
+  }
   if (kind !== 'v' && kind !== 'e') throw new TypeError(`Cannot decode a value as it is not taskpool's wire text: ${JSON.stringify(text.slice(0, 40))}`);
   const value = deserialize(Buffer.from(text.slice(1), 'base64'));
   return kind === 'e' ? decodeErrors(value, new Map()) : value;
@@ -205,6 +240,43 @@ export function failureMessage(thrown: unknown): string {
     text = encode(new TypeError(`The task threw a value that cannot travel: ${(error as Error).message}`));
   }
   return FAILURE + text;
+}
+
+/** Starts the `failedReason` of a job that a client cancelled: the reason follows, as wire text ('' for none). */
+const CANCELLED = 'taskpool-cancelled:';
+
+/** A cancellation's reason as wire text: '' for none, or for a reason that cannot travel. */
+export function encodeReason(reason: unknown): string {
+  if (reason === undefined) return '';
+  try {
+    return encode(reason);
+  } catch {
+    return '';
+  }
+}
+
+/** The reason behind {@link encodeReason}'s text (`undefined` for '' or text it did not make). */
+export function decodeReason(text: string): unknown {
+  if (text === '') return undefined;
+  try {
+    return decode(text);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What a worker throws at BullMQ for a job that a client cancelled: the message carries the client's reason. */
+export function cancelledMessage(reason: unknown): string {
+  return CANCELLED + encodeReason(reason);
+}
+
+/**
+ * Whether a BullMQ `failedReason` says that a client cancelled the job and, when it does, the
+ * client's reason (`undefined` for none).
+ */
+export function decodeCancelled(failedReason: string | undefined): { reason: unknown } | undefined {
+  if (failedReason?.startsWith(CANCELLED) !== true) return undefined;
+  return { reason: decodeReason(failedReason.slice(CANCELLED.length)) };
 }
 
 /**

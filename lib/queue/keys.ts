@@ -21,11 +21,13 @@ export interface RedisClient {
   once(event: string, listener: (...args: never[]) => void): unknown;
   off(event: string, listener: (...args: never[]) => void): unknown;
   get(key: string): Promise<string | null>;
+  hget(key: string, field: string): Promise<string | null>;
   set(key: string, value: string, mode: 'PX', ms: number): Promise<unknown>;
   publish(channel: string, message: string): Promise<number>;
   subscribe(channel: string): Promise<unknown>;
   ping(): Promise<string>;
-  pipeline(): { hmget(key: string, ...fields: string[]): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+  del(key: string): Promise<number>;
+  pipeline(): { get(key: string): unknown; hmget(key: string, ...fields: string[]): unknown; zscore(key: string, member: string): unknown; exec(): Promise<[Error | null, unknown][] | null> };
   disconnect(): void;
   quit(): Promise<unknown>;
   readonly status: string;
@@ -36,7 +38,34 @@ export function cancelKey(prefix: string, queue: string, id: string): string {
   return `${prefix}:${queue}:taskpool:cancelled:${id}`;
 }
 
-/** The channel where clients announce cancellations: messages are `id` or `id reason`. */
+/**
+ * A cancellation, as a client leaves it in a job's cancel key and announces it (after the id)
+ * on the cancel channel: which instance of the job it is for (its `timestamp`, the time it was
+ * added; '' for whichever, when the client does not know it), and the reason as wire text.
+ * A key reused for a new job after a cancellation is therefore not cancelled by it.
+ */
+export interface CancelNote {
+  readonly added: string;
+  readonly reason: string;
+}
+
+/** A cancellation's text: `added reason`. */
+export function formatCancel(added: number | undefined, reason: string): string {
+  return `${added ?? ''} ${reason}`;
+}
+
+/** The cancellation in `text` (made by {@link formatCancel}). */
+export function parseCancel(text: string): CancelNote {
+  const space = text.indexOf(' ');
+  return space === -1 ? { added: '', reason: '' } : { added: text.slice(0, space), reason: text.slice(space + 1) };
+}
+
+/** Whether a cancellation is for the instance of the job added at `timestamp` (`undefined`: not known). */
+export function cancels(note: CancelNote, timestamp: number | undefined): boolean {
+  return note.added === '' || timestamp === undefined || Number(note.added) === timestamp;
+}
+
+/** The channel where clients announce cancellations: messages are `id` then a {@link formatCancel} text. */
 export function cancelChannel(prefix: string, queue: string): string {
   return `${prefix}:${queue}:taskpool:cancel`;
 }

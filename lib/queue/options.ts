@@ -127,7 +127,7 @@ export type QueueBackoff =
  */
 export interface QueueRetry {
   /** Runs at most, the first included (a positive integer). @default 1 */
-  readonly attempts: number;
+  readonly attempts?: number;
   /** Milliseconds between attempts, or the exponential object form. @default `{ initial: 100, max: 30_000, factor: 2, jitter: 'full' }` */
   readonly backoff?: QueueBackoff;
 }
@@ -158,15 +158,18 @@ export interface QueueRunOptions {
   /** Retries on the worker (attempts and backoff travel with the job). @default none */
   retry?: QueueRetry;
   /**
-   * Higher first among jobs that have a priority (an integer from -1,000,000 to 1,000,000).
-   * As in BullMQ, jobs without one (0) are taken before any job with one.
+   * Waiting jobs are taken higher priority first, then in the order they were added (an integer
+   * from -1,000,000 to 1,000,000; 0 sits between negative and positive ones, unlike a BullMQ job
+   * without a priority, which goes before all of them).
    * @default 0
    */
   priority?: number;
   /**
-   * The job's id instead of a random one: adding a job whose id exists already adds nothing
-   * and the future follows the existing job (BullMQ's deduplication by id).
-   * @default a random UUID
+   * Single-flight across clients: the job's id is made from the key (the key itself when BullMQ
+   * accepts it as an id, otherwise with `%` and `:` escaped). While that job waits or runs, a
+   * run with the key adds nothing and its future follows the job (BullMQ's deduplication by
+   * id); once it has finished, the key is free again (the finished job is removed then).
+   * @default a random UUID as the id
    */
   key?: string;
 }
@@ -331,7 +334,18 @@ export const RUN_OPTIONS: OptionChecks = {
 
 function checkKey(value: unknown, action: string, name: string): void {
   checkString(value, action, name);
-  if (value === '' || /^\d+$/.test(value) || value.includes(':')) fail(TypeError, 'a non-empty string, not only digits, without ":"', action, name, value);
+  if (value === '') fail(TypeError, 'a non-empty string', action, name, value);
+}
+
+/**
+ * The job id of a `key`: the key itself when BullMQ takes it as an id (not an integer, no `:`
+ * nor `%`); otherwise `%` and `:` escaped as `%25` and `%3A`, behind `%k` for an integer (a
+ * sequence no escape makes), so that two keys never share an id.
+ */
+export function jobIdOf(key: string): string {
+  if (!/[%:]/.test(key) && `${Number.parseInt(key, 10)}` !== key) return key;
+  const escaped = key.replaceAll('%', '%25').replaceAll(':', '%3A');
+  return `${Number.parseInt(escaped, 10)}` === escaped ? `%k${escaped}` : escaped;
 }
 
 function checkPriority(value: unknown, action: string, name: string): void {
@@ -344,7 +358,7 @@ function checkRetry(value: unknown, action: string, name: string): void {
   const { attempts, backoff, ...rest } = value as Record<string, unknown>;
   const extra = Object.keys(rest);
   if (extra.length > 0) throw new TypeError(`Cannot ${action} as '${name}' has an unknown key ${describe(extra[0])}: the known keys are 'attempts', 'backoff'`);
-  checkPositiveInteger(attempts, action, `${name}.attempts`);
+  if (attempts !== undefined) checkPositiveInteger(attempts, action, `${name}.attempts`);
   if (backoff === undefined || typeof backoff === 'number') {
     if (typeof backoff === 'number') checkTimeout(backoff, action, `${name}.backoff`);
     return;
@@ -361,8 +375,10 @@ function checkRetry(value: unknown, action: string, name: string): void {
     if (factor < 1) fail(RangeError, 'a number >= 1', action, `${name}.backoff.factor`, factor);
   }
   if (jitter !== undefined && jitter !== 'full' && jitter !== 'equal' && jitter !== 'decorrelated' && jitter !== 'none') {
-    fail(TypeError, "'full', 'equal', 'decorrelated' or 'none'", action, `${name}.backoff.jitter`, jitter);
+    fail(typeof jitter === 'string' ? RangeError : TypeError, "'full', 'equal', 'decorrelated' or 'none'", action, `${name}.backoff.jitter`, jitter);
   }
+  const lowest = (initial as number | undefined) ?? 100;
+  if (((max as number | undefined) ?? 30_000) < lowest) fail(RangeError, `at least '${name}.backoff.initial' (${lowest})`, action, `${name}.backoff.max`, max);
 }
 
 /** Throws unless `value` is a non-empty string without ':' (a queue's name). */

@@ -10,12 +10,13 @@ import { Executor, type ExecutorStats, type ShutdownOptions } from '../executor.
 import { internals, type Future, type FutureOwner } from '../future.js';
 import { mapIterables, splitMapArguments, type MapOptions, type MapResults } from '../map.js';
 import { checkBoolean, checkOptions, checkString, fail } from '../internal/validate.js';
-import { decode, decodeFailure, encode } from './codec.js';
-import { cancelChannel, cancelKey, createRedis, jobKey, type JobData, type RedisClient } from './keys.js';
+import { decode, decodeCancelled, decodeFailure, decodeReason, encode, encodeReason } from './codec.js';
+import { cancelChannel, cancelKey, cancels, createRedis, formatCancel, jobKey, parseCancel, type JobData, type RedisClient } from './keys.js';
 import {
   CLIENT_OPTIONS,
   connectionOptions,
   DAY,
+  jobIdOf,
   loadBullMQ,
   RUN_OPTIONS,
   showConnection,
@@ -44,26 +45,53 @@ export type QueueFuture<T> = Future<T> & {
   readonly id: string;
 };
 
-/** A job this client follows, and the futures that follow it. */
-interface Tracked {
-  readonly id: string;
-  readonly name: string;
+/** What a {@link Tracked} job tells its client: one of its futures was cancelled. */
+type CancelledListener = (tracked: Tracked, future: Future<unknown>, wasRunning: boolean, reason: unknown) => void;
+
+/** A job this client follows; the owner of the futures that follow it (their `attempt`, their cancellation). */
+class Tracked implements FutureOwner {
   /** Unsettled futures following the job (several with `key` or `attach`). */
-  futures: Future<unknown>[];
-  /** What to add, until it is added. */
-  add: { data: JobData; opts: Record<string, unknown> } | undefined;
+  futures: Future<unknown>[] = [];
   /** The job is in Redis (its add succeeded, or it was attached). */
-  added: boolean;
-  started: boolean;
-  timeout: number | undefined;
-  deadline: number | undefined;
+  added = false;
+  started = false;
+  /** The attempt the job is at: 0 before it starts, then the number of each attempt as a worker starts it. */
+  attempt = 0;
+  /** Waiting out a backoff after a failed attempt (BullMQ's delayed state): its running futures count in `stats.retrying`. */
+  retrying = false;
   timer: ReturnType<typeof setTimeout> | undefined;
+  /** When the job was added (BullMQ's `timestamp`), once known: its cancellation is for that instance of its id. */
+  timestamp: number | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly name: string,
+    /** What to add, until it is added. */
+    public add: { data: JobData; opts: Record<string, unknown> } | undefined,
+    /** How many attempts the job may make: 1 without retries, `undefined` when not known (an attached job). */
+    readonly attempts: number | undefined,
+    /** The limits the client times itself, from the job's first start. */
+    readonly timeout: number | undefined,
+    readonly deadline: number | undefined,
+    /** Its id was made from a `key`. */
+    readonly keyed: boolean,
+    readonly onCancelled: CancelledListener,
+  ) {}
+
+  futureCancelled(future: Future<unknown>, wasRunning: boolean, reason: unknown): void {
+    this.onCancelled(this, future, wasRunning, reason);
+  }
 }
 
 /** The approximate length BullMQ keeps the queue's event stream at. */
 const EVENTS_MAX_LEN = 100_000;
 /** Jobs added per `addBulk` call. */
 const BATCH = 1_000;
+/**
+ * BullMQ's priority of a job of priority 0 (ours: higher first, from -1,000,000 to 1,000,000;
+ * BullMQ's: lower first, from 1 to 2,097,152, and a job without one before all the others).
+ */
+const PRIORITY_ZERO = 1_000_001;
 const SHUTDOWN_OPTIONS = { wait: checkBoolean, cancelFutures: checkBoolean };
 
 function messageOf(error: unknown): string {
@@ -83,7 +111,12 @@ function messageOf(error: unknown): string {
  *   class (built-in or taskpool's), `name`, `message`, `stack` and `cause`. An argument that
  *   cannot travel rejects its future with a `TypeError`.
  * - `cancel()`: a waiting job is removed; a running one's handler sees its signal abort on
- *   the worker that holds it, and it is not retried. The future settles as cancelled at once.
+ *   the worker that holds it, and it is not retried. The future settles as cancelled at once,
+ *   and so do the futures of every other client following the job, with the same reason.
+ * - Retries happen on the workers and the client follows them: `future.attempt` is the attempt
+ *   a worker started last, and `stats.retrying` counts the futures whose job waits out its
+ *   backoff (they stay `running`).
+ * - `priority`: higher first, then in the order added; 0 sits between negative and positive.
  * - Job ids are random UUIDs (`future.id`); `attach(id)` follows a job from any process.
  *   Finished jobs are kept `retention` ms.
  * - Delivery is at least once: a job whose worker died runs again on another worker.
@@ -106,22 +139,29 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
   readonly #connection: QueueConnection;
   readonly #prefix: string;
   readonly #retention: number;
+  /** BullMQ's removeOnComplete / removeOnFail: finished jobs are kept `retention` ms. */
+  readonly #removeAfter: { age: number };
   readonly #checkInterval: number;
   readonly #connectTimeout: number;
   readonly #taskTimeout: number | undefined;
   /** Unsettled jobs of this client, by id. */
   readonly #jobs = new Map<string, Tracked>();
-  readonly #byFuture = new WeakMap<Future<unknown>, Tracked>();
   #toAdd: Tracked[] = [];
+  /** A flush is scheduled (on a microtask, or once the add in flight returns). */
   #flushing = false;
+  /** Jobs being added, and the adds in flight. */
   #adding = 0;
+  #addsInFlight = 0;
   #pending = 0;
   #running = 0;
+  #retrying = 0;
   #completed = 0;
   #failed = 0;
   #cancelled = 0;
   #shutdown = false;
   #idleWaiters: (() => void)[] = [];
+  /** Cancellations being sent (they never reject). */
+  readonly #cancelling = new Set<Promise<void>>();
   #connected: Promise<Connections> | undefined;
   #closed: Promise<void> | undefined;
   #checkTimer: ReturnType<typeof setInterval> | undefined;
@@ -151,6 +191,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     this.#connection = options.connection;
     this.#prefix = options.prefix ?? 'bull';
     this.#retention = options.retention ?? DAY;
+    this.#removeAfter = { age: Math.ceil(this.#retention / 1000) };
     this.#checkInterval = options.checkInterval ?? 5_000;
     this.#connectTimeout = options.connectTimeout ?? 10_000;
     this.#taskTimeout = options.taskTimeout;
@@ -159,7 +200,8 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
 
   /**
    * Counts of this client's futures: pending (job waiting), running (a worker has it),
-   * completed, failed, cancelled.
+   * retrying (a failed attempt's job waiting out its backoff before the next one), completed,
+   * failed, cancelled.
    *
    * @example
    * ```ts
@@ -167,8 +209,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
    * ```
    */
   override get stats(): ExecutorStats {
-    // Retries happen on the workers: a job between attempts counts as running here.
-    return { pending: this.#pending, running: this.#running, retrying: 0, completed: this.#completed, failed: this.#failed, cancelled: this.#cancelled };
+    return { pending: this.#pending, running: this.#running, retrying: this.#retrying, completed: this.#completed, failed: this.#failed, cancelled: this.#cancelled };
   }
 
   /**
@@ -203,8 +244,8 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
 
   /**
    * Adds a job with per-job options: `timeout` (per attempt), `deadline` (whole job), `retry`
-   * (`{ attempts, backoff }`), `priority`, `signal`, and `key` (the job id: a job with that id
-   * in the queue already is followed, not added again).
+   * (`{ attempts, backoff }`), `priority`, `signal`, and `key` (single-flight: the job id is made
+   * from it, and while a job with that id waits or runs it is followed, not added again).
    *
    * @typeParam K - the handler's name.
    * @param name - a handler registered by the workers.
@@ -272,15 +313,11 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     if (id === '') fail(TypeError, 'a non-empty string', action, 'id', id);
     this.#assertOpen();
     const known = this.#jobs.get(id);
-    const future = this.#newFuture(id);
-    this.#pending++;
-    if (known !== undefined) {
-      this.#follow(known, future);
-      return future;
-    }
-    const tracked: Tracked = { id, name: '', futures: [future], add: undefined, added: true, started: false, timeout: undefined, deadline: undefined, timer: undefined };
+    if (known !== undefined) return this.#follow(known);
+    const tracked = this.#track(id, '', undefined, undefined, undefined, undefined);
+    tracked.added = true;
+    const future = this.#follow(tracked);
     this.#jobs.set(id, tracked);
-    this.#byFuture.set(future, tracked);
     this.#connect()
       .then(() => this.#check([tracked], true))
       .catch((error: unknown) => this.#fail(tracked, new Error(`Cannot attach to job '${id}' of queue '${this.queue}' as Redis at ${showConnection(this.#connection)} cannot be reached: ${messageOf(error)}`, { cause: error })));
@@ -304,7 +341,8 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     const { wait = true, cancelFutures = false } = checkOptions(options, SHUTDOWN_OPTIONS, `shut down executor '${this.name}'`);
     this.#shutdown = true;
     if (cancelFutures) {
-      for (const tracked of [...this.#jobs.values()]) for (const future of [...tracked.futures]) if (future.state === 'pending') future.cancel();
+      // Waiting jobs, and jobs waiting out a backoff between attempts.
+      for (const tracked of [...this.#jobs.values()]) for (const future of [...tracked.futures]) if (future.state === 'pending' || tracked.retrying) future.cancel();
     }
     const closed = this.onIdle().then(() => this.#close());
     return wait ? closed : Promise.resolve();
@@ -344,19 +382,28 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     if (typeof name !== 'string' || name === '') fail(TypeError, 'the name of a handler (a non-empty string)', action, 'name', name);
   }
 
-  #newFuture(id: string): QueueFuture<unknown> {
-    const future = internals.create<unknown>(this.#owner);
-    Object.defineProperty(future, 'id', { value: id, enumerable: true });
+  /** A job to follow (not registered yet). */
+  #track(id: string, name: string, add: Tracked['add'], attempts: number | undefined, timeout: number | undefined, deadline: number | undefined, keyed = false): Tracked {
+    return new Tracked(id, name, add, attempts, timeout, deadline, keyed, this.#onFutureCancelled);
+  }
+
+  /** A new future following the job: pending, or running once the job has started. */
+  #follow(tracked: Tracked): QueueFuture<unknown> {
+    const future = internals.create<unknown>(tracked);
+    Object.defineProperty(future, 'id', { value: tracked.id, enumerable: true });
+    tracked.futures.push(future);
+    if (tracked.started && internals.start(future)) {
+      if (tracked.retrying) this.#retrying++;
+      else this.#running++;
+    } else this.#pending++;
     return future as QueueFuture<unknown>;
   }
 
-  #follow(tracked: Tracked, future: Future<unknown>): void {
-    tracked.futures.push(future);
-    this.#byFuture.set(future, tracked);
-    if (tracked.started && internals.start(future)) {
-      this.#pending--;
-      this.#running++;
-    }
+  /** Takes a future out of the counts of what is in flight (pending, running or retrying). */
+  #uncount(tracked: Tracked, wasRunning: boolean): void {
+    if (!wasRunning) this.#pending--;
+    else if (tracked.retrying) this.#retrying--;
+    else this.#running--;
   }
 
   #enqueue(name: string, args: unknown[], options: QueueRunOptions | undefined, action: string): QueueFuture<unknown> {
@@ -364,17 +411,19 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     if (options !== undefined) checkOptions(options, RUN_OPTIONS, action);
     this.#assertOpen();
     const { signal, timeout = this.#taskTimeout, deadline, retry, priority = 0, key } = options ?? {};
-    const id = key ?? randomUUID();
-    const future = this.#newFuture(id);
-    this.#pending++;
+    const id = key === undefined ? randomUUID() : jobIdOf(key);
     const known = this.#jobs.get(id);
+    let future: QueueFuture<unknown>;
     if (known !== undefined) {
-      this.#follow(known, future);
+      future = this.#follow(known);
     } else {
       let text: string;
       try {
         text = encode(args);
       } catch (error) {
+        const tracked = this.#track(id, name, undefined, 1, undefined, undefined);
+        future = this.#follow(tracked);
+        tracked.futures = [];
         this.#pending--;
         this.#failed++;
         internals.reject(future, new TypeError(`Cannot submit job '${name}' to queue '${this.queue}' as its arguments cannot travel: ${messageOf(error)}`, { cause: error }));
@@ -382,35 +431,27 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
         return future;
       }
       const data: { -readonly [K in keyof JobData]: JobData[K] } = { a: text };
-      if (timeout !== undefined) data.t = timeout;
-      if (deadline !== undefined) data.d = deadline;
-      const opts: Record<string, unknown> = { jobId: id, removeOnComplete: { age: Math.ceil(this.#retention / 1000) }, removeOnFail: { age: Math.ceil(this.#retention / 1000) } };
-      if (priority !== 0) opts.priority = 1_000_001 - priority;
-      if (retry !== undefined && retry.attempts > 1) {
+      // No limit travels as none (JSON has no Infinity).
+      if (timeout !== undefined && timeout !== Infinity) data.t = timeout;
+      if (deadline !== undefined && deadline !== Infinity) data.d = deadline;
+      // Every job has a BullMQ priority, 0 included: BullMQ takes the jobs without one before all the others.
+      const opts: Record<string, unknown> = { jobId: id, priority: PRIORITY_ZERO - priority, removeOnComplete: this.#removeAfter, removeOnFail: this.#removeAfter };
+      if (retry?.attempts !== undefined && retry.attempts > 1) {
         opts.attempts = retry.attempts;
         opts.backoff = { type: 'taskpool', delay: 0 };
         data.b = retry.backoff ?? {};
       }
       const attempts = retry?.attempts ?? 1;
-      const tracked: Tracked = {
-        id,
-        name,
-        futures: [future],
-        add: { data, opts },
-        added: false,
-        started: false,
-        // The client enforces a per-attempt timeout only when there is one attempt: with retries the worker does.
-        timeout: attempts === 1 ? timeout : undefined,
-        deadline,
-        timer: undefined,
-      };
+      // The client enforces a per-attempt timeout only when there is one attempt: with retries the worker does.
+      const tracked = this.#track(id, name, { data, opts }, attempts, attempts === 1 ? data.t : undefined, data.d, key !== undefined);
+      future = this.#follow(tracked);
       this.#jobs.set(id, tracked);
-      this.#byFuture.set(future, tracked);
       this.#toAdd.push(tracked);
       if (!this.#flushing) {
         this.#flushing = true;
-        // On the next turn of the event loop: the submits made meanwhile (a map refilling as results arrive) share one addBulk.
-        setImmediate(() => void this.#flush());
+        // With no add in flight, at once (after this turn's other submits, which share the add); otherwise
+        // once the add in flight returns, with every job submitted meanwhile (a map refilling as results arrive).
+        if (this.#addsInFlight === 0) queueMicrotask(() => void this.#flush());
       }
     }
     if (signal !== undefined) {
@@ -424,34 +465,63 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     return future;
   }
 
-  /** Adds the jobs submitted since the last flush, in batches. */
+  /** Adds the jobs submitted since the last flush, in batches sent together. */
   async #flush(): Promise<void> {
     const batch = this.#toAdd.filter((tracked) => tracked.futures.length > 0);
     this.#toAdd = [];
     this.#flushing = false;
     if (batch.length === 0) return;
     this.#adding += batch.length;
+    this.#addsInFlight++;
     try {
-      const { queue } = await this.#connect();
-      for (let start = 0; start < batch.length; start += BATCH) {
-        const chunk = batch.slice(start, start + BATCH);
-        try {
-          await this.#withConnectTimeout(queue.addBulk(chunk.map((tracked) => ({ name: tracked.name, data: tracked.add!.data, opts: tracked.add!.opts }))));
-          for (const tracked of chunk) {
-            tracked.add = undefined;
-            tracked.added = true;
-            // Cancelled while it was being added.
-            if (tracked.futures.length === 0) void this.#sendCancel(tracked, undefined);
-          }
-        } catch (error) {
-          for (const tracked of chunk) this.#fail(tracked, this.#unreachable(`add job '${tracked.id}' (${tracked.name}) to`, error));
-        }
-      }
+      const { queue, redis } = await this.#connect();
+      const keyed = batch.filter((tracked) => tracked.keyed);
+      if (keyed.length > 0) await this.#freeKeys(queue, redis, keyed);
+      const chunks: Tracked[][] = [];
+      for (let start = 0; start < batch.length; start += BATCH) chunks.push(batch.slice(start, start + BATCH));
+      await Promise.all(chunks.map((chunk) => this.#add(queue, chunk)));
     } catch (error) {
       for (const tracked of batch) if (!tracked.added) this.#fail(tracked, this.#unreachable(`add job '${tracked.id}' (${tracked.name}) to`, error));
     } finally {
       this.#adding -= batch.length;
+      this.#addsInFlight--;
+      // What was submitted while this add was in flight.
+      if (this.#flushing && this.#addsInFlight === 0) void this.#flush();
       this.#notifyIdle();
+    }
+  }
+
+  /**
+   * Frees the keys of finished jobs before jobs with those keys are added: once a job has
+   * settled, its key is free again (single-flight, not a cache). The finished job is removed
+   * (until then `attach(id)` finds it), and the cancellation left for it, if any.
+   */
+  async #freeKeys(queue: import('bullmq').Queue, redis: RedisClient, keyed: Tracked[]): Promise<void> {
+    const pipeline = redis.pipeline();
+    for (const tracked of keyed) pipeline.hmget(jobKey(this.#prefix, this.queue, tracked.id), 'finishedOn');
+    const replies = (await this.#withConnectTimeout(pipeline.exec())) ?? [];
+    const finished = keyed.filter((_, index) => ((replies[index]?.[1] ?? [null]) as (string | null)[])[0] != null);
+    await Promise.all(finished.map((tracked) => Promise.all([queue.remove(tracked.id), redis.del(cancelKey(this.#prefix, this.queue, tracked.id))])));
+  }
+
+  /** Adds one chunk of jobs: one job alone with `add` (no transaction), more with `addBulk`. */
+  async #add(queue: import('bullmq').Queue, chunk: Tracked[]): Promise<void> {
+    try {
+      const [only] = chunk;
+      const adding = chunk.length === 1 ? queue.add(only!.name, only!.add!.data, only!.add!.opts).then((job) => [job]) : queue.addBulk(chunk.map((tracked) => ({ name: tracked.name, data: tracked.add!.data, opts: tracked.add!.opts })));
+      const jobs = await this.#withConnectTimeout(adding);
+      chunk.forEach((tracked, index) => {
+        // A job with a key may be an existing one, added at another time: read when checked.
+        if (!tracked.keyed) tracked.timestamp = jobs[index]?.timestamp;
+      });
+      for (const tracked of chunk) {
+        tracked.add = undefined;
+        tracked.added = true;
+        // Cancelled while it was being added.
+        if (tracked.futures.length === 0) this.#cancelJob(tracked, undefined);
+      }
+    } catch (error) {
+      for (const tracked of chunk) this.#fail(tracked, this.#unreachable(`add job '${tracked.id}' (${tracked.name}) to`, error));
     }
   }
 
@@ -494,9 +564,10 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
         events.on('active', ({ jobId }: { jobId: string }) => this.#onActive(jobId));
         events.on('completed', ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => this.#onCompleted(jobId, returnvalue));
         events.on('failed', ({ jobId, failedReason }: { jobId: string; failedReason: string }) => this.#onFailed(jobId, failedReason));
+        events.on('delayed', ({ jobId }: { jobId: string }) => this.#onDelayed(jobId));
         events.on('removed', ({ jobId }: { jobId: string }) => {
           const tracked = this.#jobs.get(jobId);
-          if (tracked?.added === true) this.#fail(tracked, this.#lostError(tracked, 'it was removed'));
+          if (tracked?.added === true) void this.#onGone(tracked, this.#lostError(tracked, 'it was removed'));
         });
         void events.run().catch((error: unknown) => (this.#lastError = error));
       } catch (error) {
@@ -523,14 +594,35 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
       const connected = this.#connected;
       if (connected === undefined) return;
       const connections = await connected.catch(() => undefined);
+      // The cancellations sent last (shutdown({ cancelFutures: true })) reach Redis first.
+      await Promise.all(this.#cancelling);
       if (connections !== undefined) await this.#disconnect(connections);
     })();
     return this.#closed;
   }
 
+  /** A worker started an attempt of job `id`. */
   #onActive(id: string): void {
     const tracked = this.#jobs.get(id);
-    if (tracked === undefined || tracked.started) return;
+    if (tracked === undefined) return;
+    // The next attempt after a backoff; otherwise the first, or the same one again (a stalled job
+    // taken by another worker). A retry without backoff has no delayed state: the attempt is read.
+    this.#started(tracked, tracked.retrying ? tracked.attempt + 1 : Math.max(1, tracked.attempt));
+    if (tracked.attempts !== 1) void this.#readAttempt(tracked);
+  }
+
+  /** The job runs attempt `attempt` (or a later one): its futures are running, its timer started at its first start. */
+  #started(tracked: Tracked, attempt: number): void {
+    tracked.attempt = Math.max(tracked.attempt, attempt);
+    if (tracked.retrying) {
+      tracked.retrying = false;
+      for (const future of tracked.futures) {
+        if (future.state !== 'running') continue;
+        this.#retrying--;
+        this.#running++;
+      }
+    }
+    if (tracked.started) return;
     tracked.started = true;
     for (const future of tracked.futures) {
       if (!internals.start(future)) continue;
@@ -541,12 +633,38 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     if (limit !== undefined && limit !== Infinity) {
       const isDeadline = tracked.deadline !== undefined && (tracked.timeout === undefined || tracked.deadline <= tracked.timeout);
       const ms = isDeadline ? tracked.deadline! : Math.min(limit, tracked.timeout ?? Infinity);
+      const id = tracked.id;
       tracked.timer = setTimeout(() => {
         const text = isDeadline ? `passed its deadline of ${ms} ms` : `timed out after ${ms} ms`;
         this.#fail(tracked, new TimeoutError(`Job '${id}' (${tracked.name}) of queue '${this.queue}' ${text}`));
         // No further attempt: the worker is told to stop it.
-        void this.#sendCancel(tracked, undefined);
+        this.#cancelJob(tracked, undefined);
       }, ms);
+    }
+  }
+
+  /** Job `id` failed an attempt and waits out its backoff before the next one (BullMQ's delayed state). */
+  #onDelayed(id: string): void {
+    const tracked = this.#jobs.get(id);
+    if (tracked === undefined || !tracked.started || tracked.retrying) return;
+    tracked.retrying = true;
+    for (const future of tracked.futures) {
+      if (future.state !== 'running') continue;
+      this.#running--;
+      this.#retrying++;
+    }
+  }
+
+  /** Reads the attempts a job has made: the one running is the next. */
+  async #readAttempt(tracked: Tracked): Promise<void> {
+    try {
+      const { redis } = await this.#connect();
+      const made = await redis.hget(jobKey(this.#prefix, this.queue, tracked.id), 'atm');
+      // Failed again meanwhile: the number read counts that failure, and the next attempt has not started.
+      if (this.#jobs.get(tracked.id) !== tracked || tracked.retrying) return;
+      tracked.attempt = Math.max(tracked.attempt, Number(made ?? 0) + 1);
+    } catch (error) {
+      this.#lastError = error;
     }
   }
 
@@ -565,7 +683,37 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
 
   #onFailed(id: string, failedReason: string | undefined): void {
     const tracked = this.#jobs.get(id);
-    if (tracked !== undefined) this.#fail(tracked, decodeFailure(failedReason, id, this.queue));
+    if (tracked === undefined) return;
+    const cancelled = decodeCancelled(failedReason);
+    if (cancelled !== undefined) this.#settleCancelled(tracked, cancelled.reason);
+    else this.#fail(tracked, decodeFailure(failedReason, id, this.queue));
+  }
+
+  /**
+   * The job is gone from Redis before it finished: cancelled by a client (which removes a
+   * waiting job, leaving the reason in a key), or removed by something else (or lost with Redis's data).
+   */
+  async #onGone(tracked: Tracked, error: Error): Promise<void> {
+    let text: string | null = null;
+    let present = false;
+    try {
+      const { redis } = await this.#connect();
+      const pipeline = redis.pipeline();
+      pipeline.get(cancelKey(this.#prefix, this.queue, tracked.id));
+      pipeline.hmget(jobKey(this.#prefix, this.queue, tracked.id), 'timestamp');
+      const [cancelled, job] = (await this.#withConnectTimeout(pipeline.exec())) ?? [];
+      text = (cancelled?.[1] ?? null) as string | null;
+      const added = ((job?.[1] ?? [null]) as (string | null)[])[0] ?? null;
+      // The job is there: what was removed was an earlier job of its id (a key used again).
+      present = added !== null && (tracked.timestamp === undefined || Number(added) === tracked.timestamp);
+      if (present) tracked.timestamp = Number(added);
+    } catch (problem) {
+      this.#lastError = problem;
+    }
+    if (this.#jobs.get(tracked.id) !== tracked || present) return;
+    const note = text === null ? undefined : parseCancel(text);
+    if (note !== undefined && cancels(note, tracked.timestamp)) this.#settleCancelled(tracked, decodeReason(note.reason));
+    else this.#fail(tracked, error);
   }
 
   #lostError(tracked: Tracked, why: string): Error {
@@ -576,16 +724,20 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     this.#settle(tracked, false, error);
   }
 
-  /** Settles every future following the job, and forgets it. */
-  #settle(tracked: Tracked, fulfilled: boolean, outcome: unknown): void {
+  /** Forgets a settled job. */
+  #forget(tracked: Tracked): Future<unknown>[] {
     if (this.#jobs.get(tracked.id) === tracked) this.#jobs.delete(tracked.id);
     clearTimeout(tracked.timer);
     const futures = tracked.futures;
     tracked.futures = [];
-    for (const future of futures) {
+    return futures;
+  }
+
+  /** Settles every future following the job, and forgets it. */
+  #settle(tracked: Tracked, fulfilled: boolean, outcome: unknown): void {
+    for (const future of this.#forget(tracked)) {
       if (future.done()) continue;
-      if (future.state === 'running') this.#running--;
-      else this.#pending--;
+      this.#uncount(tracked, future.state === 'running');
       if (fulfilled) {
         this.#completed++;
         internals.resolve(future, outcome);
@@ -594,31 +746,41 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
         internals.reject(future, outcome);
       }
     }
+    tracked.retrying = false;
     this.#notifyIdle();
   }
 
-  /** What this client's futures call back into: one was cancelled. */
-  readonly #owner: FutureOwner = {
-    // Attempts are counted on the workers.
-    attempt: 1,
-    futureCancelled: (future, wasRunning, reason) => {
-      if (wasRunning) this.#running--;
-      else this.#pending--;
-      this.#cancelled++;
-      const tracked = this.#byFuture.get(future);
-      if (tracked !== undefined) {
-        const index = tracked.futures.indexOf(future);
-        if (index !== -1) tracked.futures.splice(index, 1);
-        if (tracked.futures.length === 0) {
-          if (this.#jobs.get(tracked.id) === tracked) this.#jobs.delete(tracked.id);
-          clearTimeout(tracked.timer);
-          // A job not added yet is dropped from its batch, or cancelled once added.
-          if (tracked.added) void this.#sendCancel(tracked, reason);
-        }
+  /** Another client cancelled the job: every future following it here is cancelled with that client's reason. */
+  #settleCancelled(tracked: Tracked, reason: unknown): void {
+    // Forgotten first: these cancellations are not sent back to the workers.
+    for (const future of this.#forget(tracked)) future.cancel(reason);
+    tracked.retrying = false;
+    this.#notifyIdle();
+  }
+
+  /** One of this client's futures was cancelled (by its caller, a signal, a map, a shutdown, or another client). */
+  readonly #onFutureCancelled: CancelledListener = (tracked, future, wasRunning, reason) => {
+    this.#uncount(tracked, wasRunning);
+    this.#cancelled++;
+    const index = tracked.futures.indexOf(future);
+    if (index !== -1) {
+      tracked.futures.splice(index, 1);
+      if (tracked.futures.length === 0) {
+        this.#forget(tracked);
+        // A job not added yet is dropped from its batch, or cancelled once added.
+        if (tracked.added) this.#cancelJob(tracked, reason);
       }
-      this.#notifyIdle();
-    },
+    }
+    this.#notifyIdle();
   };
+
+
+  /** Sends a job's cancellation; `shutdown()` waits for it before it disconnects. */
+  #cancelJob(tracked: Tracked, reason: unknown): void {
+    const sending = this.#sendCancel(tracked, reason);
+    this.#cancelling.add(sending);
+    void sending.then(() => this.#cancelling.delete(sending));
+  }
 
   /**
    * Tells the workers that the job is cancelled: a key a worker checks when the job starts, a
@@ -626,21 +788,21 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
    */
   async #sendCancel(tracked: Tracked, reason: unknown): Promise<void> {
     // The reason travels when it is the caller's own (a CancelledError's cause, or any other value).
-    let cause = reason;
-    if (reason instanceof CancelledError) cause = reason.cause;
-    let text = '';
-    if (cause !== undefined) {
-      try {
-        text = encode(cause);
-      } catch {
-        text = '';
-      }
-    }
+    const reasonText = encodeReason(reason instanceof CancelledError ? reason.cause : reason);
     try {
       const { queue, redis } = await this.#connect();
-      await redis.set(cancelKey(this.#prefix, this.queue, tracked.id), text, 'PX', this.#retention);
-      await redis.publish(cancelChannel(this.#prefix, this.queue), text === '' ? tracked.id : `${tracked.id} ${text}`);
-      await queue.remove(tracked.id).catch(() => 0);
+      // Which instance of the id is cancelled, read when not known (a job with a key, an attached one).
+      if (tracked.timestamp === undefined) {
+        const added = await redis.hget(jobKey(this.#prefix, this.queue, tracked.id), 'timestamp');
+        if (added !== null) tracked.timestamp = Number(added);
+      }
+      const text = formatCancel(tracked.timestamp, reasonText);
+      // Sent together (one connection keeps their order); the job is removed once the key is set, so
+      // that a client that sees it removed finds why.
+      const marked = redis.set(cancelKey(this.#prefix, this.queue, tracked.id), text, 'PX', this.#retention);
+      const published = redis.publish(cancelChannel(this.#prefix, this.queue), `${tracked.id} ${text}`);
+      await marked;
+      await Promise.all([published, queue.remove(tracked.id).catch(() => 0)]);
     } catch (error) {
       this.#lastError = error;
     }
@@ -666,34 +828,49 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
   async #check(jobs: Tracked[], attaching: boolean): Promise<void> {
     if (jobs.length === 0) return;
     const { redis } = await this.#connect();
+    const delayedKey = `${this.#prefix}:${this.queue}:delayed`;
     for (let start = 0; start < jobs.length; start += BATCH) {
       const chunk = jobs.slice(start, start + BATCH);
       const pipeline = redis.pipeline();
-      for (const tracked of chunk) pipeline.hmget(jobKey(this.#prefix, this.queue, tracked.id), 'name', 'finishedOn', 'returnvalue', 'failedReason', 'processedOn');
+      for (const tracked of chunk) {
+        pipeline.hmget(jobKey(this.#prefix, this.queue, tracked.id), 'name', 'finishedOn', 'returnvalue', 'failedReason', 'processedOn', 'atm', 'timestamp');
+        // Whether a job that may retry waits out a backoff.
+        if (tracked.attempts !== 1) pipeline.zscore(delayedKey, tracked.id);
+      }
       const replies = (await this.#withConnectTimeout(pipeline.exec())) ?? [];
-      chunk.forEach((tracked, index) => {
-        const [error, fields] = replies[index] ?? [new Error('no reply'), undefined];
-        if (error !== null || this.#jobs.get(tracked.id) !== tracked) return;
-        const [name, finishedOn, returnvalue, failedReason, processedOn] = fields as (string | null)[];
+      let next = 0;
+      for (const tracked of chunk) {
+        const [error, fields] = replies[next++] ?? [new Error('no reply'), undefined];
+        const delayed = tracked.attempts === 1 ? null : ((replies[next++]?.[1] ?? null) as string | null);
+        if (error !== null || this.#jobs.get(tracked.id) !== tracked) continue;
+        const [name, finishedOn, returnvalue, failedReason, processedOn, made, added] = fields as (string | null)[];
         if (name === null || name === undefined) {
           const why = attaching
             ? new Error(`Cannot attach to job '${tracked.id}' of queue '${this.queue}' as it does not exist: it was never added, or was removed after the retention of finished jobs`)
             : this.#lostError(tracked, 'it was removed, or Redis lost its data,');
-          this.#fail(tracked, why);
-          return;
+          // A job cancelled by a client is cancelled here too.
+          void this.#onGone(tracked, why);
+          continue;
         }
+        if (tracked.timestamp === undefined && added !== null && added !== undefined) tracked.timestamp = Number(added);
         if (finishedOn !== null && finishedOn !== undefined) {
           if (returnvalue !== null && returnvalue !== undefined) this.#onCompleted(tracked.id, JSON.parse(returnvalue) as unknown);
           else this.#onFailed(tracked.id, failedReason ?? undefined);
-          return;
+          continue;
         }
-        if (processedOn !== null && processedOn !== undefined) this.#onActive(tracked.id);
-      });
+        if (processedOn === null || processedOn === undefined) continue;
+        const attemptsMade = Number(made ?? 0);
+        if (delayed !== null) {
+          // Between attempts: the last one that ran is the current one.
+          this.#started(tracked, Math.max(1, attemptsMade));
+          this.#onDelayed(tracked.id);
+        } else if (!tracked.retrying) this.#started(tracked, attemptsMade + 1);
+      }
     }
   }
 
   #notifyIdle(): void {
-    if (this.#pending !== 0 || this.#running !== 0 || this.#adding !== 0 || this.#idleWaiters.length === 0) return;
+    if (this.#pending !== 0 || this.#running !== 0 || this.#retrying !== 0 || this.#adding !== 0 || this.#idleWaiters.length === 0) return;
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();

@@ -6,8 +6,8 @@
  */
 import { CancelledError, TimeoutError } from '../errors.js';
 import { checkFunction, checkOptions, checkPositiveInteger, checkTimeout, describe, fail, type OptionChecks } from '../internal/validate.js';
-import { decode, encode, failureMessage } from './codec.js';
-import { cancelChannel, cancelKey, createRedis, type JobData, type RedisClient } from './keys.js';
+import { cancelledMessage, decode, decodeReason, encode, failureMessage } from './codec.js';
+import { cancelChannel, cancelKey, cancels, createRedis, parseCancel, type CancelNote, type JobData, type RedisClient } from './keys.js';
 import { checkConnection, checkQueueName, connectionOptions, loadBullMQ, showConnection, type Handler, type ServeQueueOptions, type TaskContext } from './options.js';
 
 /**
@@ -77,13 +77,42 @@ export interface QueueServer extends AsyncDisposable {
   close(options?: QueueServerCloseOptions): Promise<void>;
 }
 
-/** One job running here. */
-interface Running {
-  readonly controller: AbortController;
+/**
+ * One job running here. Its handler's signal is created on first use (a handler that never
+ * reads it costs no AbortController), already aborted when the job was stopped before.
+ */
+class Running {
+  constructor(
+    /** When the job was added (BullMQ's `timestamp`): which instance of its id this is. */
+    readonly timestamp: number,
+  ) {}
+
   /** Why it was cancelled by a client, when it was. */
   cancelled: { reason: unknown } | undefined;
   /** Stopped by `close({ abort: true })`. */
-  forced: boolean;
+  forced = false;
+  /** Set once stopped (a client's cancel, a timeout or deadline, a forced close): the reason. */
+  stopped: { reason: unknown } | undefined;
+  #controller: AbortController | undefined;
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.stopped !== undefined) this.#controller.abort(this.stopped.reason);
+    }
+    return this.#controller.signal;
+  }
+
+  throwIfStopped(): void {
+    if (this.stopped !== undefined) throw this.stopped.reason;
+  }
+
+  /** Stops the job (the first reason wins), aborting its handler's signal. */
+  abort(reason: unknown): void {
+    if (this.stopped !== undefined) return;
+    this.stopped = { reason };
+    this.#controller?.abort(reason);
+  }
 }
 
 const SERVE_OPTIONS: OptionChecks = {
@@ -212,29 +241,24 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
   redis.on('error', (error: unknown) => (lastError = error));
   subscriber.on('error', (error: unknown) => (lastError = error));
 
-  const cancelFor = (running: Running, reasonText: string | null): void => {
-    if (running.cancelled !== undefined) return;
-    let reason: unknown;
-    try {
-      reason = reasonText === null || reasonText === '' ? undefined : decode(reasonText);
-    } catch {
-      reason = undefined;
-    }
+  const cancelFor = (running: Running, note: CancelNote): void => {
+    if (running.cancelled !== undefined || !cancels(note, running.timestamp)) return;
+    const reason = decodeReason(note.reason);
     running.cancelled = { reason };
-    running.controller.abort(new CancelledError('Cancelled by a client of the queue', reason === undefined ? undefined : { cause: reason }));
+    running.abort(new CancelledError('Cancelled by a client of the queue', reason === undefined ? undefined : { cause: reason }));
   };
 
   /** Cancels heard lately, for jobs that start just after (kept a minute, at most 10,000). */
-  const recentCancels = new Map<string, string | null>();
+  const recentCancels = new Map<string, CancelNote>();
   const recentTimes: [number, string][] = [];
   subscriber.on('message', (_channel: string, message: string) => {
     const space = message.indexOf(' ');
     const id = space === -1 ? message : message.slice(0, space);
-    const reason = space === -1 ? null : message.slice(space + 1);
+    const note = parseCancel(space === -1 ? '' : message.slice(space + 1));
     const running = active.get(id);
-    if (running !== undefined) cancelFor(running, reason);
+    if (running !== undefined) cancelFor(running, note);
     const now = Date.now();
-    recentCancels.set(id, reason);
+    recentCancels.set(id, note);
     recentTimes.push([now, id]);
     while (recentTimes.length > 0 && (recentTimes.length > 10_000 || recentTimes[0]![0] < now - 60_000)) recentCancels.delete(recentTimes.shift()![1]);
   });
@@ -244,7 +268,7 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
     const attempt = job.attemptsMade + 1;
     const attempts = Math.max(1, job.opts.attempts ?? 1);
     const data = job.data as JobData;
-    const running: Running = { controller: new AbortController(), cancelled: undefined, forced: false };
+    const running = new Running(job.timestamp);
     active.set(id, running);
     let timer: ReturnType<typeof setTimeout> | undefined;
     try {
@@ -260,7 +284,7 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
         if (recent !== undefined) cancelFor(running, recent);
         else if (job.attemptsStarted > 1) {
           const cancelledBefore = await redis.get(cancelKey(prefix, queue, id));
-          if (cancelledBefore !== null) cancelFor(running, cancelledBefore);
+          if (cancelledBefore !== null) cancelFor(running, parseCancel(cancelledBefore));
         }
         let limit = data.t;
         let limitError: TimeoutError | undefined;
@@ -281,14 +305,18 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
         }
         if (limit !== undefined) {
           const error = limitError ?? new TimeoutError(`Job '${id}' (${job.name}) of queue '${queue}' timed out after ${limit} ms`);
-          timer = setTimeout(() => running.controller.abort(error), limit);
+          timer = setTimeout(() => running.abort(error), limit);
         }
-        const signal = running.controller.signal;
-        if (signal.aborted) throw signal.reason;
+        running.throwIfStopped();
         const args = decode(data.a) as unknown[];
-        const context: TaskContext = { signal, attempt };
+        const context: TaskContext = {
+          get signal() {
+            return running.signal;
+          },
+          attempt,
+        };
         const value = await (handler as Handler)(...args, context);
-        if (signal.aborted) throw signal.reason;
+        running.throwIfStopped();
         let text: string;
         try {
           text = encode(value);
@@ -299,9 +327,8 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
         return text;
       } catch (thrown) {
         clearTimeout(timer);
-        const signal = running.controller.signal;
-        // An aborted signal decides the outcome, whatever the handler made of it.
-        const error: unknown = signal.aborted ? signal.reason : thrown;
+        // A stopped job's reason decides the outcome, whatever the handler made of it.
+        const error: unknown = running.stopped !== undefined ? running.stopped.reason : thrown;
         if (running.forced && running.cancelled === undefined && token !== undefined) {
           // Stopped by force: back to the queue for another worker, no attempt used.
           await job.moveToWait(token).catch(() => undefined);
@@ -326,6 +353,8 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
         else if (retrying) retried++;
         else failed++;
         onFailure?.({ id, name: job.name, error, attempt, attempts, retrying, cancelled: isCancel });
+        // A client's cancellation is marked as such: every client settles its futures as cancelled, with the client's reason.
+        if (isCancel) throw new UnrecoverableError(cancelledMessage(running.cancelled!.reason));
         if (!retrying) throw new UnrecoverableError(failureMessage(error));
         delays.set(id, delay);
         previousDelays.set(id, delay);
@@ -391,7 +420,7 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
       if (abort) {
         for (const running of active.values()) {
           running.forced = true;
-          running.controller.abort(new CancelledError(`The worker of queue '${queue}' was stopped`));
+          running.abort(new CancelledError(`The worker of queue '${queue}' was stopped`));
         }
       }
       closing ??= (async () => {

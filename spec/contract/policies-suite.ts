@@ -31,6 +31,7 @@ import {
 import { rejectionOf } from '../fixtures.js';
 import { flush, gate, type Gate } from '../helpers.js';
 import { FakeClock } from '../reliability/clock.js';
+import { applicableCases } from './suite.js';
 
 /** Executor options with the policies (API.md). */
 export interface PolicyExecutorOptions {
@@ -115,6 +116,11 @@ export interface PoliciesAdapter {
   create(options?: PolicyExecutorOptions): PoliciesHarness;
   /** Called after each test: release every gate, shut everything down. */
   cleanup(): Promise<void>;
+  /**
+   * Cases whose meaning does not hold for this backend, by title, each with the reason: they
+   * are listed as pending with it (the backend's own specs cover what they stand for).
+   */
+  readonly notApplicable?: Readonly<Record<string, string>>;
 }
 
 /** The harnesses made in the current test: {@link settleDown} waits for each to be quiet. */
@@ -132,6 +138,7 @@ async function settleDown(): Promise<void> {
 
 /** Runs the policies' contract against `adapter`'s backend. */
 export function policiesContract(adapter: PoliciesAdapter): void {
+  const it = applicableCases(adapter.notApplicable);
   describe(`Policies contract: ${adapter.name}`, () => {
     let clock: FakeClock;
     beforeEach(() => {

@@ -62,6 +62,11 @@ export interface ContractAdapter {
   create(options?: ExecutorOptions): ContractHarness;
   /** Called after each test: release every gate, shut everything down. */
   cleanup(): Promise<void>;
+  /**
+   * Cases whose meaning does not hold for this backend, by title, each with the reason: they
+   * are listed as pending with it (the backend's own specs cover what they stand for).
+   */
+  readonly notApplicable?: Readonly<Record<string, string>>;
 }
 
 /** Frees the slot of a task that was cancelled or timed out while running. */
@@ -71,6 +76,7 @@ function freeSlot(adapter: ContractAdapter, harness: ContractHarness, id: number
 
 /** Runs the Executor contract against `adapter`'s backend. */
 export function executorContract(adapter: ContractAdapter): void {
+  const it = applicableCases(adapter.notApplicable);
   describe(`Executor contract: ${adapter.name}`, () => {
     afterEach(() => adapter.cleanup());
 
@@ -419,4 +425,9 @@ export function executorContract(adapter: ContractAdapter): void {
       expect(harness.executor.stats).to.deep.equal({ pending: 0, running: 0, retrying: 0, completed: 1, failed: 1, cancelled: 1 });
     });
   });
+}
+
+/** `it`, except that the cases in `notApplicable` are pending, their title saying why. */
+export function applicableCases(notApplicable: Readonly<Record<string, string>> = {}): (title: string, test: Mocha.AsyncFunc | Mocha.Func) => Mocha.Test {
+  return (title, test) => (Object.hasOwn(notApplicable, title) ? globalThis.it.skip(`${title} [not applicable: ${notApplicable[title]}]`) : globalThis.it(title, test));
 }

@@ -84,6 +84,25 @@ describe('taskpool/queue: QueueExecutor and serveQueue', () => {
       expect(back.list[0]).to.be.instanceOf(CancelledError);
     });
 
+    it('sends what JSON keeps exactly as JSON, and everything else through the serializer', () => {
+      for (const value of ['text', '', true, null, 0, 42.5, -7, [1, 'two', false, null], []]) {
+        const text = encode(value);
+        expect(text[0], JSON.stringify(value)).to.equal('j');
+        expect(decode(text)).to.deep.equal(value);
+      }
+      const extra = Object.assign([1, 2], { label: 'kept' });
+      const sparse = [1, , 3]; // eslint-disable-line no-sparse-arrays
+      class Row extends Array<number> {}
+      for (const value of [-0, NaN, Infinity, undefined, 10n, [undefined], sparse, extra, Row.from([1]), { a: 1 }, Array.from({ length: 65 }, () => 1)]) {
+        expect(encode(value)[0], String(value)).to.equal('v');
+      }
+      for (const value of [-0, NaN, Infinity, undefined, 10n, [undefined]]) expect(decode(encode(value))).to.deep.equal(value);
+      expect(Object.is(decode(encode(-0)), -0)).to.equal(true);
+      expect(1 in (decode(encode(sparse)) as unknown[])).to.equal(false);
+      expect((decode(encode(extra)) as typeof extra).label).to.equal('kept');
+      expect(() => decode('j[1')).to.throw(TypeError, /JSON/);
+    });
+
     it('refuses a value that cannot travel with a TypeError saying why', () => {
       expect(() => encode({ f: () => 1 })).to.throw(TypeError, /could not be cloned/);
       expect(() => decode('not wire text')).to.throw(TypeError, /wire text/);
@@ -234,10 +253,15 @@ describe('taskpool/queue: QueueExecutor and serveQueue', () => {
       const reason = await aborted;
       expect(reason).to.be.instanceOf(CancelledError);
       expect((reason as Error).cause).to.equal('user pressed stop');
-      // The submitting client's future rejects with the worker's CancelledError.
-      const seen = (await future.exception()) as Error;
+      // The submitting client's future settles as cancelled too, with the other client's reason.
+      const seen = (await future.then(
+        () => undefined,
+        (error: unknown) => error,
+      )) as Error;
+      expect(future.state).to.equal('cancelled');
       expect(seen).to.be.instanceOf(CancelledError);
       expect(seen.cause).to.equal('user pressed stop');
+      expect(pool.stats).to.include({ cancelled: 1, failed: 0, running: 0 });
       await until(async () => server.stats.cancelled === 1);
       expect(calls).to.have.length(1);
       expect(server.stats).to.include({ cancelled: 1, retried: 0 });
@@ -256,6 +280,30 @@ describe('taskpool/queue: QueueExecutor and serveQueue', () => {
       await until(async () => server.stats.active === 0);
       expect(server.stats.completed).to.equal(0);
       expect(pool.stats).to.include({ pending: 0, running: 0, cancelled: 20 });
+    });
+
+    it('runs a job whose key was used by a job cancelled just before: the cancellation was for that one', async () => {
+      const queue = queueName();
+      const { handlers, gates, calls, nextStart } = heldHandlers();
+      const server = await h.serve({ queue, handlers, concurrency: 1 });
+      const pool = h.client<typeof handlers>({ queue });
+      const blocker = pool.submit('held', 'blocker');
+      await nextStart();
+      const first = pool.run('held', ['first'], { key: 'order:7' });
+      await until(async () => (await h.raw.exists(`bull:${queue}:${first.id}`)) === 1);
+      // The worker hears the cancellation (it keeps it a while, for a start that races it).
+      first.cancel();
+      await until(async () => (await h.raw.exists(`bull:${queue}:${first.id}`)) === 0);
+      const second = pool.run('held', ['second'], { key: 'order:7' });
+      expect(second.id).to.equal(first.id);
+      await until(async () => (await h.raw.exists(`bull:${queue}:${second.id}`)) === 1);
+      gates[0]!.resolve(undefined);
+      expect(await blocker).to.equal('blocker:1');
+      await nextStart();
+      gates[1]!.resolve(undefined);
+      expect(await second).to.equal('second:1');
+      expect(calls.map(([label]) => label)).to.deep.equal(['blocker', 'second']);
+      expect(server.stats).to.include({ cancelled: 0, completed: 2 });
     });
 
     it('cancels through a run signal, already aborted included', async () => {
