@@ -171,6 +171,13 @@ function resumeFrom(path: string, mode: 'all' | 'failed'): Set<number> {
   return skip;
 }
 
+/** The number of jobs when it is known at once (every combination of the ::: groups, or -n at a time), else `undefined`. */
+function knownJobs({ sources, resume, maxArgs }: CliOptions): number | undefined {
+  if (sources.length === 0 || resume !== 'no' || !sources.every((source) => source.kind === 'values')) return undefined;
+  const counts = sources.map((source) => (source as { values: readonly string[] }).values.length);
+  return maxArgs > 1 ? Math.ceil(counts[0]! / maxArgs) : counts.reduce((a, b) => a * b, 1);
+}
+
 /** One run of `taskpool` over its inputs. */
 class Runner {
   readonly #options: CliOptions;
@@ -201,7 +208,9 @@ class Runner {
     setMaxListeners(0, this.#stop.signal); // one listener per running job
     this.#open = opener(io.stdin as AsyncIterable<Buffer>);
     const groups = options.timeout !== undefined;
-    if (!options.lineBuffer && !options.dryRun && io.directSpawn !== true && Launcher.available(groups)) this.#launcher = new Launcher(groups, io.tmpdir ?? tmpdir());
+    if (!options.lineBuffer && !options.dryRun && io.directSpawn !== true && Launcher.available(groups)) {
+      this.#launcher = new Launcher(groups, io.tmpdir ?? tmpdir(), Math.max(1, Math.min(options.jobs, knownJobs(options) ?? Infinity)));
+    }
     const mode = options.progress === 'auto' ? (io.stderr.isTTY === true && !options.quiet && !options.dryRun ? 'line' : 'none') : options.progress;
     if (mode !== 'none') {
       const format = mode === 'bar' ? formatBar : formatProgress;
@@ -231,16 +240,14 @@ class Runner {
     const removeSignalHandler = this.#io.onSignal(this.#onSignal);
     this.#io.stdout.on('error', this.#onStdoutError);
     const pool = new TaskPoolExecutor({ maxWorkers: jobs, name: 'taskpool' });
-    const { sources, maxArgs } = this.#options;
+    const { sources } = this.#options;
     if (this.#io.stdin.isTTY === true && (sources.length === 0 || sources.some((source) => source.kind === 'file' && source.path === '-'))) {
       this.#io.stderr.write('taskpool: reading inputs from the terminal, one per line (end with Ctrl-D)\n');
     }
-    if (sources.length > 0 && resume === 'no' && sources.every((source) => source.kind === 'values')) {
-      // Known at once: every combination of the ::: groups, or -n at a time.
-      const counts = sources.map((source) => (source as { values: readonly string[] }).values.length);
-      this.#tally.total = maxArgs > 1 ? Math.ceil(counts[0]! / maxArgs) : counts.reduce((a, b) => a * b, 1);
-    }
+    this.#tally.total = knownJobs(this.#options);
     try {
+      // The shells that start jobs start while the first inputs are read.
+      if (this.#tally.total !== 0) this.#launcher?.start();
       this.#draw();
       // A buffer a few times the number of jobs lets fast jobs run on while, with
       // --keep-order, a slow one holds the output back; printing waits for the reader.
