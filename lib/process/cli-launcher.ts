@@ -249,7 +249,8 @@ export class Launcher {
   /** Ends the shells once their jobs have ended (stopped ones: up to the grace period, then killed), and removes the directory. */
   async close(): Promise<void> {
     const shell = this.#shell;
-    if (shell !== undefined && !this.#gone) {
+    // Every job has ended: the shells only wait for their next line, and are ended with the directory.
+    if (this.#running.size > 0 && shell !== undefined && !this.#gone) {
       // A slot's shell that has not opened its pipe yet would wait for a writer for ever.
       if (this.#opened < this.#slotCount) await new Promise<void>((resolve) => (this.#whenOpen = resolve));
       clearTimeout(this.#retry);
