@@ -7,7 +7,7 @@ import { invalidArguments, main, nodeIO, packageVersion } from '../lib/process/c
 import { randomBytes } from 'node:crypto';
 import { InvalidInput, jobInputs, records } from '../lib/process/cli-inputs.js';
 import { parseArguments, parseDuration, parseHalt, UsageError, type InputSource } from '../lib/process/cli-options.js';
-import { LineCutter, Output, Spool, spooledInMemory, SPOOL_MEMORY, Tagger } from '../lib/process/cli-output.js';
+import { LineCutter, LineOrder, Output, Spool, spooledInMemory, SPOOL_MEMORY, Tagger } from '../lib/process/cli-output.js';
 import { CommandTemplate, shellQuote, transform } from '../lib/process/cli-placeholders.js';
 import { formatBar, formatClock, formatElapsed, formatProgress, formatSummary, ProgressLine } from '../lib/process/cli-progress.js';
 import {
@@ -291,6 +291,28 @@ describe('taskpool command', () => {
       large.dispose();
       expect(spooledInMemory()).to.equal(0);
       expect(SPOOL_MEMORY).to.equal(1 << 20);
+    });
+
+    it('lets the oldest job\'s lines out as they come and holds later ones until their turn (--line-buffer --keep-order)', () => {
+      const order = new LineOrder();
+      const written: string[] = [];
+      const out = new Writable();
+      const write = (stream: NodeJS.WritableStream, chunk: Buffer): void => void written.push(`${stream === out ? 'out' : 'err'}:${String(chunk)}`);
+      const err = new Writable();
+      const [first, second, third] = [order.take(dir.path), order.take(dir.path), order.take(dir.path)];
+      first.emit(out, Buffer.from('1a\n'), write);
+      second.emit(out, Buffer.from('2a\n'), write);
+      second.emit(err, Buffer.from('2e\n'), write);
+      third.emit(out, Buffer.from('3a\n'), write);
+      expect(written).to.deep.equal(['out:1a\n']);
+      order.end(second, write); // ended before its turn: still held
+      expect(written).to.deep.equal(['out:1a\n']);
+      first.emit(out, Buffer.from('1b\n'), write);
+      order.end(first, write); // the second's lines, then the third's held ones; the third is now live
+      expect(written).to.deep.equal(['out:1a\n', 'out:1b\n', 'out:2a\n', 'err:2e\n', 'out:3a\n']);
+      third.emit(out, Buffer.from('3b\n'), write);
+      expect(written.at(-1)).to.equal('out:3b\n');
+      order.end(third, write);
     });
 
     it('tags every line across chunks, and cuts whole lines', () => {
@@ -800,6 +822,16 @@ describe('taskpool command', () => {
       const script = `printf 'first-{}\\npart'; ${wait}; printf 'ial-{}\\nlast-{}'`;
       expect(await main(['--line-buffer', 'sh', '-c', script, ':::', '1'], io)).to.equal(0);
       expect(stdout.chunks.map(String)).to.deep.equal(['first-1\n', 'partial-1\n', 'last-1']);
+    });
+
+    it('with --line-buffer and --keep-order, holds a job\'s lines until every earlier job has ended, as GNU parallel', async () => {
+      // Job 3 starts (-j 2) only once job 2 has ended: it lets job 1 end. Job 2's lines wait for job 1's end.
+      const gate = dir.file('gate');
+      const { io, stdout } = fakeIO();
+      const script = `case {} in 1) echo 1-start; while [ ! -e ${gate} ]; do sleep 0.01; done; echo 1-end ;; 2) echo 2-start; echo 2-end ;; 3) : > ${gate}; echo 3 ;; esac`;
+      expect(await main(['-j', '2', '-k', '--line-buffer', 'sh', '-c', script, ':::', '1', '2', '3'], io)).to.equal(0);
+      expect(stdout.text).to.equal('1-start\n1-end\n2-start\n2-end\n3\n');
+      expect(stdout.chunks[0]!.toString()).to.equal('1-start\n'); // job 1's first line went out before it ended
     });
 
     it('prints no summary with --quiet, and the progress display when asked for, terminal or not', async () => {

@@ -11,7 +11,7 @@ import { jobInputs, opener, InvalidInput, type Input, type Opener } from './cli-
 import { runAttempt, type AttemptResult } from './cli-job.js';
 import { Launcher } from './cli-launcher.js';
 import { parseArguments, usage, UsageError, type CliOptions } from './cli-options.js';
-import { LineCutter, Output, Spool, Tagger } from './cli-output.js';
+import { LineCutter, LineOrder, Output, Spool, Tagger, type LineTurn } from './cli-output.js';
 import { CommandTemplate } from './cli-placeholders.js';
 import { formatBar, formatProgress, formatSummary, ProgressLine, type Tally } from './cli-progress.js';
 
@@ -199,6 +199,8 @@ class Runner {
   #stopReading: (() => void) | undefined;
   /** Starts jobs through one shell, unless output goes out line by line (`--line-buffer`) or there is no `/bin/sh`. */
   readonly #launcher: Launcher | undefined;
+  /** With `--line-buffer --keep-order`: whose lines go out now. */
+  readonly #lineOrder: LineOrder | undefined;
 
   constructor(options: CliOptions, io: CliIO) {
     this.#options = options;
@@ -207,6 +209,7 @@ class Runner {
     this.#slots = Array.from({ length: options.jobs }, () => false);
     setMaxListeners(0, this.#stop.signal); // one listener per running job
     this.#open = opener(io.stdin as AsyncIterable<Buffer>);
+    if (options.lineBuffer && options.keepOrder) this.#lineOrder = new LineOrder();
     const groups = options.timeout !== undefined;
     if (!options.lineBuffer && !options.dryRun && io.directSpawn !== true && Launcher.available(groups)) {
       this.#launcher = new Launcher(groups, io.tmpdir ?? tmpdir(), Math.max(1, Math.min(options.jobs, knownJobs(options) ?? Infinity)));
@@ -219,7 +222,7 @@ class Runner {
   }
 
   async run(): Promise<number> {
-    const { jobs, keepOrder, lineBuffer, joblog, resume } = this.#options;
+    const { jobs, keepOrder, joblog, resume } = this.#options;
     for (const source of this.#options.sources) {
       if (source.kind === 'file' && source.path !== '-' && !isReadableFile(source.path)) {
         this.#io.stderr.write(`taskpool: cannot read input file '${source.path}'\n`);
@@ -251,7 +254,7 @@ class Runner {
       this.#draw();
       // A buffer a few times the number of jobs lets fast jobs run on while, with
       // --keep-order, a slow one holds the output back; printing waits for the reader.
-      const outcomes = pool.map(this.#runJob, this.#jobs(), { bufferSize: jobs * 2, ordered: keepOrder && !lineBuffer });
+      const outcomes = pool.map(this.#runJob, this.#jobs(), { bufferSize: jobs * 2, ordered: keepOrder });
       for await (const outcome of outcomes) await this.#print(outcome);
     } finally {
       this.#progress?.stop();
@@ -331,6 +334,16 @@ class Runner {
       };
     }
     this.#slots[slot] = true;
+    const turn = this.#lineOrder?.take(this.#io.tmpdir ?? tmpdir());
+    try {
+      return await this.#runAttempts(job, slot, values, display, turn);
+    } finally {
+      if (turn !== undefined) this.#lineOrder!.end(turn, this.#writeNow);
+    }
+  };
+
+  /** Runs a job's attempts (up to --retries) and counts the outcome. */
+  async #runAttempts(job: Job, slot: number, values: { inputs: string[]; seq: number; slot: number }, display: string, turn: LineTurn | undefined): Promise<JobOutcome> {
     const argv = this.#template.argv(values);
     const { signal } = this.#stop;
     this.#tally.running++;
@@ -352,7 +365,7 @@ class Runner {
       } else {
         stdout = new Spool(this.#io.tmpdir ?? tmpdir());
         stderr = new Spool(this.#io.tmpdir ?? tmpdir());
-        result = await this.#spawn(argv, values.inputs, stdout, stderr, signal);
+        result = await this.#spawn(argv, values.inputs, stdout, stderr, signal, turn);
       }
       if (signal.aborted) status = 'interrupted';
       else if (isSuccess(result)) status = 'succeeded';
@@ -365,11 +378,17 @@ class Runner {
     this.#tally[status]++;
     this.#afterJob(status === 'failed' ? exitValue({ job, status, attempts, display, result }) : undefined);
     return { job, status, attempts, display, result, stdout, stderr };
+  }
+
+  /** Writes a chunk out now, at the pace the stream is read (its backpressure stops reading the children). */
+  readonly #writeNow = (stream: NodeJS.WritableStream, chunk: Buffer): void => {
+    this.#progress?.clear();
+    void this.#output.write(stream, chunk);
   };
 
   /** Runs one attempt with Node.js's own spawn, output through pipes (read only while stdout keeps up). */
-  async #spawn(argv: readonly string[], inputs: readonly string[], stdout: Spool, stderr: Spool, signal: AbortSignal): Promise<AttemptResult> {
-    const sinks = this.#options.lineBuffer ? this.#lineSinks(inputs, stdout, stderr) : undefined;
+  async #spawn(argv: readonly string[], inputs: readonly string[], stdout: Spool, stderr: Spool, signal: AbortSignal, turn: LineTurn | undefined): Promise<AttemptResult> {
+    const sinks = this.#options.lineBuffer ? this.#lineSinks(inputs, stdout, stderr, turn) : undefined;
     const result = await runAttempt(argv, {
       timeout: this.#options.timeout,
       signal,
@@ -385,14 +404,20 @@ class Runner {
   }
 
   /** For `--line-buffer`: whole lines go out as they come (tagged with `--tag`); the byte count goes to the spool's size. */
-  #lineSinks(inputs: readonly string[], stdout: Spool, stderr: Spool): { stdout: (chunk: Buffer) => void; stderr: (chunk: Buffer) => void; end(): void } {
+  #lineSinks(
+    inputs: readonly string[],
+    stdout: Spool,
+    stderr: Spool,
+    turn: LineTurn | undefined,
+  ): { stdout: (chunk: Buffer) => void; stderr: (chunk: Buffer) => void; end(): void } {
     const make = (stream: NodeJS.WritableStream, spool: Spool): { sink: (chunk: Buffer) => void; end(): void } => {
       const cutter = new LineCutter();
       const tagger = this.#options.tag ? new Tagger(`${inputs.join(' ')}\t`) : undefined;
       const emit = (lines: Buffer | undefined): void => {
         if (lines === undefined) return;
-        this.#progress?.clear();
-        void this.#output.write(stream, tagger?.tag(lines) ?? lines);
+        const tagged = tagger?.tag(lines) ?? lines;
+        if (turn === undefined) this.#writeNow(stream, tagged);
+        else turn.emit(stream, tagged, this.#writeNow);
       };
       return {
         sink: (chunk) => {
