@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { invalidArguments, main, nodeIO, packageVersion } from '../lib/process/cli-main.js';
@@ -802,6 +803,27 @@ describe('taskpool command', () => {
       const timedOut = fakeIO();
       await main(['--joblog', dir.file('log2'), '--timeout', '50ms', 'sleep', ':::', '100'], timedOut.io);
       expect(readFileSync(dir.file('log2'), 'utf8').split('\n')[1]!.split('\t').slice(6, 8)).to.deep.equal(['-1', '15']);
+    });
+
+    it('reports a job killed by a signal it was not sent as killed by that signal, as GNU parallel, its stderr unchanged', async () => {
+      for (const directSpawn of [false, true]) {
+        const { io, stdout, stderr } = fakeIO();
+        const log = dir.file(`signal-${directSpawn}`);
+        const code = await main(['--joblog', log, 'sh', '-c', 'echo out; echo err >&2; kill -USR1 $$', ':::', '1'], { ...io, directSpawn });
+        expect(code, `directSpawn: ${directSpawn}`).to.equal(1);
+        expect(stdout.text).to.equal('out\n');
+        // The starting shell's own "User defined signal 1" is not the job's stderr.
+        expect(stderr.text.split('taskpool: job 1')[0]).to.equal('err\n');
+        expect(stderr.text).to.include("taskpool: job 1 was killed by signal SIGUSR1: sh -c 'echo out; echo err >&2; kill -USR1 $$' 1\n");
+        // Exitval 0 and Signal 10, as GNU parallel's job log has it.
+        expect(readFileSync(log, 'utf8').split('\n')[1]!.split('\t').slice(6, 8)).to.deep.equal(['0', String(constants.signals.SIGUSR1)]);
+        const halted = fakeIO();
+        expect(await main(['--halt', 'now,fail=1', 'sh', '-c', 'kill -USR1 $$', ':::', '1'], { ...halted.io, directSpawn })).to.equal(128 + constants.signals.SIGUSR1);
+        // An exit status above 128 is still an exit status.
+        const exited = fakeIO();
+        expect(await main(['--json', 'sh', '-c', 'exit 138', ':::', '1'], { ...exited.io, directSpawn })).to.equal(1);
+        expect(jsonLines(exited.stdout.text)[0]).to.deep.include({ exitCode: 138, signal: null });
+      }
     });
 
     it('tags each output line with --tag, grouped and with --line-buffer', async () => {

@@ -130,12 +130,24 @@ function isSuccess(result: AttemptResult): boolean {
   return result.error === undefined && result.exitCode === 0 && !result.timedOut;
 }
 
-/** GNU parallel's exit value of a job: its exit code, 127/126 when it could not start, -1 when killed. */
+/**
+ * GNU parallel's exit value of a job (the job log's Exitval): its exit code, 127/126 when it
+ * could not start, -1 when it timed out or was not run, 0 when a signal killed it (the signal
+ * goes in the next column).
+ */
 function exitValue(outcome: JobOutcome): number {
   const { result } = outcome;
-  if (result === undefined) return -1;
+  if (result === undefined || result.timedOut) return -1;
   if (result.error !== undefined) return result.error.code === 'ENOENT' ? 127 : 126;
+  if (result.signal !== null) return 0;
   return result.exitCode ?? -1;
+}
+
+/** The exit status of `--halt ...,fail=1` for the job that failed, as GNU parallel: its exit value, or 128 + n when signal n killed it. */
+function haltStatus(outcome: JobOutcome): number {
+  const { result } = outcome;
+  if (result !== undefined && !result.timedOut && result.error === undefined && result.signal !== null) return 128 + signalNumber(result.signal);
+  return exitValue(outcome);
 }
 
 function signalNumber(signal: NodeJS.Signals | null | undefined): number {
@@ -376,7 +388,7 @@ class Runner {
     this.#slots[slot] = false;
     this.#tally.running--;
     this.#tally[status]++;
-    this.#afterJob(status === 'failed' ? exitValue({ job, status, attempts, display, result }) : undefined);
+    this.#afterJob(status === 'failed' ? haltStatus({ job, status, attempts, display, result }) : undefined);
     return { job, status, attempts, display, result, stdout, stderr };
   }
 
@@ -444,7 +456,7 @@ class Runner {
     if (!reached) return;
     let exitCode: number;
     if (halt.why === 'success') exitCode = 0;
-    else if (halt.why === 'fail' && !halt.percent && halt.count === 1 && failedExit !== undefined) exitCode = failedExit < 0 ? 1 : failedExit;
+    else if (halt.why === 'fail' && !halt.percent && halt.count === 1 && failedExit !== undefined) exitCode = failedExit <= 0 ? 1 : failedExit;
     else if (halt.percent) exitCode = Math.round((tally.failed * 100) / Math.max(1, done));
     else exitCode = Math.min(tally.failed, 101);
     const what = halt.why === 'fail' ? 'failed' : halt.why === 'success' ? 'succeeded' : 'finished';
