@@ -8,6 +8,7 @@ import { invalidArguments, main, nodeIO, packageVersion } from '../lib/process/c
 import { randomBytes } from 'node:crypto';
 import { InvalidInput, jobInputs, records } from '../lib/process/cli-inputs.js';
 import { parseArguments, parseDuration, parseHalt, UsageError, type InputSource } from '../lib/process/cli-options.js';
+import { armTimeout, MedianLimit } from '../lib/process/cli-job.js';
 import { LineCutter, LineOrder, Output, Spool, spooledInMemory, SPOOL_MEMORY, Tagger } from '../lib/process/cli-output.js';
 import { CommandTemplate, shellQuote, transform } from '../lib/process/cli-placeholders.js';
 import { formatBar, formatClock, formatElapsed, formatProgress, formatSummary, ProgressLine } from '../lib/process/cli-progress.js';
@@ -24,6 +25,7 @@ import {
   waitGone,
 } from './fixtures/process/helpers.js';
 import { flush } from './helpers.js';
+import { FakeClock } from './reliability/clock.js';
 
 const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 
@@ -140,8 +142,10 @@ describe('taskpool command', () => {
       [['-x', 'x'], "unknown option '-x'"],
       [['-kx', 'x'], "unknown option '-x'"],
       [['--json=yes', 'x'], "option '--json' takes no value"],
-      [['--timeout', '3x', 'x'], "invalid --timeout '3x': expected a positive duration such as 500ms, 30s, 2m or a number of seconds"],
-      [['--timeout', '0', 'x'], "invalid --timeout '0': expected a positive duration such as 500ms, 30s, 2m or a number of seconds"],
+      [['--timeout', '3x', 'x'], "invalid --timeout '3x': expected a positive duration such as 500ms, 30s, 2m or a number of seconds, or a percentage such as 200%"],
+      [['--timeout', '0', 'x'], "invalid --timeout '0': expected a positive duration such as 500ms, 30s, 2m or a number of seconds, or a percentage such as 200%"],
+      [['--timeout', '0%', 'x'], "invalid --timeout '0%': expected a positive duration such as 500ms, 30s, 2m or a number of seconds, or a percentage such as 200%"],
+      [['--timeout', '5s%', 'x'], "invalid --timeout '5s%': expected a positive duration such as 500ms, 30s, 2m or a number of seconds, or a percentage such as 200%"],
       [['-d', '', 'x'], "invalid --delimiter '': expected at least one character"],
       [['--pipe', 'x'], "option '--pipe' is not supported: taskpool does not split stdin into blocks"],
       [['-X', 'x'], "option '-X' is not supported: taskpool has no context replace: use -n N"],
@@ -314,6 +318,50 @@ describe('taskpool command', () => {
       third.emit(out, Buffer.from('3b\n'), write);
       expect(written.at(-1)).to.equal('out:3b\n');
       order.end(third, write);
+    });
+
+    it('keeps --timeout N% at N% of the median run time of the jobs that succeeded, none before one has, and moves running jobs\' deadlines with it', () => {
+      const clock = new FakeClock();
+      clock.install();
+      const realNow = performance.now;
+      const base = realNow.call(performance);
+      performance.now = () => base + clock.now;
+      try {
+        const limit = new MedianLimit(200);
+        expect(limit.current()).to.equal(undefined);
+        let expired = 0;
+        armTimeout(limit, performance.now(), () => expired++);
+        clock.advance(1_000_000);
+        expect(expired).to.equal(0); // no limit before a job has succeeded
+        limit.add(1_000);
+        expect(limit.current()).to.equal(2_000);
+        clock.advance(1);
+        expect(expired).to.equal(1); // running for longer than the new limit already: stopped at once
+        const cancel = armTimeout(limit, performance.now(), () => expired++);
+        clock.advance(1_980);
+        expect(expired).to.equal(1);
+        limit.add(3_000);
+        limit.add(2_000); // median 2,000 ms: 4,000 ms from the start
+        expect(limit.current()).to.equal(4_000);
+        clock.advance(1_980);
+        expect(expired).to.equal(1);
+        clock.advance(100);
+        expect(expired).to.equal(2);
+        limit.add(10);
+        clock.advance(10_000);
+        expect(expired).to.equal(2); // once
+        cancel();
+        // Plain milliseconds, and no limit at all.
+        armTimeout(500, performance.now(), () => expired++);
+        const none = armTimeout(undefined, performance.now(), () => expired++);
+        clock.advance(600);
+        expect(expired).to.equal(3);
+        none();
+        expect(clock.pending).to.equal(0);
+      } finally {
+        performance.now = realNow;
+        clock.uninstall();
+      }
     });
 
     it('tags every line across chunks, and cuts whole lines', () => {
@@ -503,6 +551,23 @@ describe('taskpool command', () => {
       const text = fakeIO();
       await main(['--timeout', '0.05', 'sleep', ':::', '100'], text.io);
       expect(text.stderr.text).to.match(/^taskpool: job 1 timed out after 50 ms \(stopped with SIGTERM\): sleep 100\n/);
+    });
+
+    it('stops a job that runs longer than --timeout N% of the median run time of the jobs that succeeded, as GNU parallel', async () => {
+      expect(parseArguments(['--timeout', '250.5%', 'x'], 2)).to.have.nested.property('options.timeout').that.deep.equals({ percent: 250.5 });
+      for (const directSpawn of [false, true]) {
+        // Job 1 succeeds at once; job 2 never ends by itself.
+        const { io, stdout, stderr } = fakeIO();
+        const code = await main(['-j', '1', '-k', '--json', '--quiet', '--timeout', '200%', 'sh', '-c', 'case {} in 1) exit 0 ;; 2) exec sleep 100 ;; esac', ':::', '1', '2'], { ...io, directSpawn });
+        expect(code, `directSpawn: ${directSpawn}`).to.equal(1);
+        const [first, second] = jsonLines(stdout.text);
+        expect(first).to.deep.include({ exitCode: 0, timedOut: false });
+        expect(second).to.deep.include({ exitCode: null, signal: 'SIGTERM', timedOut: true });
+        expect(stderr.text).to.equal('');
+        const text = fakeIO();
+        await main(['-j', '1', '--timeout', '200%', 'sh', '-c', 'case {} in 1) exit 0 ;; 2) exec sleep 100 ;; esac', ':::', '1', '2'], { ...text.io, directSpawn });
+        expect(text.stderr.text).to.match(/^taskpool: job 2 timed out after \d+ ms, over --timeout 200% of the median run time of the jobs that succeeded \(stopped with SIGTERM\): sh -c /);
+      }
     });
 
     it('runs a failed job up to --retries times in all, as GNU parallel, and prints the last attempt only', async () => {

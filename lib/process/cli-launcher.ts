@@ -22,7 +22,7 @@ import { constants, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import process from 'node:process';
 import type { Readable } from 'node:stream';
-import { GRACE_PERIOD, type AttemptResult } from './cli-job.js';
+import { armTimeout, GRACE_PERIOD, type AttemptResult, type Timeout } from './cli-job.js';
 import { shellQuote } from './cli-placeholders.js';
 import { claimDirectory, releaseDirectory } from './cli-tempdir.js';
 
@@ -110,7 +110,7 @@ interface Running {
   /** The signal sent to the job by taskpool (timeout, stop), to tell `128 + n` from an exit code. */
   sent: NodeJS.Signals | undefined;
   timedOut: boolean;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  cancelTimeout: () => void;
   grace: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -191,7 +191,7 @@ export class Launcher {
   }
 
   /** Runs one attempt of `argv` (or a `/bin/sh -c` line given as argv). Never rejects. */
-  run(argv: readonly string[], timeout: number | undefined, signal: AbortSignal): Promise<LaunchResult> {
+  run(argv: readonly string[], timeout: Timeout, signal: AbortSignal): Promise<LaunchResult> {
     const startedAt = Date.now();
     const started = performance.now();
     const failed = (error: NodeJS.ErrnoException): Promise<LaunchResult> =>
@@ -224,16 +224,14 @@ export class Launcher {
           pid: undefined,
           sent: undefined,
           timedOut: false,
-          timer: undefined,
+          cancelTimeout: () => {},
           grace: undefined,
         };
         this.#running.set(id, running);
-        if (timeout !== undefined) {
-          running.timer = setTimeout(() => {
-            running.timedOut = true;
-            this.#stopJob(running);
-          }, timeout);
-        }
+        running.cancelTimeout = armTimeout(timeout, performance.now(), () => {
+          running.timedOut = true;
+          this.#stopJob(running);
+        });
         const onAbort = (): void => this.#stopAll();
         signal.addEventListener('abort', onAbort, { once: true });
         (running as { resolve: (result: LaunchResult) => void }).resolve = (result) => {
@@ -363,7 +361,7 @@ export class Launcher {
   #finish(id: number, running: Running, status: number | null, killed: boolean): void {
     this.#running.delete(id);
     running.slot.busy = false;
-    clearTimeout(running.timer);
+    running.cancelTimeout();
     clearTimeout(running.grace);
     let exitCode: number | null = status;
     let signal: NodeJS.Signals | null = null;

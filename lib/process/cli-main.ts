@@ -8,7 +8,7 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, TaskPoolExecutor } from '../index.js';
 import { jobInputs, opener, InvalidInput, type Input, type Opener } from './cli-inputs.js';
-import { runAttempt, type AttemptResult } from './cli-job.js';
+import { MedianLimit, runAttempt, type AttemptResult, type Timeout } from './cli-job.js';
 import { Launcher } from './cli-launcher.js';
 import { parseArguments, usage, UsageError, type CliOptions } from './cli-options.js';
 import { LineCutter, LineOrder, Output, Spool, Tagger, type LineTurn } from './cli-output.js';
@@ -155,7 +155,7 @@ function signalNumber(signal: NodeJS.Signals | null | undefined): number {
 }
 
 /** What happened to a job that did not succeed, as a predicate. */
-function describeFailure(outcome: JobOutcome, timeout: number | undefined, command: string | undefined): string {
+function describeFailure(outcome: JobOutcome, timeout: CliOptions['timeout'], command: string | undefined): string {
   const { result, error } = outcome;
   if (result === undefined) return `was not run: ${error!}`;
   if (result.error !== undefined) {
@@ -165,7 +165,10 @@ function describeFailure(outcome: JobOutcome, timeout: number | undefined, comma
         : '';
     return `could not start (${result.error.message})${hint}`;
   }
-  if (result.timedOut) return `timed out after ${timeout} ms${result.signal === null ? '' : ` (stopped with ${result.signal})`}`;
+  if (result.timedOut) {
+    const limit = typeof timeout === 'object' ? `${Math.round(result.durationMs)} ms, over --timeout ${timeout.percent}% of the median run time of the jobs that succeeded` : `${timeout} ms`;
+    return `timed out after ${limit}${result.signal === null ? '' : ` (stopped with ${result.signal})`}`;
+  }
   if (result.signal !== null) return `was killed by signal ${result.signal}`;
   return `failed with exit code ${result.exitCode}`;
 }
@@ -211,6 +214,9 @@ class Runner {
   #stopReading: (() => void) | undefined;
   /** Starts jobs through one shell, unless output goes out line by line (`--line-buffer`) or there is no `/bin/sh`. */
   readonly #launcher: Launcher | undefined;
+  /** Each attempt's time limit: `--timeout`'s milliseconds, or one that follows the median run time (`--timeout N%`). */
+  readonly #timeout: Timeout;
+  readonly #medianLimit: MedianLimit | undefined;
   /** With `--line-buffer --keep-order`: whose lines go out now. */
   readonly #lineOrder: LineOrder | undefined;
 
@@ -222,6 +228,8 @@ class Runner {
     setMaxListeners(0, this.#stop.signal); // one listener per running job
     this.#open = opener(io.stdin as AsyncIterable<Buffer>);
     if (options.lineBuffer && options.keepOrder) this.#lineOrder = new LineOrder();
+    if (typeof options.timeout === 'object') this.#timeout = this.#medianLimit = new MedianLimit(options.timeout.percent);
+    else this.#timeout = options.timeout;
     const groups = options.timeout !== undefined;
     if (!options.lineBuffer && !options.dryRun && io.directSpawn !== true && Launcher.available(groups)) {
       this.#launcher = new Launcher(groups, io.tmpdir ?? tmpdir(), Math.max(1, Math.min(options.jobs, knownJobs(options) ?? Infinity)));
@@ -370,7 +378,7 @@ class Runner {
       stdout?.dispose();
       stderr?.dispose();
       if (this.#launcher !== undefined) {
-        const launched = await this.#launcher.run(argv, this.#options.timeout, signal);
+        const launched = await this.#launcher.run(argv, this.#timeout, signal);
         result = launched;
         stdout = launched.stdoutFile === undefined ? new Spool() : Spool.adopt(launched.stdoutFile);
         stderr = launched.stderrFile === undefined ? new Spool() : Spool.adopt(launched.stderrFile);
@@ -388,6 +396,7 @@ class Runner {
     this.#slots[slot] = false;
     this.#tally.running--;
     this.#tally[status]++;
+    if (status === 'succeeded') this.#medianLimit?.add(result.durationMs);
     this.#afterJob(status === 'failed' ? haltStatus({ job, status, attempts, display, result }) : undefined);
     return { job, status, attempts, display, result, stdout, stderr };
   }
@@ -402,7 +411,7 @@ class Runner {
   async #spawn(argv: readonly string[], inputs: readonly string[], stdout: Spool, stderr: Spool, signal: AbortSignal, turn: LineTurn | undefined): Promise<AttemptResult> {
     const sinks = this.#options.lineBuffer ? this.#lineSinks(inputs, stdout, stderr, turn) : undefined;
     const result = await runAttempt(argv, {
-      timeout: this.#options.timeout,
+      timeout: this.#timeout,
       signal,
       stdout: sinks?.stdout ?? stdout.write,
       stderr: sinks?.stderr ?? stderr.write,

@@ -20,8 +20,8 @@ export type ProgressMode = 'auto' | 'line' | 'bar' | 'none';
 export interface CliOptions {
   /** Jobs run at once. */
   readonly jobs: number;
-  /** Milliseconds each attempt may run. */
-  readonly timeout: number | undefined;
+  /** Milliseconds each attempt may run, or `{ percent }` of the median run time of the jobs that succeeded (`--timeout N%`). */
+  readonly timeout: number | { readonly percent: number } | undefined;
   /** Attempts of a failed job in all (`--retries`, as GNU parallel: 0 and 1 both mean one). */
   readonly retries: number;
   /** Print output in input order. */
@@ -94,7 +94,9 @@ Inputs:
 
 Running:
   -j, --jobs N          run N jobs at once (default: available parallelism, here ${defaultJobs})
-      --timeout DUR     stop an attempt after DUR: 500ms, 30s, 2m, 1h, 1m30s, or plain seconds
+      --timeout DUR     stop an attempt after DUR: 500ms, 30s, 2m, 1h, 1m30s, or plain seconds;
+                        N% stops one that runs longer than N% of the median run time of
+                        the jobs that succeeded so far (none before one has), as GNU parallel
       --retries N       run a failed job up to N times in all (as GNU parallel; default: 1)
       --halt WHEN,WHY   now|soon,fail=N|success=N|done=N, N or N%; also 0, 1, 2, -1, -2, N%
       --halt-on-error   the same as --halt soon,fail=1
@@ -202,11 +204,12 @@ const VALUE_OPTIONS: Readonly<Record<string, readonly [string, Setter]>> = (() =
   add(['-n', '--max-args'], (s, v) => (s.maxArgs = parseCount(v, '--max-args', 1)));
   add(['--retries'], (s, v) => (s.retries = Math.max(1, parseCount(v, '--retries', 0))));
   add(['--timeout'], (s, v) => {
-    const timeout = parseDuration(v);
+    const percent = /^(\d+(\.\d+)?)%$/.exec(v);
+    const timeout = percent === null ? parseDuration(v) : Number(percent[1]);
     if (timeout === undefined || timeout <= 0) {
-      throw new UsageError(`invalid --timeout '${v}': expected a positive duration such as 500ms, 30s, 2m or a number of seconds`);
+      throw new UsageError(`invalid --timeout '${v}': expected a positive duration such as 500ms, 30s, 2m or a number of seconds, or a percentage such as 200%`);
     }
-    s.timeout = timeout;
+    s.timeout = percent === null ? timeout : { percent: timeout };
   });
   add(['--halt'], (s, v) => (s.halt = parseHalt(v)));
   add(['-a', '--arg-file'], (s, v) => s.files.push(v));
