@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { InvalidInput, jobInputs, records } from '../lib/process/cli-inputs.js';
 import { parseArguments, parseDuration, parseHalt, UsageError, type InputSource } from '../lib/process/cli-options.js';
 import { armTimeout, MedianLimit } from '../lib/process/cli-job.js';
+import { claimDirectory, processRuns, releaseDirectory, removeStale } from '../lib/process/cli-tempdir.js';
 import { LineCutter, LineOrder, Output, Spool, spooledInMemory, SPOOL_MEMORY, Tagger } from '../lib/process/cli-output.js';
 import { CommandTemplate, shellQuote, transform } from '../lib/process/cli-placeholders.js';
 import { formatBar, formatClock, formatElapsed, formatProgress, formatSummary, ProgressLine } from '../lib/process/cli-progress.js';
@@ -402,6 +403,39 @@ describe('taskpool command', () => {
       expect(changes).to.deep.equal([true, false]);
       output.broken(stream);
       expect(output.write(stream, 'lost')).to.equal(undefined);
+    });
+  });
+
+  describe('temporary directory', () => {
+    it('removes only what taskpool processes that no longer run left: their directories and unnamed spool files', () => {
+      const base = dir.path;
+      const dead = (pid: number): boolean => pid !== 222;
+      mkdirSync(join(base, 'taskpool-111-abcDEF'));
+      writeFileSync(join(base, 'taskpool-111-abcDEF', '1.out'), 'x');
+      mkdirSync(join(base, 'taskpool-222-xyzXYZ')); // its process runs
+      writeFileSync(join(base, 'taskpool-333-12-k3j4h5'), 'spool'); // a spool file whose name was not yet removed
+      mkdirSync(join(base, 'taskpool-process-abcdef')); // not a name of ours
+      mkdirSync(join(base, 'taskpool-444-abcdefg')); // not a name of ours
+      writeFileSync(join(base, 'taskpool-555-abcdef'), 'a file where a directory would be');
+      mkdirSync(join(base, 'elsewhere'));
+      symlinkSync(join(base, 'elsewhere'), join(base, 'taskpool-666-abcdef'));
+      mkdirSync(join(base, `taskpool-${process.pid}-abcdef`)); // this process's own
+      expect(removeStale(base, (pid) => !dead(pid)).sort()).to.deep.equal(['taskpool-111-abcDEF', 'taskpool-333-12-k3j4h5']);
+      expect(readdirSync(base).sort()).to.deep.equal(
+        ['elsewhere', `taskpool-${process.pid}-abcdef`, 'taskpool-222-xyzXYZ', 'taskpool-444-abcdefg', 'taskpool-555-abcdef', 'taskpool-666-abcdef', 'taskpool-process-abcdef'].sort(),
+      );
+      expect(removeStale(join(base, 'missing'))).to.deep.equal([]);
+      // A process that runs, even of another user, counts as running.
+      expect(processRuns(process.pid)).to.equal(true);
+      expect(processRuns(1)).to.equal(true);
+    });
+
+    it('makes a directory named after this process, and removes it', () => {
+      const made = claimDirectory(dir.path);
+      expect(made).to.match(new RegExp(`/taskpool-${process.pid}-\\w{6}$`));
+      expect(existsSync(made)).to.equal(true);
+      releaseDirectory(made);
+      expect(existsSync(made)).to.equal(false);
     });
   });
 
@@ -1043,6 +1077,31 @@ describe('taskpool command', () => {
       const usage = await runCli(BUILD_CLI, ['--bogus']);
       expect(usage.code).to.equal(255);
       expect(usage.stderr.split('\n')[0]).to.equal("taskpool: unknown option '--bogus'");
+    });
+
+    it('removes the temporary directory a taskpool killed with SIGKILL left, at the next start, once that process is gone', async () => {
+      const base = join(dir.path, 'tmp');
+      mkdirSync(base);
+      const gate = join(dir.path, 'gate');
+      const script = `echo $$ > ${dir.path}/pid; while [ ! -e ${gate} ]; do sleep 0.01; done`;
+      let left: string[] = [];
+      const run = await runCli(BUILD_CLI, ['sh', '-c', script, ':::', '1'], {
+        env: { ...process.env, TMPDIR: base },
+        onSpawn: (pid) => void waitForFile(join(dir.path, 'pid')).then(() => {
+          left = readdirSync(base);
+          process.kill(pid, 'SIGKILL');
+        }),
+      });
+      expect(run.signal).to.equal('SIGKILL');
+      writeFileSync(gate, ''); // the job, and so its shells, end
+      await waitGone([readPid(join(dir.path, 'pid'))]);
+      expect(left).to.have.length(1);
+      expect(left[0]).to.match(/^taskpool-\d+-\w{6}$/);
+      expect(readdirSync(base)).to.deep.equal(left); // nothing removed it
+      const { io, stdout } = fakeIO();
+      expect(await main(['echo', ':::', 'next'], { ...io, tmpdir: base })).to.equal(0);
+      expect(stdout.text).to.equal('next\n');
+      expect(readdirSync(base)).to.deep.equal([]);
     });
 
     it('handles Ctrl-C (SIGINT): terminates the children, prints the summary, exits 130', async () => {
