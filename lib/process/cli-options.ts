@@ -110,7 +110,8 @@ Running:
 Output:
   -k, --keep-order      print jobs' output in input order (default: as they complete)
       --tag             prefix each output line with the job's inputs and a tab
-      --line-buffer     print output line by line as it comes (lines are never cut)
+      --line-buffer     print output line by line as it comes (lines are never cut); with -k,
+                        a job's lines wait until every earlier job has ended (as GNU parallel)
       --json            print one JSON object per job on stdout (taskpool's own)
       --bar             show a progress bar on stderr
       --progress, --eta show the progress line with an ETA on stderr
@@ -123,7 +124,8 @@ Each job's output is printed in one piece, never interleaved with another job's,
 byte; while the job runs it waits in a temporary file (removed on every exit, Ctrl-C included).
 A summary is printed on stderr at the end (GNU parallel prints none: --quiet).
 Exit status (as GNU parallel): 0 every job succeeded, 1-100 the number of failed jobs, 101
-more than 100 failed, 255 bad usage; with --halt ...fail=1 the failed job's exit code;
+more than 100 failed, 255 bad usage; with --halt ...fail=1 the failed job's exit code
+(128 + n when signal n killed it);
 130 interrupted (Ctrl-C), 143 SIGTERM.
 
 Not supported (refused): --pipe, -X, -m, --colsep, --sshlogin, {= perl =}, :::+ and ::::+.
