@@ -10,7 +10,7 @@
  *   GNU parallel doing the same), from /usr/bin/time when installed.
  *
  *   npm run bench:cli                 (builds dist/ first)
- *   node bench/cli/run.mjs --no-memory --rounds 5
+ *   node bench/cli/run.mjs --no-memory --rounds 5 --only sleep     (the scenarios whose name has 'sleep')
  *
  * bench/cli/timeline.mjs shows where taskpool's time goes, job by job.
  */
@@ -20,7 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const { values: flags } = parseArgs({
-  options: { memory: { type: 'boolean', default: true }, 'no-memory': { type: 'boolean', default: false }, rounds: { type: 'string', default: '3' } },
+  options: { memory: { type: 'boolean', default: true }, 'no-memory': { type: 'boolean', default: false }, rounds: { type: 'string', default: '3' }, only: { type: 'string' } },
 });
 const ROUNDS = Number(flags.rounds);
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
@@ -33,10 +33,12 @@ function available(command, args) {
 const hasParallel = available('parallel', ['--version']);
 const hasTime = available('/usr/bin/time', ['-f', '%M', 'true']);
 
-const SCENARIOS = [
+const ALL_SCENARIOS = [
   { name: '2,000 × true, -j 8', jobs: 8, count: 2_000, command: ['true'], input: '1', target: 3 },
   { name: '200 × sleep 0.05, -j 20', jobs: 20, count: 200, command: ['sleep'], input: '0.05', target: 1.3 },
 ];
+
+const SCENARIOS = ALL_SCENARIOS.filter((scenario) => flags.only === undefined || scenario.name.includes(flags.only));
 
 const TOOLS = {
   xargs: ({ jobs, command }) => ['xargs', ['-P', String(jobs), '-n', '1', ...command]],
