@@ -106,7 +106,7 @@ for (const job of list.slice(0, 25)) console.log(`| ${job.id} | ${job.slot} | ${
 if (list.length > 25) console.log(`| … ${list.length - 25} more${flags.csv ? ` in ${flags.csv}` : ''} | | | | | |`);
 console.log('');
 console.log('where the time goes (ms since the process started, medians over jobs):');
-console.log(`- Node.js start and module loading: ${loaded.toFixed(1)}; the shell spawned: ${spawnCall === undefined ? '-' : `${at(spawnCall.t).toFixed(1)} → ${at(spawned.t).toFixed(1)}`}; the shells' pipes made: ${ready === undefined ? '-' : at(ready.t).toFixed(1)}; first job taken: ${first.taken.toFixed(1)}, its exec: ${ms(first.exec)}`);
+console.log(`- Node.js started (its first line of JavaScript): ${loaded.toFixed(1)}; taskpool loaded, its shell spawned: ${spawnCall === undefined ? '-' : `${at(spawnCall.t).toFixed(1)} → ${at(spawned.t).toFixed(1)}`}; the shells' pipes made: ${ready === undefined ? '-' : at(ready.t).toFixed(1)}; first job taken: ${first.taken.toFixed(1)}, its exec: ${ms(first.exec)}`);
 console.log(`- taken → exec: ${median(list.map((job) => job.exec - job.taken)).toFixed(2)}; exec → exit (the job itself): ${median(list.map((job) => job.exit - job.exec)).toFixed(2)}; exit → heard: ${median(list.map((job) => job.ended - job.exit)).toFixed(2)}; heard → next taken in the slot: ${median(refill).toFixed(2)}`);
 console.log(`- taken → heard (the round trip of one job): ${median(list.map((job) => job.ended - job.taken)).toFixed(2)}`);
 console.log(`- last job heard: ${last.ended.toFixed(1)}; process exit: ${exit.toFixed(1)}; writes to stdout: ${writes.length}`);
