@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { InvalidInput, jobInputs, records } from '../lib/process/cli-inputs.js';
 import { parseArguments, parseDuration, parseHalt, UsageError, type InputSource } from '../lib/process/cli-options.js';
 import { armTimeout, MedianLimit } from '../lib/process/cli-job.js';
 import { claimDirectory, processRuns, releaseDirectory, removeStale } from '../lib/process/cli-tempdir.js';
+import { HELPER } from '../lib/process/cli-launcher.js';
 import { LineCutter, LineOrder, Output, Spool, spooledInMemory, SPOOL_MEMORY, Tagger } from '../lib/process/cli-output.js';
 import { CommandTemplate, shellQuote, transform } from '../lib/process/cli-placeholders.js';
 import { formatBar, formatClock, formatElapsed, formatProgress, formatSummary, ProgressLine } from '../lib/process/cli-progress.js';
@@ -428,6 +429,30 @@ describe('taskpool command', () => {
       // A process that runs, even of another user, counts as running.
       expect(processRuns(process.pid)).to.equal(true);
       expect(processRuns(1)).to.equal(true);
+    });
+
+    it("ends the slots' shells when taskpool is gone before it has opened their pipes (killed at start)", async () => {
+      const shell = spawn('/bin/sh', ['-c', HELPER, 'sh', dir.path, '3'], { stdio: ['pipe', 'ignore', 'inherit', 'pipe'], detached: true });
+      let status = '';
+      const group = shell.pid!;
+      const groupGone = (): boolean => {
+        try {
+          process.kill(-group, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      };
+      shell.stdio[3]!.on('data', (chunk: Buffer) => (status += String(chunk)));
+      try {
+        await waitFor(() => status.includes('ready'), "the shells' pipes");
+        // taskpool would open the pipes now; gone instead, its ends of the shell's stdin and fd 3 close.
+        shell.stdin!.destroy();
+        shell.stdio[3]!.destroy();
+        await waitFor(groupGone, 'the shells to end', 3_000);
+      } finally {
+        if (!groupGone()) process.kill(-group, 'SIGKILL');
+      }
     });
 
     it('makes a directory named after this process, and removes it', () => {
@@ -1085,15 +1110,19 @@ describe('taskpool command', () => {
       const gate = join(dir.path, 'gate');
       const script = `echo $$ > ${dir.path}/pid; while [ ! -e ${gate} ]; do sleep 0.01; done`;
       let left: string[] = [];
-      const run = await runCli(BUILD_CLI, ['sh', '-c', script, ':::', '1'], {
-        env: { ...process.env, TMPDIR: base },
-        onSpawn: (pid) => void waitForFile(join(dir.path, 'pid')).then(() => {
-          left = readdirSync(base);
-          process.kill(pid, 'SIGKILL');
-        }),
-      });
+      let run: Awaited<ReturnType<typeof runCli>>;
+      try {
+        run = await runCli(BUILD_CLI, ['sh', '-c', script, ':::', '1'], {
+          env: { ...process.env, TMPDIR: base },
+          onSpawn: (pid) => void waitForFile(join(dir.path, 'pid')).then(() => {
+            left = readdirSync(base);
+            process.kill(pid, 'SIGKILL');
+          }),
+        });
+      } finally {
+        writeFileSync(gate, ''); // the job, and so its shells, end
+      }
       expect(run.signal).to.equal('SIGKILL');
-      writeFileSync(gate, ''); // the job, and so its shells, end
       await waitGone([readPid(join(dir.path, 'pid'))]);
       expect(left).to.have.length(1);
       expect(left[0]).to.match(/^taskpool-\d+-\w{6}$/);

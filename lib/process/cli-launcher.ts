@@ -30,20 +30,32 @@ import { claimDirectory, releaseDirectory } from './cli-tempdir.js';
  * The shell Node.js starts: `$1` is the directory, `$2` the number of slots. It makes the
  * slots' pipes, then runs one shell per slot, all at once, as the stages of one pipeline (the
  * stages of a pipeline run in the foreground: a job started in the background by a shell
- * without job control would ignore SIGINT and SIGQUIT).
+ * without job control would ignore SIGINT and SIGQUIT). Once the pipes are made, the shell
+ * lets go of taskpool's stderr, so that a reader of it does not wait for the shells.
+ *
+ * No slot waits for ever if taskpool is killed: a slot opens its pipe for reading and writing
+ * (which never waits), says `open` on fd 3 (which kills it with SIGPIPE if taskpool is gone),
+ * and waits for taskpool's `go` (written once taskpool has opened the pipe) before it opens
+ * the pipe for reading only, whose end it then reads when taskpool is gone. The first stage
+ * reads the shell's stdin, which only taskpool writes: at its end (taskpool has closed it, or
+ * is gone), it writes `q` to each slot's pipe, which ends a slot still waiting for `go`.
  */
-const HELPER = `d=$1
+export const HELPER = `d=$1
 n=$2
 set --
 i=1
 while [ "$i" -le "$n" ]; do set -- "$@" "$d/$i.in"; i=$((i + 1)); done
 mkfifo "$@" || exit 1
 echo ready >&3
+exec 2>/dev/null
 NL='
 '
 slot() {
-  exec <"$d/$1.in" >/dev/null 2>"$d/$1.msg"
+  exec <>"$d/$1.in" >/dev/null 2>"$d/$1.msg"
   echo open >&3
+  IFS= read -r go
+  [ "$go" = go ] || exit 0
+  exec <"$d/$1.in"
   while IFS=' ' read -r id p && IFS= read -r cmd; do
     if [ "$p" = 0 ]; then
       ( eval "$cmd" ) >"$d/$id.out" 2>"$d/$id.err" </dev/null 3>&-
@@ -59,7 +71,15 @@ slot() {
     fi
   done
 }
-p='slot 1'
+watch() {
+  while read -r line; do :; done
+  i=1
+  while [ "$i" -le "$n" ]; do
+    echo q 1<>"$d/$i.in"
+    i=$((i + 1))
+  done
+}
+p='watch | slot 1'
 i=2
 while [ "$i" -le "$n" ]; do p="$p | slot $i"; i=$((i + 1)); done
 eval "$p"
@@ -177,8 +197,9 @@ export class Launcher {
     launchers.add(this);
     // The shell leads a process group of its own: the slots' shells and their jobs are in it,
     // except jobs with a group of their own.
-    const child = spawn('/bin/sh', ['-c', HELPER, 'sh', this.#directory, String(this.#slotCount)], { stdio: ['ignore', 'ignore', 'inherit', 'pipe'], detached: true });
+    const child = spawn('/bin/sh', ['-c', HELPER, 'sh', this.#directory, String(this.#slotCount)], { stdio: ['pipe', 'ignore', 'inherit', 'pipe'], detached: true });
     this.#shell = child;
+    child.stdin!.on('error', () => {}); // EPIPE once the shells are gone
     for (let index = 1; index <= this.#slotCount; index++) this.#slots.push({ index, fd: undefined, busy: false, pending: undefined });
     (child.stdio[3] as Readable).setEncoding('utf8').on('data', (text: string) => this.#onStatus(text));
     child.once('close', () => {
@@ -256,6 +277,7 @@ export class Launcher {
         if (slot.fd !== undefined) closeSync(slot.fd);
         slot.fd = undefined;
       }
+      shell.stdin!.end();
       if (!this.#gone) await new Promise((resolve) => shell.once('close', resolve));
     }
     if (this.#stopping) {
@@ -327,7 +349,10 @@ export class Launcher {
   /** Opens the slots' pipes (read and write, so that opening never waits), once the shell has made them. */
   #openSlots(): void {
     this.#ready = true;
-    for (const slot of this.#slots) slot.fd = openSync(join(this.#directory!, `${slot.index}.in`), fs.O_RDWR | fs.O_NONBLOCK);
+    for (const slot of this.#slots) {
+      slot.fd = openSync(join(this.#directory!, `${slot.index}.in`), fs.O_RDWR | fs.O_NONBLOCK);
+      this.#send(slot, 'go\n');
+    }
     for (const start of this.#queued.splice(0)) start();
   }
 
