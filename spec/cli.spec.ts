@@ -1,13 +1,17 @@
 import { expect } from 'chai';
-import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync, mkdirSync, symlinkSync } from 'node:fs';
+import { constants } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
 import { invalidArguments, main, nodeIO, packageVersion } from '../lib/process/cli-main.js';
 import { randomBytes } from 'node:crypto';
 import { InvalidInput, jobInputs, records } from '../lib/process/cli-inputs.js';
 import { parseArguments, parseDuration, parseHalt, UsageError, type InputSource } from '../lib/process/cli-options.js';
-import { LineCutter, Output, Spool, spooledInMemory, SPOOL_MEMORY, Tagger } from '../lib/process/cli-output.js';
+import { armTimeout, MedianLimit } from '../lib/process/cli-job.js';
+import { claimDirectory, processRuns, releaseDirectory, removeStale } from '../lib/process/cli-tempdir.js';
+import { HELPER } from '../lib/process/cli-launcher.js';
+import { LineCutter, LineOrder, Output, Spool, spooledInMemory, SPOOL_MEMORY, Tagger } from '../lib/process/cli-output.js';
 import { CommandTemplate, shellQuote, transform } from '../lib/process/cli-placeholders.js';
 import { formatBar, formatClock, formatElapsed, formatProgress, formatSummary, ProgressLine } from '../lib/process/cli-progress.js';
 import {
@@ -23,6 +27,7 @@ import {
   waitGone,
 } from './fixtures/process/helpers.js';
 import { flush } from './helpers.js';
+import { FakeClock } from './reliability/clock.js';
 
 const VERSION = (JSON.parse(readFileSync('package.json', 'utf8')) as { version: string }).version;
 
@@ -139,8 +144,10 @@ describe('taskpool command', () => {
       [['-x', 'x'], "unknown option '-x'"],
       [['-kx', 'x'], "unknown option '-x'"],
       [['--json=yes', 'x'], "option '--json' takes no value"],
-      [['--timeout', '3x', 'x'], "invalid --timeout '3x': expected a positive duration such as 500ms, 30s, 2m or a number of seconds"],
-      [['--timeout', '0', 'x'], "invalid --timeout '0': expected a positive duration such as 500ms, 30s, 2m or a number of seconds"],
+      [['--timeout', '3x', 'x'], "invalid --timeout '3x': expected a positive duration such as 500ms, 30s, 2m or a number of seconds, or a percentage such as 200%"],
+      [['--timeout', '0', 'x'], "invalid --timeout '0': expected a positive duration such as 500ms, 30s, 2m or a number of seconds, or a percentage such as 200%"],
+      [['--timeout', '0%', 'x'], "invalid --timeout '0%': expected a positive duration such as 500ms, 30s, 2m or a number of seconds, or a percentage such as 200%"],
+      [['--timeout', '5s%', 'x'], "invalid --timeout '5s%': expected a positive duration such as 500ms, 30s, 2m or a number of seconds, or a percentage such as 200%"],
       [['-d', '', 'x'], "invalid --delimiter '': expected at least one character"],
       [['--pipe', 'x'], "option '--pipe' is not supported: taskpool does not split stdin into blocks"],
       [['-X', 'x'], "option '-X' is not supported: taskpool has no context replace: use -n N"],
@@ -293,6 +300,72 @@ describe('taskpool command', () => {
       expect(SPOOL_MEMORY).to.equal(1 << 20);
     });
 
+    it('lets the oldest job\'s lines out as they come and holds later ones until their turn (--line-buffer --keep-order)', () => {
+      const order = new LineOrder();
+      const written: string[] = [];
+      const out = new Writable();
+      const write = (stream: NodeJS.WritableStream, chunk: Buffer): void => void written.push(`${stream === out ? 'out' : 'err'}:${String(chunk)}`);
+      const err = new Writable();
+      const [first, second, third] = [order.take(dir.path), order.take(dir.path), order.take(dir.path)];
+      first.emit(out, Buffer.from('1a\n'), write);
+      second.emit(out, Buffer.from('2a\n'), write);
+      second.emit(err, Buffer.from('2e\n'), write);
+      third.emit(out, Buffer.from('3a\n'), write);
+      expect(written).to.deep.equal(['out:1a\n']);
+      order.end(second, write); // ended before its turn: still held
+      expect(written).to.deep.equal(['out:1a\n']);
+      first.emit(out, Buffer.from('1b\n'), write);
+      order.end(first, write); // the second's lines, then the third's held ones; the third is now live
+      expect(written).to.deep.equal(['out:1a\n', 'out:1b\n', 'out:2a\n', 'err:2e\n', 'out:3a\n']);
+      third.emit(out, Buffer.from('3b\n'), write);
+      expect(written.at(-1)).to.equal('out:3b\n');
+      order.end(third, write);
+    });
+
+    it('keeps --timeout N% at N% of the median run time of the jobs that succeeded, none before one has, and moves running jobs\' deadlines with it', () => {
+      const clock = new FakeClock();
+      clock.install();
+      const realNow = performance.now;
+      const base = realNow.call(performance);
+      performance.now = () => base + clock.now;
+      try {
+        const limit = new MedianLimit(200);
+        expect(limit.current()).to.equal(undefined);
+        let expired = 0;
+        armTimeout(limit, performance.now(), () => expired++);
+        clock.advance(1_000_000);
+        expect(expired).to.equal(0); // no limit before a job has succeeded
+        limit.add(1_000);
+        expect(limit.current()).to.equal(2_000);
+        clock.advance(1);
+        expect(expired).to.equal(1); // running for longer than the new limit already: stopped at once
+        const cancel = armTimeout(limit, performance.now(), () => expired++);
+        clock.advance(1_980);
+        expect(expired).to.equal(1);
+        limit.add(3_000);
+        limit.add(2_000); // median 2,000 ms: 4,000 ms from the start
+        expect(limit.current()).to.equal(4_000);
+        clock.advance(1_980);
+        expect(expired).to.equal(1);
+        clock.advance(100);
+        expect(expired).to.equal(2);
+        limit.add(10);
+        clock.advance(10_000);
+        expect(expired).to.equal(2); // once
+        cancel();
+        // Plain milliseconds, and no limit at all.
+        armTimeout(500, performance.now(), () => expired++);
+        const none = armTimeout(undefined, performance.now(), () => expired++);
+        clock.advance(600);
+        expect(expired).to.equal(3);
+        none();
+        expect(clock.pending).to.equal(0);
+      } finally {
+        performance.now = realNow;
+        clock.uninstall();
+      }
+    });
+
     it('tags every line across chunks, and cuts whole lines', () => {
       const tagger = new Tagger('a\t');
       expect(Buffer.concat([tagger.tag(Buffer.from('x\ny')), tagger.tag(Buffer.from('z\n')), tagger.tag(Buffer.from('\nw'))]).toString()).to.equal('a\tx\na\tyz\na\t\na\tw');
@@ -331,6 +404,63 @@ describe('taskpool command', () => {
       expect(changes).to.deep.equal([true, false]);
       output.broken(stream);
       expect(output.write(stream, 'lost')).to.equal(undefined);
+    });
+  });
+
+  describe('temporary directory', () => {
+    it('removes only what taskpool processes that no longer run left: their directories and unnamed spool files', () => {
+      const base = dir.path;
+      const dead = (pid: number): boolean => pid !== 222;
+      mkdirSync(join(base, 'taskpool-111-abcDEF'));
+      writeFileSync(join(base, 'taskpool-111-abcDEF', '1.out'), 'x');
+      mkdirSync(join(base, 'taskpool-222-xyzXYZ')); // its process runs
+      writeFileSync(join(base, 'taskpool-333-12-k3j4h5'), 'spool'); // a spool file whose name was not yet removed
+      mkdirSync(join(base, 'taskpool-process-abcdef')); // not a name of ours
+      mkdirSync(join(base, 'taskpool-444-abcdefg')); // not a name of ours
+      writeFileSync(join(base, 'taskpool-555-abcdef'), 'a file where a directory would be');
+      mkdirSync(join(base, 'elsewhere'));
+      symlinkSync(join(base, 'elsewhere'), join(base, 'taskpool-666-abcdef'));
+      mkdirSync(join(base, `taskpool-${process.pid}-abcdef`)); // this process's own
+      expect(removeStale(base, (pid) => !dead(pid)).sort()).to.deep.equal(['taskpool-111-abcDEF', 'taskpool-333-12-k3j4h5']);
+      expect(readdirSync(base).sort()).to.deep.equal(
+        ['elsewhere', `taskpool-${process.pid}-abcdef`, 'taskpool-222-xyzXYZ', 'taskpool-444-abcdefg', 'taskpool-555-abcdef', 'taskpool-666-abcdef', 'taskpool-process-abcdef'].sort(),
+      );
+      expect(removeStale(join(base, 'missing'))).to.deep.equal([]);
+      // A process that runs, even of another user, counts as running.
+      expect(processRuns(process.pid)).to.equal(true);
+      expect(processRuns(1)).to.equal(true);
+    });
+
+    it("ends the slots' shells when taskpool is gone before it has opened their pipes (killed at start)", async () => {
+      const shell = spawn('/bin/sh', ['-c', HELPER, 'sh', dir.path, '3'], { stdio: ['pipe', 'ignore', 'inherit', 'pipe'], detached: true });
+      let status = '';
+      const group = shell.pid!;
+      const groupGone = (): boolean => {
+        try {
+          process.kill(-group, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      };
+      shell.stdio[3]!.on('data', (chunk: Buffer) => (status += String(chunk)));
+      try {
+        await waitFor(() => status.includes('ready'), "the shells' pipes");
+        // taskpool would open the pipes now; gone instead, its ends of the shell's stdin and fd 3 close.
+        shell.stdin!.destroy();
+        shell.stdio[3]!.destroy();
+        await waitFor(groupGone, 'the shells to end', 3_000);
+      } finally {
+        if (!groupGone()) process.kill(-group, 'SIGKILL');
+      }
+    });
+
+    it('makes a directory named after this process, and removes it', () => {
+      const made = claimDirectory(dir.path);
+      expect(made).to.match(new RegExp(`/taskpool-${process.pid}-\\w{6}$`));
+      expect(existsSync(made)).to.equal(true);
+      releaseDirectory(made);
+      expect(existsSync(made)).to.equal(false);
     });
   });
 
@@ -480,6 +610,23 @@ describe('taskpool command', () => {
       const text = fakeIO();
       await main(['--timeout', '0.05', 'sleep', ':::', '100'], text.io);
       expect(text.stderr.text).to.match(/^taskpool: job 1 timed out after 50 ms \(stopped with SIGTERM\): sleep 100\n/);
+    });
+
+    it('stops a job that runs longer than --timeout N% of the median run time of the jobs that succeeded, as GNU parallel', async () => {
+      expect(parseArguments(['--timeout', '250.5%', 'x'], 2)).to.have.nested.property('options.timeout').that.deep.equals({ percent: 250.5 });
+      for (const directSpawn of [false, true]) {
+        // Job 1 succeeds at once; job 2 never ends by itself.
+        const { io, stdout, stderr } = fakeIO();
+        const code = await main(['-j', '1', '-k', '--json', '--quiet', '--timeout', '200%', 'sh', '-c', 'case {} in 1) exit 0 ;; 2) exec sleep 100 ;; esac', ':::', '1', '2'], { ...io, directSpawn });
+        expect(code, `directSpawn: ${directSpawn}`).to.equal(1);
+        const [first, second] = jsonLines(stdout.text);
+        expect(first).to.deep.include({ exitCode: 0, timedOut: false });
+        expect(second).to.deep.include({ exitCode: null, signal: 'SIGTERM', timedOut: true });
+        expect(stderr.text).to.equal('');
+        const text = fakeIO();
+        await main(['-j', '1', '--timeout', '200%', 'sh', '-c', 'case {} in 1) exit 0 ;; 2) exec sleep 100 ;; esac', ':::', '1', '2'], { ...text.io, directSpawn });
+        expect(text.stderr.text).to.match(/^taskpool: job 2 timed out after \d+ ms, over --timeout 200% of the median run time of the jobs that succeeded \(stopped with SIGTERM\): sh -c /);
+      }
     });
 
     it('runs a failed job up to --retries times in all, as GNU parallel, and prints the last attempt only', async () => {
@@ -782,6 +929,27 @@ describe('taskpool command', () => {
       expect(readFileSync(dir.file('log2'), 'utf8').split('\n')[1]!.split('\t').slice(6, 8)).to.deep.equal(['-1', '15']);
     });
 
+    it('reports a job killed by a signal it was not sent as killed by that signal, as GNU parallel, its stderr unchanged', async () => {
+      for (const directSpawn of [false, true]) {
+        const { io, stdout, stderr } = fakeIO();
+        const log = dir.file(`signal-${directSpawn}`);
+        const code = await main(['--joblog', log, 'sh', '-c', 'echo out; echo err >&2; kill -USR1 $$', ':::', '1'], { ...io, directSpawn });
+        expect(code, `directSpawn: ${directSpawn}`).to.equal(1);
+        expect(stdout.text).to.equal('out\n');
+        // The starting shell's own "User defined signal 1" is not the job's stderr.
+        expect(stderr.text.split('taskpool: job 1')[0]).to.equal('err\n');
+        expect(stderr.text).to.include("taskpool: job 1 was killed by signal SIGUSR1: sh -c 'echo out; echo err >&2; kill -USR1 $$' 1\n");
+        // Exitval 0 and Signal 10, as GNU parallel's job log has it.
+        expect(readFileSync(log, 'utf8').split('\n')[1]!.split('\t').slice(6, 8)).to.deep.equal(['0', String(constants.signals.SIGUSR1)]);
+        const halted = fakeIO();
+        expect(await main(['--halt', 'now,fail=1', 'sh', '-c', 'kill -USR1 $$', ':::', '1'], { ...halted.io, directSpawn })).to.equal(128 + constants.signals.SIGUSR1);
+        // An exit status above 128 is still an exit status.
+        const exited = fakeIO();
+        expect(await main(['--json', 'sh', '-c', 'exit 138', ':::', '1'], { ...exited.io, directSpawn })).to.equal(1);
+        expect(jsonLines(exited.stdout.text)[0]).to.deep.include({ exitCode: 138, signal: null });
+      }
+    });
+
     it('tags each output line with --tag, grouped and with --line-buffer', async () => {
       const { io, stdout } = fakeIO();
       expect(await main(['-k', '--tag', 'printf', 'x\\ny', ':::', 'a', 'b'], io)).to.equal(0);
@@ -800,6 +968,16 @@ describe('taskpool command', () => {
       const script = `printf 'first-{}\\npart'; ${wait}; printf 'ial-{}\\nlast-{}'`;
       expect(await main(['--line-buffer', 'sh', '-c', script, ':::', '1'], io)).to.equal(0);
       expect(stdout.chunks.map(String)).to.deep.equal(['first-1\n', 'partial-1\n', 'last-1']);
+    });
+
+    it('with --line-buffer and --keep-order, holds a job\'s lines until every earlier job has ended, as GNU parallel', async () => {
+      // Job 3 starts (-j 2) only once job 2 has ended: it lets job 1 end. Job 2's lines wait for job 1's end.
+      const gate = dir.file('gate');
+      const { io, stdout } = fakeIO();
+      const script = `case {} in 1) echo 1-start; while [ ! -e ${gate} ]; do sleep 0.01; done; echo 1-end ;; 2) echo 2-start; echo 2-end ;; 3) : > ${gate}; echo 3 ;; esac`;
+      expect(await main(['-j', '2', '-k', '--line-buffer', 'sh', '-c', script, ':::', '1', '2', '3'], io)).to.equal(0);
+      expect(stdout.text).to.equal('1-start\n1-end\n2-start\n2-end\n3\n');
+      expect(stdout.chunks[0]!.toString()).to.equal('1-start\n'); // job 1's first line went out before it ended
     });
 
     it('prints no summary with --quiet, and the progress display when asked for, terminal or not', async () => {
@@ -924,6 +1102,35 @@ describe('taskpool command', () => {
       const usage = await runCli(BUILD_CLI, ['--bogus']);
       expect(usage.code).to.equal(255);
       expect(usage.stderr.split('\n')[0]).to.equal("taskpool: unknown option '--bogus'");
+    });
+
+    it('removes the temporary directory a taskpool killed with SIGKILL left, at the next start, once that process is gone', async () => {
+      const base = join(dir.path, 'tmp');
+      mkdirSync(base);
+      const gate = join(dir.path, 'gate');
+      const script = `echo $$ > ${dir.path}/pid; while [ ! -e ${gate} ]; do sleep 0.01; done`;
+      let left: string[] = [];
+      let run: Awaited<ReturnType<typeof runCli>>;
+      try {
+        run = await runCli(BUILD_CLI, ['sh', '-c', script, ':::', '1'], {
+          env: { ...process.env, TMPDIR: base },
+          onSpawn: (pid) => void waitForFile(join(dir.path, 'pid')).then(() => {
+            left = readdirSync(base);
+            process.kill(pid, 'SIGKILL');
+          }),
+        });
+      } finally {
+        writeFileSync(gate, ''); // the job, and so its shells, end
+      }
+      expect(run.signal).to.equal('SIGKILL');
+      await waitGone([readPid(join(dir.path, 'pid'))]);
+      expect(left).to.have.length(1);
+      expect(left[0]).to.match(/^taskpool-\d+-\w{6}$/);
+      expect(readdirSync(base)).to.deep.equal(left); // nothing removed it
+      const { io, stdout } = fakeIO();
+      expect(await main(['echo', ':::', 'next'], { ...io, tmpdir: base })).to.equal(0);
+      expect(stdout.text).to.equal('next\n');
+      expect(readdirSync(base)).to.deep.equal([]);
     });
 
     it('handles Ctrl-C (SIGINT): terminates the children, prints the summary, exits 130', async () => {

@@ -1,20 +1,28 @@
 /**
  * The `taskpool` command against `xargs -P` and, where installed, GNU parallel, in one run:
  *
- * - overhead: 2,000 × `true` at -j 8, and 200 × `sleep 0.05` at -j 20, inputs on stdin; wall
- *   time of each tool, and taskpool's ratio to xargs (targets: below 3× and 1.3×);
+ * - overhead: 2,000 × `true` at -j 8, and 200 × `sleep 0.05` at -j 20: the same command, the
+ *   same -j, one input per job on stdin, stdout to /dev/null and stderr to this process's, for
+ *   every tool (taskpool with --quiet: no summary). Rounds are interleaved (each round runs
+ *   every tool once per scenario, in a rotated order) and each tool's median wall time is
+ *   kept; taskpool's ratio to xargs is of those medians (targets: below 3× and 1.3×);
  * - memory: the peak RSS of `taskpool` passing one job's 600 MB output to a pipe (and of
  *   GNU parallel doing the same), from /usr/bin/time when installed.
  *
  *   npm run bench:cli                 (builds dist/ first)
- *   node bench/cli/run.mjs --no-memory
+ *   node bench/cli/run.mjs --no-memory --rounds 5 --only sleep     (the scenarios whose name has 'sleep')
+ *
+ * bench/cli/timeline.mjs shows where taskpool's time goes, job by job.
  */
 import { spawnSync } from 'node:child_process';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-const { values: flags } = parseArgs({ options: { memory: { type: 'boolean', default: true }, 'no-memory': { type: 'boolean', default: false } } });
+const { values: flags } = parseArgs({
+  options: { memory: { type: 'boolean', default: true }, 'no-memory': { type: 'boolean', default: false }, rounds: { type: 'string', default: '3' }, only: { type: 'string' } },
+});
+const ROUNDS = Number(flags.rounds);
 const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
 
 function available(command, args) {
@@ -25,10 +33,12 @@ function available(command, args) {
 const hasParallel = available('parallel', ['--version']);
 const hasTime = available('/usr/bin/time', ['-f', '%M', 'true']);
 
-const SCENARIOS = [
+const ALL_SCENARIOS = [
   { name: '2,000 × true, -j 8', jobs: 8, count: 2_000, command: ['true'], input: '1', target: 3 },
   { name: '200 × sleep 0.05, -j 20', jobs: 20, count: 200, command: ['sleep'], input: '0.05', target: 1.3 },
 ];
+
+const SCENARIOS = ALL_SCENARIOS.filter((scenario) => flags.only === undefined || scenario.name.includes(flags.only));
 
 const TOOLS = {
   xargs: ({ jobs, command }) => ['xargs', ['-P', String(jobs), '-n', '1', ...command]],
@@ -46,16 +56,34 @@ function wall(tool, scenario) {
   return elapsed;
 }
 
-console.log(`taskpool command, ${cpus().length} CPUs, Node ${process.version}, ${new Date().toISOString()}`);
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
+const tools = hasParallel ? ['xargs', 'taskpool', 'parallel'] : ['xargs', 'taskpool'];
+/** times[scenario][tool] = wall times of every round. */
+const times = SCENARIOS.map(() => Object.fromEntries(tools.map((tool) => [tool, []])));
+for (let round = 0; round < ROUNDS; round++) {
+  SCENARIOS.forEach((scenario, index) => {
+    // A rotated order, so that no tool always runs first (or right after another's cleanup).
+    const order = tools.map((_, i) => tools[(i + round) % tools.length]);
+    for (const tool of order) times[index][tool].push(wall(tool, scenario));
+  });
+}
+
+console.log(`taskpool command, ${cpus().length} CPUs, Node ${process.version}, ${new Date().toISOString()}, load ${loadavg().map((load) => load.toFixed(2)).join(' ')}`);
+console.log(`medians of ${ROUNDS} interleaved ${ROUNDS === 1 ? 'round' : 'rounds'}`);
 console.log('');
 console.log('| scenario | xargs -P | taskpool | × xargs | target | GNU parallel | × xargs |');
 console.log('|---|--:|--:|--:|--:|--:|--:|');
 let passed = 0;
 let failed = 0;
-for (const scenario of SCENARIOS) {
-  const xargs = wall('xargs', scenario);
-  const ours = wall('taskpool', scenario);
-  const theirs = hasParallel ? wall('parallel', scenario) : undefined;
+SCENARIOS.forEach((scenario, index) => {
+  const xargs = median(times[index].xargs);
+  const ours = median(times[index].taskpool);
+  const theirs = hasParallel ? median(times[index].parallel) : undefined;
   const ratio = ours / xargs;
   const ok = ratio < scenario.target;
   if (ok) passed++;
@@ -64,7 +92,12 @@ for (const scenario of SCENARIOS) {
   console.log(
     `| ${scenario.name} | ${ms(xargs)} | ${ms(ours)} | ${ratio.toFixed(2)}× | < ${scenario.target}× ${ok ? 'ok' : 'MISSED'} | ${theirs === undefined ? 'not installed' : ms(theirs)} | ${theirs === undefined ? '' : `${(theirs / xargs).toFixed(2)}×`} |`,
   );
-}
+});
+console.log('');
+console.log('every round (ms):');
+SCENARIOS.forEach((scenario, index) => {
+  console.log(`- ${scenario.name}: ${tools.map((tool) => `${tool} ${times[index][tool].map(Math.round).join(', ')}`).join('; ')}`);
+});
 
 if (flags.memory && !flags['no-memory']) {
   console.log('');

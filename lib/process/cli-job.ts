@@ -23,8 +23,86 @@ export interface AttemptResult {
   readonly error?: NodeJS.ErrnoException;
 }
 
+/** A time limit that follows the run (`--timeout N%`): `current()` milliseconds, `undefined` while there is none; `onChange` hears when it changes. */
+export interface TimeLimit {
+  current(): number | undefined;
+  onChange(listener: () => void): () => void;
+}
+
+/** An attempt's time limit: milliseconds, one that follows the run, or none. */
+export type Timeout = number | TimeLimit | undefined;
+
+/** Calls `expire` once an attempt started at `started` (`performance.now()`) has run past `timeout`; returns what cancels that. */
+export function armTimeout(timeout: Timeout, started: number, expire: () => void): () => void {
+  if (timeout === undefined) return () => {};
+  if (typeof timeout === 'number') {
+    const timer = setTimeout(expire, timeout);
+    return () => clearTimeout(timer);
+  }
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const arm = (): void => {
+    clearTimeout(timer);
+    const limit = timeout.current();
+    if (limit === undefined) return;
+    timer = setTimeout(() => {
+      cancel();
+      expire();
+    }, Math.max(0, started + limit - performance.now()));
+  };
+  const stopListening = timeout.onChange(arm);
+  const cancel = (): void => {
+    stopListening();
+    clearTimeout(timer);
+  };
+  arm();
+  return cancel;
+}
+
+/** The lower median of `values`. */
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[(sorted.length - 1) >> 1]!;
+}
+
+/**
+ * `--timeout N%`, as GNU parallel: N% of the median run time of the jobs that succeeded, none
+ * before one has. The median is a remedian (the median of medians of blocks of 999), as GNU
+ * parallel's, so that memory stays bounded however many jobs run.
+ */
+export class MedianLimit implements TimeLimit {
+  readonly #fraction: number;
+  readonly #levels: [number[], number[], number[]] = [[], [], []];
+  readonly #listeners = new Set<() => void>();
+  #count = 0;
+  #median: number | undefined;
+
+  constructor(percent: number) {
+    this.#fraction = percent / 100;
+  }
+
+  /** Counts the run time of a job that succeeded. */
+  add(milliseconds: number): void {
+    const index = this.#count++;
+    const [first, second, third] = this.#levels;
+    first[index % 999] = milliseconds;
+    second[Math.floor(index / 999) % 999] = median(first);
+    third[Math.floor(index / 999 / 999) % 999] = median(second);
+    this.#median = median(third);
+    for (const listener of this.#listeners) listener();
+  }
+
+  current(): number | undefined {
+    return this.#median === undefined ? undefined : this.#median * this.#fraction;
+  }
+
+  onChange(listener: () => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+}
+
 export interface AttemptOptions {
-  readonly timeout: number | undefined;
+  readonly timeout: Timeout;
   /** Aborts to stop the attempt (Ctrl-C, `--halt now`). */
   readonly signal: AbortSignal;
   readonly stdout: (chunk: Buffer) => void;
@@ -95,7 +173,7 @@ export function runAttempt(argv: readonly string[], options: AttemptOptions): Pr
       child.stdout!.destroy();
       child.stderr!.destroy();
     };
-    const timer = options.timeout === undefined ? undefined : setTimeout(() => ((timedOut = true), stop()), options.timeout);
+    const cancelTimeout = armTimeout(options.timeout, started, () => ((timedOut = true), stop()));
     const onAbort = (): void => stop();
     if (options.signal.aborted) stop();
     else options.signal.addEventListener('abort', onAbort, { once: true });
@@ -104,7 +182,7 @@ export function runAttempt(argv: readonly string[], options: AttemptOptions): Pr
       if (killed) closeOutput();
     });
     child.once('close', (exitCode: number | null, signal: NodeJS.Signals | null) => {
-      clearTimeout(timer);
+      cancelTimeout();
       clearTimeout(grace);
       options.signal.removeEventListener('abort', onAbort);
       unthrottle?.();

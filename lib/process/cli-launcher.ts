@@ -1,42 +1,88 @@
 /// <reference types="node" />
 /**
- * Starts `taskpool`'s jobs through long-lived `/bin/sh` processes, one per slot: Node.js's own
- * `spawn` blocks its thread until the child has called `exec` (several milliseconds on a busy
- * machine), while a shell forks in well under one; each shell runs one job at a time. Each job's stdout and stderr go to files of a
- * private temporary directory (as GNU parallel's do), read back once it has ended.
+ * Starts `taskpool`'s jobs through `/bin/sh`: Node.js's own `spawn` blocks its thread until the
+ * child has called `exec` (several milliseconds on a busy machine, for each child), while a
+ * shell forks in well under one. Node.js starts one shell; it makes one named pipe per slot
+ * in a private temporary directory and forks one shell per slot, each reading its jobs from
+ * its pipe and running one at a time in its foreground (one fork per job, as xargs; the job
+ * keeps the default action of every signal, SIGINT included). Each job's stdout and stderr go
+ * to files of that directory (as GNU parallel's do), read back once it has ended.
  *
- * The protocol: two lines per job on the shell's stdin (`id groups`, then the command text
- * without newlines); the shell writes stdout and stderr to `id.out` and `id.err` of the
- * directory, and answers on fd 3 with `id p PID` once started (jobs with a group of their
- * own) and `id x STATUS` once ended.
+ * The protocol: two lines per job on its slot's pipe (`id groups`, then the command text
+ * without newlines, starting with `exec`); the shells answer on fd 3 with `ready` once the
+ * pipes exist, `open` once a slot has opened its pipe, `id p PID` once a job with a group of
+ * its own has started, and `id x STATUS` once a job has exited, or `id k STATUS` when it was
+ * killed by signal `STATUS - 128`. A slot's shell writes what it has to say (as dash's "Killed"
+ * for a job killed by a signal) to a file of its own, never to the job's stderr: a status
+ * above 128 with that file not empty is a signal, otherwise an exit code.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { accessSync, constants as fs, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { accessSync, closeSync, constants as fs, openSync, statSync, writeSync } from 'node:fs';
 import { constants, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import process from 'node:process';
-import type { Readable, Writable } from 'node:stream';
-import { GRACE_PERIOD, type AttemptResult } from './cli-job.js';
+import type { Readable } from 'node:stream';
+import { armTimeout, GRACE_PERIOD, type AttemptResult, type Timeout } from './cli-job.js';
 import { shellQuote } from './cli-placeholders.js';
+import { claimDirectory, releaseDirectory } from './cli-tempdir.js';
 
 /**
- * One starting shell: `$1` is the directory of the output files. It runs one job at a time:
- * in the foreground (one fork, as xargs), or, for a job that leads a group of its own
- * (`setsid`, for timeouts), in the background, to tell its pid.
+ * The shell Node.js starts: `$1` is the directory, `$2` the number of slots. It makes the
+ * slots' pipes, then runs one shell per slot, all at once, as the stages of one pipeline (the
+ * stages of a pipeline run in the foreground: a job started in the background by a shell
+ * without job control would ignore SIGINT and SIGQUIT). Once the pipes are made, the shell
+ * lets go of taskpool's stderr, so that a reader of it does not wait for the shells.
+ *
+ * No slot waits for ever if taskpool is killed: a slot opens its pipe for reading and writing
+ * (which never waits), says `open` on fd 3 (which kills it with SIGPIPE if taskpool is gone),
+ * and waits for taskpool's `go` (written once taskpool has opened the pipe) before it opens
+ * the pipe for reading only, whose end it then reads when taskpool is gone. The first stage
+ * reads the shell's stdin, which only taskpool writes: at its end (taskpool has closed it, or
+ * is gone), it writes `q` to each slot's pipe, which ends a slot still waiting for `go`.
  */
-const HELPER = `NL='
+export const HELPER = `d=$1
+n=$2
+set --
+i=1
+while [ "$i" -le "$n" ]; do set -- "$@" "$d/$i.in"; i=$((i + 1)); done
+mkfifo "$@" || exit 1
+echo ready >&3
+exec 2>/dev/null
+NL='
 '
-while IFS=' ' read -r id p && IFS= read -r cmd; do
-  if [ "$p" = 0 ]; then
-    eval "$cmd" >"$1/$id.out" 2>"$1/$id.err" </dev/null 3>&-
-    echo "$id x $?" >&3
-  else
-    eval "$cmd" >"$1/$id.out" 2>"$1/$id.err" </dev/null 3>&- &
-    echo "$id p $!" >&3
-    wait $!
-    echo "$id x $?" >&3
-  fi
-done
+slot() {
+  exec <>"$d/$1.in" >/dev/null 2>"$d/$1.msg"
+  echo open >&3
+  IFS= read -r go
+  [ "$go" = go ] || exit 0
+  exec <"$d/$1.in"
+  while IFS=' ' read -r id p && IFS= read -r cmd; do
+    if [ "$p" = 0 ]; then
+      ( eval "$cmd" ) >"$d/$id.out" 2>"$d/$id.err" </dev/null 3>&-
+    else
+      ( read -r pid rest </proc/self/stat; echo "$id p $pid" >&3; exec 3>&-; eval "$cmd" ) >"$d/$id.out" 2>"$d/$id.err" </dev/null
+    fi
+    s=$?
+    if [ "$s" -gt 128 ] && [ -s "$d/$1.msg" ]; then
+      : >"$d/$1.msg"
+      echo "$id k $s" >&3
+    else
+      echo "$id x $s" >&3
+    fi
+  done
+}
+watch() {
+  while read -r line; do :; done
+  i=1
+  while [ "$i" -le "$n" ]; do
+    echo q 1<>"$d/$i.in"
+    i=$((i + 1))
+  done
+}
+p='watch | slot 1'
+i=2
+while [ "$i" -le "$n" ]; do p="$p | slot $i"; i=$((i + 1)); done
+eval "$p"
 `;
 
 /** A word for the shell's `eval`, on one line: newlines become `$NL` outside the quotes. */
@@ -65,15 +111,16 @@ function locate(command: string): string | undefined {
   return path;
 }
 
-/** A starting shell, and whether it runs a job now. */
-interface Shell {
-  readonly child: ChildProcess;
+/** One slot: its shell's pipe, whether it runs a job now, and what waits to be written to it. */
+interface Slot {
+  readonly index: number;
+  fd: number | undefined;
   busy: boolean;
-  rest: string;
+  pending: Buffer | undefined;
 }
 
 interface Running {
-  readonly shell: Shell;
+  readonly slot: Slot;
   readonly resolve: (result: LaunchResult) => void;
   readonly startedAt: number;
   readonly started: number;
@@ -83,7 +130,7 @@ interface Running {
   /** The signal sent to the job by taskpool (timeout, stop), to tell `128 + n` from an exit code. */
   sent: NodeJS.Signals | undefined;
   timedOut: boolean;
-  timer: ReturnType<typeof setTimeout> | undefined;
+  cancelTimeout: () => void;
   grace: ReturnType<typeof setTimeout> | undefined;
 }
 
@@ -93,38 +140,79 @@ export interface LaunchResult extends AttemptResult {
   readonly stderrFile?: string;
 }
 
+/** Signal names by number. */
+const SIGNAL_NAMES = new Map<number, NodeJS.Signals>(Object.entries(constants.signals).map(([name, number]) => [number, name as NodeJS.Signals]));
+
 let liveLaunchers = 0;
 const launchers = new Set<Launcher>();
 function onExit(): void {
   for (const launcher of launchers) launcher.destroy();
 }
 
-/** One shell that starts jobs, and the temporary directory their output goes to. */
+/** The shells that start jobs, one per slot, and the temporary directory their output goes to. */
 export class Launcher {
   readonly #groups: boolean;
+  readonly #slotCount: number;
   readonly #running = new Map<number, Running>();
-  readonly #shells: Shell[] = [];
+  readonly #slots: Slot[] = [];
+  /** Jobs waiting for a slot's pipe to open. */
+  readonly #queued: (() => void)[] = [];
+  #shell: ChildProcess | undefined;
+  #rest = '';
+  #opened = 0;
+  #ready = false;
+  #gone = false;
+  #whenOpen: (() => void) | undefined;
   #directory: string | undefined;
   #nextId = 0;
   #stopping = false;
+  #retry: ReturnType<typeof setTimeout> | undefined;
   /** Jobs stopped with the run: waited for (up to the grace period), then killed. */
   readonly #stopped = new Set<number>();
 
   /** With `groups`, each job leads a process group of its own (`setsid`), so that a timeout stops its whole tree. */
   readonly #base: string;
 
-  constructor(groups: boolean, base = tmpdir()) {
+  constructor(groups: boolean, base = tmpdir(), slots = 1) {
     this.#groups = groups;
     this.#base = base;
+    this.#slotCount = slots;
   }
 
-  /** Whether jobs can be started this way here: `/bin/sh`, and `setsid` when groups are asked for. */
+  /** Whether jobs can be started this way here: `/bin/sh` and `mkfifo`, and `setsid` and `/proc` when groups are asked for. */
   static available(groups: boolean): boolean {
-    return process.platform !== 'win32' && locate('/bin/sh') !== undefined && (!groups || locate('setsid') !== undefined);
+    return (
+      process.platform !== 'win32' &&
+      locate('/bin/sh') !== undefined &&
+      locate('mkfifo') !== undefined &&
+      (!groups || (locate('setsid') !== undefined && isFile('/proc/self/stat')))
+    );
+  }
+
+  /** Starts the shells now (they are otherwise started by the first job). */
+  start(): void {
+    if (this.#shell !== undefined) return;
+    this.#directory = claimDirectory(this.#base);
+    if (liveLaunchers++ === 0) process.on('exit', onExit);
+    launchers.add(this);
+    // The shell leads a process group of its own: the slots' shells and their jobs are in it,
+    // except jobs with a group of their own.
+    const child = spawn('/bin/sh', ['-c', HELPER, 'sh', this.#directory, String(this.#slotCount)], { stdio: ['pipe', 'ignore', 'inherit', 'pipe'], detached: true });
+    this.#shell = child;
+    child.stdin!.on('error', () => {}); // EPIPE once the shells are gone
+    for (let index = 1; index <= this.#slotCount; index++) this.#slots.push({ index, fd: undefined, busy: false, pending: undefined });
+    (child.stdio[3] as Readable).setEncoding('utf8').on('data', (text: string) => this.#onStatus(text));
+    child.once('close', () => {
+      // The shells are gone (killed): their jobs were stopped with them.
+      this.#gone = true;
+      this.#whenOpen?.();
+      for (const [id, running] of this.#running) this.#finish(id, running, null, false);
+      for (const start of this.#queued.splice(0)) start();
+    });
   }
 
   /** Runs one attempt of `argv` (or a `/bin/sh -c` line given as argv). Never rejects. */
-  run(argv: readonly string[], timeout: number | undefined, signal: AbortSignal): Promise<LaunchResult> {
+  run(argv: readonly string[], timeout: Timeout, signal: AbortSignal): Promise<LaunchResult> {
     const startedAt = Date.now();
     const started = performance.now();
     const failed = (error: NodeJS.ErrnoException): Promise<LaunchResult> =>
@@ -135,40 +223,63 @@ export class Launcher {
     const program = locate(argv[0]!);
     if (program === undefined) return failed(Object.assign(new Error(`spawn ${argv[0]} ENOENT`), { code: 'ENOENT', syscall: `spawn ${argv[0]}`, path: argv[0] }));
     if (signal.aborted) return Promise.resolve({ exitCode: null, signal: 'SIGTERM', timedOut: false, startedAt, durationMs: 0 });
-    const shell = this.#shells.find((candidate) => !candidate.busy) ?? this.#start();
-    shell.busy = true;
-    const id = ++this.#nextId;
-    const out = join(this.#directory!, `${id}.out`);
-    const err = join(this.#directory!, `${id}.err`);
-    const command = `${this.#groups ? `exec ${oneLine(locate('setsid')!)} ` : ''}${[program, ...argv.slice(1)].map(oneLine).join(' ')}`;
+    this.start();
+    const command = `exec ${this.#groups ? `${oneLine(locate('setsid')!)} ` : ''}${[program, ...argv.slice(1)].map(oneLine).join(' ')}`;
     return new Promise((resolve) => {
-      const running: Running = { shell, resolve, startedAt, started, out, err, pid: undefined, sent: undefined, timedOut: false, timer: undefined, grace: undefined };
-      this.#running.set(id, running);
-      if (timeout !== undefined) {
-        running.timer = setTimeout(() => {
+      const begin = (): void => {
+        const slot = this.#slots.find((candidate) => !candidate.busy && candidate.fd !== undefined);
+        if (this.#gone || slot === undefined) {
+          if (this.#gone) resolve({ exitCode: null, signal: 'SIGKILL', timedOut: false, startedAt, durationMs: performance.now() - started });
+          else this.#queued.push(begin);
+          return;
+        }
+        slot.busy = true;
+        const id = ++this.#nextId;
+        const running: Running = {
+          slot,
+          resolve,
+          startedAt,
+          started,
+          out: join(this.#directory!, `${id}.out`),
+          err: join(this.#directory!, `${id}.err`),
+          pid: undefined,
+          sent: undefined,
+          timedOut: false,
+          cancelTimeout: () => {},
+          grace: undefined,
+        };
+        this.#running.set(id, running);
+        running.cancelTimeout = armTimeout(timeout, performance.now(), () => {
           running.timedOut = true;
           this.#stopJob(running);
-        }, timeout);
-      }
-      const onAbort = (): void => this.#stopAll();
-      signal.addEventListener('abort', onAbort, { once: true });
-      const settle = running.resolve;
-      (running as { resolve: (result: LaunchResult) => void }).resolve = (result) => {
-        signal.removeEventListener('abort', onAbort);
-        settle(result);
+        });
+        const onAbort = (): void => this.#stopAll();
+        signal.addEventListener('abort', onAbort, { once: true });
+        (running as { resolve: (result: LaunchResult) => void }).resolve = (result) => {
+          signal.removeEventListener('abort', onAbort);
+          resolve(result);
+        };
+        this.#send(slot, `${id} ${this.#groups ? 1 : 0}\n${command}\n`);
       };
-      (shell.child.stdin as Writable).write(`${id} ${this.#groups ? 1 : 0}\n${command}\n`);
+      begin();
     });
   }
 
   /** Ends the shells once their jobs have ended (stopped ones: up to the grace period, then killed), and removes the directory. */
   async close(): Promise<void> {
-    await Promise.all(
-      this.#shells.map(({ child }) => {
-        (child.stdin as Writable).end();
-        return child.exitCode === null && child.signalCode === null ? new Promise((resolve) => child.once('close', resolve)) : undefined;
-      }),
-    );
+    const shell = this.#shell;
+    // Every job has ended: the shells only wait for their next line, and are ended with the directory.
+    if (this.#running.size > 0 && shell !== undefined && !this.#gone) {
+      // A slot's shell that has not opened its pipe yet would wait for a writer for ever.
+      if (this.#opened < this.#slotCount) await new Promise<void>((resolve) => (this.#whenOpen = resolve));
+      clearTimeout(this.#retry);
+      for (const slot of this.#slots) {
+        if (slot.fd !== undefined) closeSync(slot.fd);
+        slot.fd = undefined;
+      }
+      shell.stdin!.end();
+      if (!this.#gone) await new Promise((resolve) => shell.once('close', resolve));
+    }
     if (this.#stopping) {
       const deadline = performance.now() + GRACE_PERIOD;
       while ([...this.#stopped].some(isAlive) && performance.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
@@ -178,20 +289,50 @@ export class Launcher {
 
   /** Kills what is left of a stopped run, and removes the directory (also on exit). */
   destroy(): void {
-    if (this.#stopping) {
-      for (const pid of this.#stopped) signalJob(pid, 'SIGKILL', this.#groups);
-      for (const { child } of this.#shells) signalJob(child.pid, 'SIGKILL', true);
-    } else {
-      // The process exits while jobs run: none outlives it.
-      for (const running of this.#running.values()) signalJob(running.pid, 'SIGKILL', this.#groups);
-      for (const { child } of this.#shells) if (child.exitCode === null && child.signalCode === null) signalJob(child.pid, 'SIGKILL', true);
+    const shell = this.#shell;
+    if (this.#stopping) for (const pid of this.#stopped) signalJob(pid, 'SIGKILL', this.#groups);
+    else for (const running of this.#running.values()) signalJob(running.pid, 'SIGKILL', this.#groups); // the process exits while jobs run: none outlives it
+    if (shell !== undefined && shell.exitCode === null && shell.signalCode === null) signalJob(shell.pid, 'SIGKILL', true);
+    clearTimeout(this.#retry);
+    for (const slot of this.#slots) {
+      if (slot.fd !== undefined) closeSync(slot.fd);
+      slot.fd = undefined;
     }
-    if (this.#directory !== undefined) rmSync(this.#directory, { recursive: true, force: true });
+    if (this.#directory !== undefined) releaseDirectory(this.#directory);
     this.#directory = undefined;
     if (launchers.delete(this) && --liveLaunchers === 0) process.off('exit', onExit);
   }
 
-  /** Stops every job (Ctrl-C, --halt now): SIGTERM to them and to the shells' groups; a shell's end settles its job. */
+  /** Writes to a slot's pipe, the rest later if the pipe is full. */
+  #send(slot: Slot, text: string): void {
+    slot.pending = slot.pending === undefined ? Buffer.from(text) : Buffer.concat([slot.pending, Buffer.from(text)]);
+    this.#flush();
+  }
+
+  #flush(): void {
+    let blocked = false;
+    for (const slot of this.#slots) {
+      while (slot.pending !== undefined && slot.fd !== undefined) {
+        let written: number;
+        try {
+          written = writeSync(slot.fd, slot.pending);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code !== 'EAGAIN') throw error;
+          blocked = true;
+          break;
+        }
+        slot.pending = written === slot.pending.length ? undefined : slot.pending.subarray(written);
+      }
+    }
+    if (blocked && this.#retry === undefined) {
+      this.#retry = setTimeout(() => {
+        this.#retry = undefined;
+        this.#flush();
+      }, 1);
+    }
+  }
+
+  /** Stops every job (Ctrl-C, --halt now): SIGTERM to them and to the shells' group; the shells' end settles their jobs. */
   #stopAll(): void {
     if (this.#stopping) return;
     this.#stopping = true;
@@ -202,32 +343,31 @@ export class Launcher {
         signalJob(running.pid, 'SIGTERM', this.#groups);
       }
     }
-    for (const { child } of this.#shells) signalJob(child.pid, 'SIGTERM', true);
+    signalJob(this.#shell?.pid, 'SIGTERM', true);
   }
 
-  #start(): Shell {
-    if (this.#directory === undefined) {
-      this.#directory = mkdtempSync(join(this.#base, 'taskpool-'));
-      if (liveLaunchers++ === 0) process.on('exit', onExit);
-      launchers.add(this);
+  /** Opens the slots' pipes (read and write, so that opening never waits), once the shell has made them. */
+  #openSlots(): void {
+    this.#ready = true;
+    for (const slot of this.#slots) {
+      slot.fd = openSync(join(this.#directory!, `${slot.index}.in`), fs.O_RDWR | fs.O_NONBLOCK);
+      this.#send(slot, 'go\n');
     }
-    // Each shell leads a process group of its own: jobs without one of their own are in it.
-    const child = spawn('/bin/sh', ['-c', HELPER, 'sh', this.#directory], { stdio: ['pipe', 'ignore', 'inherit', 'pipe'], detached: true });
-    const shell: Shell = { child, busy: false, rest: '' };
-    this.#shells.push(shell);
-    (child.stdin as Writable).on('error', () => {});
-    (child.stdio[3] as Readable).setEncoding('utf8').on('data', (text: string) => this.#onStatus(shell, text));
-    child.once('close', () => {
-      // The shell is gone (killed): its job was stopped with it.
-      for (const [id, running] of this.#running) if (running.shell === shell) this.#finish(id, running, null);
-    });
-    return shell;
+    for (const start of this.#queued.splice(0)) start();
   }
 
-  #onStatus(shell: Shell, text: string): void {
-    const lines = (shell.rest + text).split('\n');
-    shell.rest = lines.pop()!;
+  #onStatus(text: string): void {
+    const lines = (this.#rest + text).split('\n');
+    this.#rest = lines.pop()!;
     for (const line of lines) {
+      if (line === 'ready') {
+        if (!this.#ready && this.#directory !== undefined) this.#openSlots();
+        continue;
+      }
+      if (line === 'open') {
+        if (++this.#opened === this.#slotCount) this.#whenOpen?.();
+        continue;
+      }
       const [idText, kind, value] = line.split(' ');
       const id = Number(idText);
       const running = this.#running.get(id);
@@ -239,24 +379,23 @@ export class Launcher {
           this.#stopped.add(running.pid);
           signalJob(running.pid, 'SIGTERM', this.#groups);
         } else if (running.sent !== undefined) this.#stopJob(running);
-      } else this.#finish(id, running, Number(value));
+      } else this.#finish(id, running, Number(value), kind === 'k');
     }
   }
 
-  #finish(id: number, running: Running, status: number | null): void {
+  #finish(id: number, running: Running, status: number | null, killed: boolean): void {
     this.#running.delete(id);
-    running.shell.busy = false;
-    clearTimeout(running.timer);
+    running.slot.busy = false;
+    running.cancelTimeout();
     clearTimeout(running.grace);
     let exitCode: number | null = status;
     let signal: NodeJS.Signals | null = null;
+    const name = status !== null && status > 128 ? SIGNAL_NAMES.get(status - 128) : undefined;
     if (status === null) signal = running.sent ?? 'SIGKILL';
-    else if (status > 128 && running.sent !== undefined && constants.signals[running.sent] === status - 128) {
+    else if (name !== undefined && (killed || name === running.sent || (running.sent === 'SIGTERM' && name === 'SIGKILL'))) {
+      // dash says nothing of SIGINT and SIGPIPE: those count as signals only when taskpool sent them.
       exitCode = null;
-      signal = running.sent;
-    } else if (status > 128 && running.sent === 'SIGTERM' && status === 128 + constants.signals.SIGKILL) {
-      exitCode = null;
-      signal = 'SIGKILL';
+      signal = name;
     }
     running.resolve({
       exitCode,
@@ -267,6 +406,8 @@ export class Launcher {
       stdoutFile: running.out,
       stderrFile: running.err,
     });
+    const next = this.#queued.shift();
+    next?.();
   }
 
   /** SIGTERM to the job (its group with `setsid`), SIGKILL after the grace period. */
@@ -280,6 +421,14 @@ export class Launcher {
       signalJob(running.pid, 'SIGKILL', this.#groups);
     }, GRACE_PERIOD);
     running.grace.unref();
+  }
+}
+
+function isFile(path: string): boolean {
+  try {
+    return statSync(path).isFile();
+  } catch {
+    return false;
   }
 }
 

@@ -8,10 +8,10 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { CancelledError, TaskPoolExecutor } from '../index.js';
 import { jobInputs, opener, InvalidInput, type Input, type Opener } from './cli-inputs.js';
-import { runAttempt, type AttemptResult } from './cli-job.js';
+import { MedianLimit, runAttempt, type AttemptResult, type Timeout } from './cli-job.js';
 import { Launcher } from './cli-launcher.js';
 import { parseArguments, usage, UsageError, type CliOptions } from './cli-options.js';
-import { LineCutter, Output, Spool, Tagger } from './cli-output.js';
+import { LineCutter, LineOrder, Output, Spool, Tagger, type LineTurn } from './cli-output.js';
 import { CommandTemplate } from './cli-placeholders.js';
 import { formatBar, formatProgress, formatSummary, ProgressLine, type Tally } from './cli-progress.js';
 
@@ -130,12 +130,24 @@ function isSuccess(result: AttemptResult): boolean {
   return result.error === undefined && result.exitCode === 0 && !result.timedOut;
 }
 
-/** GNU parallel's exit value of a job: its exit code, 127/126 when it could not start, -1 when killed. */
+/**
+ * GNU parallel's exit value of a job (the job log's Exitval): its exit code, 127/126 when it
+ * could not start, -1 when it timed out or was not run, 0 when a signal killed it (the signal
+ * goes in the next column).
+ */
 function exitValue(outcome: JobOutcome): number {
   const { result } = outcome;
-  if (result === undefined) return -1;
+  if (result === undefined || result.timedOut) return -1;
   if (result.error !== undefined) return result.error.code === 'ENOENT' ? 127 : 126;
+  if (result.signal !== null) return 0;
   return result.exitCode ?? -1;
+}
+
+/** The exit status of `--halt ...,fail=1` for the job that failed, as GNU parallel: its exit value, or 128 + n when signal n killed it. */
+function haltStatus(outcome: JobOutcome): number {
+  const { result } = outcome;
+  if (result !== undefined && !result.timedOut && result.error === undefined && result.signal !== null) return 128 + signalNumber(result.signal);
+  return exitValue(outcome);
 }
 
 function signalNumber(signal: NodeJS.Signals | null | undefined): number {
@@ -143,7 +155,7 @@ function signalNumber(signal: NodeJS.Signals | null | undefined): number {
 }
 
 /** What happened to a job that did not succeed, as a predicate. */
-function describeFailure(outcome: JobOutcome, timeout: number | undefined, command: string | undefined): string {
+function describeFailure(outcome: JobOutcome, timeout: CliOptions['timeout'], command: string | undefined): string {
   const { result, error } = outcome;
   if (result === undefined) return `was not run: ${error!}`;
   if (result.error !== undefined) {
@@ -153,7 +165,10 @@ function describeFailure(outcome: JobOutcome, timeout: number | undefined, comma
         : '';
     return `could not start (${result.error.message})${hint}`;
   }
-  if (result.timedOut) return `timed out after ${timeout} ms${result.signal === null ? '' : ` (stopped with ${result.signal})`}`;
+  if (result.timedOut) {
+    const limit = typeof timeout === 'object' ? `${Math.round(result.durationMs)} ms, over --timeout ${timeout.percent}% of the median run time of the jobs that succeeded` : `${timeout} ms`;
+    return `timed out after ${limit}${result.signal === null ? '' : ` (stopped with ${result.signal})`}`;
+  }
   if (result.signal !== null) return `was killed by signal ${result.signal}`;
   return `failed with exit code ${result.exitCode}`;
 }
@@ -169,6 +184,13 @@ function resumeFrom(path: string, mode: 'all' | 'failed'): Set<number> {
     if (mode === 'all' || succeeded) skip.add(Number(columns[0]));
   }
   return skip;
+}
+
+/** The number of jobs when it is known at once (every combination of the ::: groups, or -n at a time), else `undefined`. */
+function knownJobs({ sources, resume, maxArgs }: CliOptions): number | undefined {
+  if (sources.length === 0 || resume !== 'no' || !sources.every((source) => source.kind === 'values')) return undefined;
+  const counts = sources.map((source) => (source as { values: readonly string[] }).values.length);
+  return maxArgs > 1 ? Math.ceil(counts[0]! / maxArgs) : counts.reduce((a, b) => a * b, 1);
 }
 
 /** One run of `taskpool` over its inputs. */
@@ -192,6 +214,11 @@ class Runner {
   #stopReading: (() => void) | undefined;
   /** Starts jobs through one shell, unless output goes out line by line (`--line-buffer`) or there is no `/bin/sh`. */
   readonly #launcher: Launcher | undefined;
+  /** Each attempt's time limit: `--timeout`'s milliseconds, or one that follows the median run time (`--timeout N%`). */
+  readonly #timeout: Timeout;
+  readonly #medianLimit: MedianLimit | undefined;
+  /** With `--line-buffer --keep-order`: whose lines go out now. */
+  readonly #lineOrder: LineOrder | undefined;
 
   constructor(options: CliOptions, io: CliIO) {
     this.#options = options;
@@ -200,8 +227,13 @@ class Runner {
     this.#slots = Array.from({ length: options.jobs }, () => false);
     setMaxListeners(0, this.#stop.signal); // one listener per running job
     this.#open = opener(io.stdin as AsyncIterable<Buffer>);
+    if (options.lineBuffer && options.keepOrder) this.#lineOrder = new LineOrder();
+    if (typeof options.timeout === 'object') this.#timeout = this.#medianLimit = new MedianLimit(options.timeout.percent);
+    else this.#timeout = options.timeout;
     const groups = options.timeout !== undefined;
-    if (!options.lineBuffer && !options.dryRun && io.directSpawn !== true && Launcher.available(groups)) this.#launcher = new Launcher(groups, io.tmpdir ?? tmpdir());
+    if (!options.lineBuffer && !options.dryRun && io.directSpawn !== true && Launcher.available(groups)) {
+      this.#launcher = new Launcher(groups, io.tmpdir ?? tmpdir(), Math.max(1, Math.min(options.jobs, knownJobs(options) ?? Infinity)));
+    }
     const mode = options.progress === 'auto' ? (io.stderr.isTTY === true && !options.quiet && !options.dryRun ? 'line' : 'none') : options.progress;
     if (mode !== 'none') {
       const format = mode === 'bar' ? formatBar : formatProgress;
@@ -210,7 +242,7 @@ class Runner {
   }
 
   async run(): Promise<number> {
-    const { jobs, keepOrder, lineBuffer, joblog, resume } = this.#options;
+    const { jobs, keepOrder, joblog, resume } = this.#options;
     for (const source of this.#options.sources) {
       if (source.kind === 'file' && source.path !== '-' && !isReadableFile(source.path)) {
         this.#io.stderr.write(`taskpool: cannot read input file '${source.path}'\n`);
@@ -231,20 +263,18 @@ class Runner {
     const removeSignalHandler = this.#io.onSignal(this.#onSignal);
     this.#io.stdout.on('error', this.#onStdoutError);
     const pool = new TaskPoolExecutor({ maxWorkers: jobs, name: 'taskpool' });
-    const { sources, maxArgs } = this.#options;
+    const { sources } = this.#options;
     if (this.#io.stdin.isTTY === true && (sources.length === 0 || sources.some((source) => source.kind === 'file' && source.path === '-'))) {
       this.#io.stderr.write('taskpool: reading inputs from the terminal, one per line (end with Ctrl-D)\n');
     }
-    if (sources.length > 0 && resume === 'no' && sources.every((source) => source.kind === 'values')) {
-      // Known at once: every combination of the ::: groups, or -n at a time.
-      const counts = sources.map((source) => (source as { values: readonly string[] }).values.length);
-      this.#tally.total = maxArgs > 1 ? Math.ceil(counts[0]! / maxArgs) : counts.reduce((a, b) => a * b, 1);
-    }
+    this.#tally.total = knownJobs(this.#options);
     try {
+      // The shells that start jobs start while the first inputs are read.
+      if (this.#tally.total !== 0) this.#launcher?.start();
       this.#draw();
       // A buffer a few times the number of jobs lets fast jobs run on while, with
       // --keep-order, a slow one holds the output back; printing waits for the reader.
-      const outcomes = pool.map(this.#runJob, this.#jobs(), { bufferSize: jobs * 2, ordered: keepOrder && !lineBuffer });
+      const outcomes = pool.map(this.#runJob, this.#jobs(), { bufferSize: jobs * 2, ordered: keepOrder });
       for await (const outcome of outcomes) await this.#print(outcome);
     } finally {
       this.#progress?.stop();
@@ -324,6 +354,16 @@ class Runner {
       };
     }
     this.#slots[slot] = true;
+    const turn = this.#lineOrder?.take(this.#io.tmpdir ?? tmpdir());
+    try {
+      return await this.#runAttempts(job, slot, values, display, turn);
+    } finally {
+      if (turn !== undefined) this.#lineOrder!.end(turn, this.#writeNow);
+    }
+  };
+
+  /** Runs a job's attempts (up to --retries) and counts the outcome. */
+  async #runAttempts(job: Job, slot: number, values: { inputs: string[]; seq: number; slot: number }, display: string, turn: LineTurn | undefined): Promise<JobOutcome> {
     const argv = this.#template.argv(values);
     const { signal } = this.#stop;
     this.#tally.running++;
@@ -338,14 +378,14 @@ class Runner {
       stdout?.dispose();
       stderr?.dispose();
       if (this.#launcher !== undefined) {
-        const launched = await this.#launcher.run(argv, this.#options.timeout, signal);
+        const launched = await this.#launcher.run(argv, this.#timeout, signal);
         result = launched;
         stdout = launched.stdoutFile === undefined ? new Spool() : Spool.adopt(launched.stdoutFile);
         stderr = launched.stderrFile === undefined ? new Spool() : Spool.adopt(launched.stderrFile);
       } else {
         stdout = new Spool(this.#io.tmpdir ?? tmpdir());
         stderr = new Spool(this.#io.tmpdir ?? tmpdir());
-        result = await this.#spawn(argv, values.inputs, stdout, stderr, signal);
+        result = await this.#spawn(argv, values.inputs, stdout, stderr, signal, turn);
       }
       if (signal.aborted) status = 'interrupted';
       else if (isSuccess(result)) status = 'succeeded';
@@ -356,15 +396,22 @@ class Runner {
     this.#slots[slot] = false;
     this.#tally.running--;
     this.#tally[status]++;
-    this.#afterJob(status === 'failed' ? exitValue({ job, status, attempts, display, result }) : undefined);
+    if (status === 'succeeded') this.#medianLimit?.add(result.durationMs);
+    this.#afterJob(status === 'failed' ? haltStatus({ job, status, attempts, display, result }) : undefined);
     return { job, status, attempts, display, result, stdout, stderr };
+  }
+
+  /** Writes a chunk out now, at the pace the stream is read (its backpressure stops reading the children). */
+  readonly #writeNow = (stream: NodeJS.WritableStream, chunk: Buffer): void => {
+    this.#progress?.clear();
+    void this.#output.write(stream, chunk);
   };
 
   /** Runs one attempt with Node.js's own spawn, output through pipes (read only while stdout keeps up). */
-  async #spawn(argv: readonly string[], inputs: readonly string[], stdout: Spool, stderr: Spool, signal: AbortSignal): Promise<AttemptResult> {
-    const sinks = this.#options.lineBuffer ? this.#lineSinks(inputs, stdout, stderr) : undefined;
+  async #spawn(argv: readonly string[], inputs: readonly string[], stdout: Spool, stderr: Spool, signal: AbortSignal, turn: LineTurn | undefined): Promise<AttemptResult> {
+    const sinks = this.#options.lineBuffer ? this.#lineSinks(inputs, stdout, stderr, turn) : undefined;
     const result = await runAttempt(argv, {
-      timeout: this.#options.timeout,
+      timeout: this.#timeout,
       signal,
       stdout: sinks?.stdout ?? stdout.write,
       stderr: sinks?.stderr ?? stderr.write,
@@ -378,14 +425,20 @@ class Runner {
   }
 
   /** For `--line-buffer`: whole lines go out as they come (tagged with `--tag`); the byte count goes to the spool's size. */
-  #lineSinks(inputs: readonly string[], stdout: Spool, stderr: Spool): { stdout: (chunk: Buffer) => void; stderr: (chunk: Buffer) => void; end(): void } {
+  #lineSinks(
+    inputs: readonly string[],
+    stdout: Spool,
+    stderr: Spool,
+    turn: LineTurn | undefined,
+  ): { stdout: (chunk: Buffer) => void; stderr: (chunk: Buffer) => void; end(): void } {
     const make = (stream: NodeJS.WritableStream, spool: Spool): { sink: (chunk: Buffer) => void; end(): void } => {
       const cutter = new LineCutter();
       const tagger = this.#options.tag ? new Tagger(`${inputs.join(' ')}\t`) : undefined;
       const emit = (lines: Buffer | undefined): void => {
         if (lines === undefined) return;
-        this.#progress?.clear();
-        void this.#output.write(stream, tagger?.tag(lines) ?? lines);
+        const tagged = tagger?.tag(lines) ?? lines;
+        if (turn === undefined) this.#writeNow(stream, tagged);
+        else turn.emit(stream, tagged, this.#writeNow);
       };
       return {
         sink: (chunk) => {
@@ -412,7 +465,7 @@ class Runner {
     if (!reached) return;
     let exitCode: number;
     if (halt.why === 'success') exitCode = 0;
-    else if (halt.why === 'fail' && !halt.percent && halt.count === 1 && failedExit !== undefined) exitCode = failedExit < 0 ? 1 : failedExit;
+    else if (halt.why === 'fail' && !halt.percent && halt.count === 1 && failedExit !== undefined) exitCode = failedExit <= 0 ? 1 : failedExit;
     else if (halt.percent) exitCode = Math.round((tally.failed * 100) / Math.max(1, done));
     else exitCode = Math.min(tally.failed, 101);
     const what = halt.why === 'fail' ? 'failed' : halt.why === 'success' ? 'succeeded' : 'finished';

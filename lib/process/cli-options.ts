@@ -20,8 +20,8 @@ export type ProgressMode = 'auto' | 'line' | 'bar' | 'none';
 export interface CliOptions {
   /** Jobs run at once. */
   readonly jobs: number;
-  /** Milliseconds each attempt may run. */
-  readonly timeout: number | undefined;
+  /** Milliseconds each attempt may run, or `{ percent }` of the median run time of the jobs that succeeded (`--timeout N%`). */
+  readonly timeout: number | { readonly percent: number } | undefined;
   /** Attempts of a failed job in all (`--retries`, as GNU parallel: 0 and 1 both mean one). */
   readonly retries: number;
   /** Print output in input order. */
@@ -94,7 +94,9 @@ Inputs:
 
 Running:
   -j, --jobs N          run N jobs at once (default: available parallelism, here ${defaultJobs})
-      --timeout DUR     stop an attempt after DUR: 500ms, 30s, 2m, 1h, 1m30s, or plain seconds
+      --timeout DUR     stop an attempt after DUR: 500ms, 30s, 2m, 1h, 1m30s, or plain seconds;
+                        N% stops one that runs longer than N% of the median run time of
+                        the jobs that succeeded so far (none before one has), as GNU parallel
       --retries N       run a failed job up to N times in all (as GNU parallel; default: 1)
       --halt WHEN,WHY   now|soon,fail=N|success=N|done=N, N or N%; also 0, 1, 2, -1, -2, N%
       --halt-on-error   the same as --halt soon,fail=1
@@ -108,7 +110,8 @@ Running:
 Output:
   -k, --keep-order      print jobs' output in input order (default: as they complete)
       --tag             prefix each output line with the job's inputs and a tab
-      --line-buffer     print output line by line as it comes (lines are never cut)
+      --line-buffer     print output line by line as it comes (lines are never cut); with -k,
+                        a job's lines wait until every earlier job has ended (as GNU parallel)
       --json            print one JSON object per job on stdout (taskpool's own)
       --bar             show a progress bar on stderr
       --progress, --eta show the progress line with an ETA on stderr
@@ -121,7 +124,8 @@ Each job's output is printed in one piece, never interleaved with another job's,
 byte; while the job runs it waits in a temporary file (removed on every exit, Ctrl-C included).
 A summary is printed on stderr at the end (GNU parallel prints none: --quiet).
 Exit status (as GNU parallel): 0 every job succeeded, 1-100 the number of failed jobs, 101
-more than 100 failed, 255 bad usage; with --halt ...fail=1 the failed job's exit code;
+more than 100 failed, 255 bad usage; with --halt ...fail=1 the failed job's exit code
+(128 + n when signal n killed it);
 130 interrupted (Ctrl-C), 143 SIGTERM.
 
 Not supported (refused): --pipe, -X, -m, --colsep, --sshlogin, {= perl =}, :::+ and ::::+.
@@ -202,11 +206,12 @@ const VALUE_OPTIONS: Readonly<Record<string, readonly [string, Setter]>> = (() =
   add(['-n', '--max-args'], (s, v) => (s.maxArgs = parseCount(v, '--max-args', 1)));
   add(['--retries'], (s, v) => (s.retries = Math.max(1, parseCount(v, '--retries', 0))));
   add(['--timeout'], (s, v) => {
-    const timeout = parseDuration(v);
+    const percent = /^(\d+(\.\d+)?)%$/.exec(v);
+    const timeout = percent === null ? parseDuration(v) : Number(percent[1]);
     if (timeout === undefined || timeout <= 0) {
-      throw new UsageError(`invalid --timeout '${v}': expected a positive duration such as 500ms, 30s, 2m or a number of seconds`);
+      throw new UsageError(`invalid --timeout '${v}': expected a positive duration such as 500ms, 30s, 2m or a number of seconds, or a percentage such as 200%`);
     }
-    s.timeout = timeout;
+    s.timeout = percent === null ? timeout : { percent: timeout };
   });
   add(['--halt'], (s, v) => (s.halt = parseHalt(v)));
   add(['-a', '--arg-file'], (s, v) => s.files.push(v));

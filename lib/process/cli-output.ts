@@ -238,3 +238,71 @@ export class Output {
     for (const listener of this.#listeners) listener(behind);
   }
 }
+
+/** Writes a chunk to a stream (with the run's backpressure and progress line). */
+export type WriteTo = (stream: Stream, chunk: Buffer) => void;
+
+/** One job's place in `LineOrder`: whether its lines go out as they come, and what waits meanwhile. */
+export class LineTurn {
+  readonly #directory: string;
+  readonly #held = new Map<Stream, Spool>();
+  live = false;
+  ended = false;
+
+  constructor(directory: string) {
+    this.#directory = directory;
+  }
+
+  /** Writes whole lines now if it is this job's turn, else keeps them (in memory, then in a file) for then. */
+  emit(stream: Stream, lines: Buffer, write: WriteTo): void {
+    if (this.live) {
+      write(stream, lines);
+      return;
+    }
+    let spool = this.#held.get(stream);
+    if (spool === undefined) this.#held.set(stream, (spool = new Spool(this.#directory)));
+    spool.write(lines);
+  }
+
+  /** Writes what was kept, then lets lines go out as they come. */
+  release(write: WriteTo): void {
+    for (const [stream, spool] of this.#held) {
+      for (const chunk of spool.chunks()) write(stream, chunk);
+      spool.dispose();
+    }
+    this.#held.clear();
+    this.live = true;
+  }
+
+  /** Frees what was kept, unwritten (the run stops). */
+  dispose(): void {
+    for (const spool of this.#held.values()) spool.dispose();
+    this.#held.clear();
+  }
+}
+
+/**
+ * `--line-buffer` with `--keep-order`, as GNU parallel: the lines of the oldest job that has not
+ * ended go out as they come; a later job's lines wait until every earlier job has ended, then
+ * go out, and the job's next lines as they come.
+ */
+export class LineOrder {
+  readonly #turns: LineTurn[] = [];
+
+  /** A turn for the next job, taken in input order. */
+  take(directory: string): LineTurn {
+    const turn = new LineTurn(directory);
+    this.#turns.push(turn);
+    if (this.#turns.length === 1) turn.live = true;
+    return turn;
+  }
+
+  /** The job of `turn` has ended: the next jobs have their turn, in order. */
+  end(turn: LineTurn, write: WriteTo): void {
+    turn.ended = true;
+    while (this.#turns[0]?.ended === true) {
+      this.#turns.shift();
+      this.#turns[0]?.release(write);
+    }
+  }
+}
