@@ -9,8 +9,8 @@ import type { ExecutorOptions, ExecutorStats, RunOptions, ShutdownOptions } from
 export type { ExecutorOptions, ExecutorStats, RunOptions, ShutdownOptions } from './executor-options.js';
 import { internals, type Future } from './future.js';
 import { captureContext, type Context } from './internal/async-context.js';
-import { mapIterables, splitMapArguments, type MapResults } from './map.js';
-import { WorkItem, Phase, type ItemState, type TaskPolicy } from './work-item.js';
+import { mapWorkItems, splitMapArguments, type MapResults } from './map.js';
+import { MapWorkItem, WorkItem, Phase, type ItemState, type TaskPolicy } from './work-item.js';
 import { PriorityQueue } from './internal/queue.js';
 import { cancelTimer, now, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkSignal, checkString, checkTimeout, fail, isThenable, type OptionChecks } from './internal/validate.js';
@@ -73,6 +73,8 @@ export abstract class Executor implements AsyncDisposable {
   #gateWait: (() => void) | undefined;
   /** This executor's work items: a class of its own, whose `futureCancelled` calls back into it. */
   readonly #Item: new (task: unknown, args: unknown, context: Context) => WorkItem;
+  /** Its map items (no future): a class of its own likewise. */
+  readonly #MapItem: new (task: unknown, args: unknown, context: Context) => MapWorkItem;
   /** Single-flight: the task in flight for each key. */
   readonly #flights = new SingleFlight();
   readonly #queue = new PriorityQueue<WorkItem>();
@@ -124,6 +126,11 @@ export abstract class Executor implements AsyncDisposable {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const executor = this;
     this.#Item = class extends WorkItem {
+      futureCancelled(future: Future<unknown>, _wasRunning: boolean, error: unknown): void {
+        executor.#itemCancelled(this, future, error);
+      }
+    };
+    this.#MapItem = class extends MapWorkItem {
       futureCancelled(future: Future<unknown>, _wasRunning: boolean, error: unknown): void {
         executor.#itemCancelled(this, future, error);
       }
@@ -216,7 +223,14 @@ export abstract class Executor implements AsyncDisposable {
     this.checkTask(task, 'map over');
     const action = `map over executor '${this.name}'`;
     const split = splitMapArguments(iterables, action);
-    return mapIterables((values) => this.schedule(task, values), split.iterables, split.options, action, () => this.assertOpen());
+    // The items submitted by one synchronous fill of the map share its caller's async context.
+    let context: Context | null = null;
+    const contextOf = (): Context => (context ??= captureContext());
+    const submit = (values: unknown[], fresh: boolean): MapWorkItem => {
+      if (fresh) context = null;
+      return this.scheduleMapItem(task, values, contextOf);
+    };
+    return mapWorkItems(submit, split.iterables, split.options, action, () => this.assertOpen());
   }
 
   /**
@@ -240,9 +254,9 @@ export abstract class Executor implements AsyncDisposable {
     this.#shutdown = true;
     if (cancelFutures) {
       // One at a time: a done callback that shuts down again finds only what is left.
-      for (let item = this.#queue.shift(); item !== undefined; item = this.#queue.shift()) if (item.phase === Phase.QUEUED) item.future.cancel();
+      for (let item = this.#queue.shift(); item !== undefined; item = this.#queue.shift()) if (item.phase === Phase.QUEUED) item.cancel();
       this.#queuedCancelled = 0;
-      for (const item of this.#backoff) item.future.cancel();
+      for (const item of this.#backoff) item.cancel();
     }
     return wait ? this.onIdle() : Promise.resolve();
   }
@@ -358,6 +372,28 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /**
+   * Queues one task of a `map` call: a work item without a future (the map alone sees its
+   * outcome), with the executor's own options, run in `context()` unless it starts now.
+   * @internal
+   */
+  protected scheduleMapItem(task: unknown, args: unknown[], context: () => Context): MapWorkItem {
+    this.assertOpen();
+    const startNow = this.#running < this.maxWorkers && this.#pending === 0 && this.#ungated;
+    const item = new this.#MapItem(task, args, startNow ? undefined : context());
+    if (this.#defaultPolicy !== undefined) item.state = this.#newState(this.#defaultPolicy, 0);
+    if (startNow) {
+      this.#running++;
+      this.#begin(item);
+      void this.#work(item);
+      return item;
+    }
+    this.#pending++;
+    this.#queue.push(item);
+    this.#startWorkers();
+    return item;
+  }
+
+  /**
    * Throws unless the executor accepts work.
    *
    * @throws {ExecutorShutdownError} after shutdown; {@link BrokenExecutorError} once broken.
@@ -460,12 +496,12 @@ export abstract class Executor implements AsyncDisposable {
   #begin(item: WorkItem): void {
     item.phase = Phase.RUNNING;
     if (item.attempt++ === 0) {
-      internals.start(item.future);
+      item.start();
       if (item.state !== undefined) this.#flights.started(item);
       const deadline = item.state?.policy?.deadline;
       if (deadline !== undefined) this.#stateOf(item).deadlineTimer = startTimer(deadline, () => this.#deadlinePassed(item, deadline));
     } else {
-      internals.newAttempt(item.future);
+      item.newAttempt();
     }
   }
 
@@ -518,13 +554,9 @@ export abstract class Executor implements AsyncDisposable {
   /** Settles an item's future (and its followers) with the outcome of its last attempt. */
   #finish(item: WorkItem, fulfilled: boolean, outcome: unknown): void {
     this.#retire(item);
-    if (fulfilled) {
-      this.#completed++;
-      internals.resolve(item.future, outcome);
-    } else {
-      this.#failed++;
-      internals.reject(item.future, outcome);
-    }
+    if (fulfilled) this.#completed++;
+    else this.#failed++;
+    item.settle(fulfilled, outcome);
     if (item.state !== undefined) this.#flights.settled(item, fulfilled, outcome);
   }
 
@@ -727,7 +759,7 @@ export abstract class Executor implements AsyncDisposable {
     const error = new TimeoutError(`Task on executor '${this.name}' passed its deadline of ${deadline} ms`);
     const phase = item.phase;
     if (phase === Phase.DONE) return;
-    if (phase === Phase.RUNNING) internals.abortAttempt(item.future, error);
+    if (phase === Phase.RUNNING) item.abortAttempt(error);
     this.#leave(item, phase, 'failure', error);
     this.#finish(item, false, error);
     this.#notifyIdle();
@@ -740,7 +772,7 @@ export abstract class Executor implements AsyncDisposable {
       if (item.phase !== Phase.RUNNING || item.attempt !== attempt) return;
       item.timer = undefined;
       const error = new TimeoutError(`Task on executor '${this.name}' timed out after ${timeout} ms`);
-      internals.abortAttempt(item.future, error);
+      item.abortAttempt(error);
       this.interrupt(item, error);
       this.#attemptEnded(item, false, error);
     });

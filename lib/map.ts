@@ -1,7 +1,8 @@
 import pDefer, { type DeferredPromise } from 'p-defer';
 import { TimeoutError } from './errors.js';
-import { internals, type Future } from './future.js';
+import { Future, internals } from './future.js';
 import { FifoQueue } from './internal/queue.js';
+import { Settled } from './work-item.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkBoolean, checkOptions, checkPositiveInteger, checkSignal, checkTimeout, fail, isSyncIterable, type OptionChecks } from './internal/validate.js';
 
@@ -69,11 +70,56 @@ export interface MapOptions {
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
 
 /**
- * What `map` uses of the future `submit` returns for an item; a lighter per-item handle with
- * these members (and an outcome for `internals.outcome`) can stand in for it.
+ * What `map` keeps of one submitted item: the executors' map work items are one (they have
+ * no future), and a future is seen through a {@link FutureItem}.
  * @internal
  */
-export type MapItem<R> = Pick<Future<R>, 'addDoneCallback' | 'done' | 'state' | 'cancel'>;
+export interface MapItem {
+  /** How it ended, once done. */
+  readonly settled: Settled;
+  /** Once settled: the value, the error or the `CancelledError`. */
+  readonly outcome: unknown;
+  done(): boolean;
+  /** As `future.cancel(reason)`. */
+  cancel(reason?: unknown): boolean;
+  /** Calls `callback` once it has settled (at once if it has). One callback per item. */
+  whenDone(callback: (item: MapItem) => void): void;
+}
+
+/** What a map submits an item with: it gives the item's handle, or its future. @internal */
+export type Submit = (values: unknown[], fresh: boolean) => MapItem | Future<unknown>;
+
+/** A future seen as a {@link MapItem}: for a backend whose `map` submits futures. */
+class FutureItem implements MapItem {
+  readonly #future: Future<unknown>;
+
+  constructor(future: Future<unknown>) {
+    this.#future = future;
+  }
+
+  get settled(): Settled {
+    const state = this.#future.state;
+    if (state === 'fulfilled') return Settled.FULFILLED;
+    if (state === 'rejected') return Settled.REJECTED;
+    return state === 'cancelled' ? Settled.CANCELLED : Settled.NOT_YET;
+  }
+
+  get outcome(): unknown {
+    return internals.outcome(this.#future);
+  }
+
+  done(): boolean {
+    return this.#future.done();
+  }
+
+  cancel(reason?: unknown): boolean {
+    return this.#future.cancel(reason);
+  }
+
+  whenDone(callback: (item: MapItem) => void): void {
+    this.#future.addDoneCallback(() => callback(this));
+  }
+}
 
 const MAP_OPTIONS: OptionChecks = { bufferSize: checkPositiveInteger, timeout: checkTimeout, signal: checkSignal, ordered: checkBoolean };
 
@@ -103,13 +149,29 @@ export function splitMapArguments(rest: unknown[], action: string): { iterables:
 
 /**
  * Runs `submit` over zipped inputs and yields the outcomes in input or completion order,
- * keeping at most `bufferSize` submitted and not yet yielded. Built once on an executor's
- * submit, for every backend. `action` names the call in messages ("map over executor 'x'");
+ * keeping at most `bufferSize` submitted and not yet yielded, for a backend whose `submit`
+ * gives futures. `action` names the call in messages ("map over executor 'x'");
  * `assertOpen`, called once the arguments are valid, throws when the executor takes no work.
  * @internal
  */
 export function mapIterables<R>(
-  submit: (values: unknown[]) => MapItem<R>,
+  submit: (values: unknown[]) => Future<R>,
+  iterables: AnyIterable<unknown>[],
+  options: MapOptions | undefined,
+  action: string,
+  assertOpen?: () => void,
+): MapResults<R> {
+  return mapWorkItems(submit, iterables, options, action, assertOpen);
+}
+
+/**
+ * {@link mapIterables} over items that are their own handles: the `Executor` base's `map`,
+ * for every backend. `submit` is told when an item is the first of a synchronous fill
+ * (`fresh`): the items of one fill are submitted in the same async context.
+ * @internal
+ */
+export function mapWorkItems<R>(
+  submit: Submit,
   iterables: AnyIterable<unknown>[],
   options: MapOptions | undefined,
   action: string,
@@ -152,7 +214,7 @@ const SERVING = {} as Call<unknown>;
  * @internal
  */
 export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable {
-  readonly #submit: (values: unknown[]) => MapItem<R>;
+  readonly #submit: Submit;
   readonly #iterators: AnyIterator[];
   readonly #async: boolean;
   readonly #bufferSize: number;
@@ -161,8 +223,8 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   /** Unset once the map no longer watches it (it closed, or the deadline passed). */
   #signal: AbortSignal | undefined;
   readonly #action: string;
-  readonly #queue = new FifoQueue<MapItem<R>>();
-  readonly #unsettled = new Set<MapItem<R>>();
+  readonly #queue = new FifoQueue<MapItem>();
+  readonly #unsettled = new Set<MapItem>();
   #count = 0;
   #unfinished = 0;
   /** The last result handed out still counts against the buffer (until the next `next()`). */
@@ -179,6 +241,8 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   #closed = false;
   /** Inputs are being read synchronously. */
   #filling = false;
+  /** The next item submitted is the first of a synchronous fill. */
+  #fresh = true;
   /** An async input's step is awaited. */
   #pulling = false;
   #listening = false;
@@ -188,7 +252,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   /** The first call waits for `#wake()`. */
   #asleep = false;
 
-  constructor(submit: (values: unknown[]) => MapItem<R>, iterables: AnyIterable<unknown>[], options: MapOptions, action: string) {
+  constructor(submit: Submit, iterables: AnyIterable<unknown>[], options: MapOptions, action: string) {
     this.#submit = submit;
     this.#action = action;
     this.#bufferSize = options.bufferSize ?? Infinity;
@@ -321,10 +385,10 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
         const head = this.#queue.peek();
         if (head !== undefined && head.done()) {
           this.#queue.shift();
-          const outcome = internals.outcome(head as Future<unknown>);
+          const { outcome, settled } = head;
           // Cancelled by the deadline: its CancelledError's cause is the map's TimeoutError.
-          if (head.state === 'cancelled' && this.#deadline !== undefined && (outcome as Error).cause === this.#deadline) throw this.#deadline;
-          if (head.state !== 'fulfilled') throw outcome;
+          if (settled === Settled.CANCELLED && this.#deadline !== undefined && (outcome as Error).cause === this.#deadline) throw this.#deadline;
+          if (settled !== Settled.FULFILLED) throw outcome;
           this.#held = true;
           return { value: outcome as R, done: false };
         }
@@ -372,7 +436,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     this.#wake();
   };
 
-  readonly #onSettled = (item: MapItem<R>): void => {
+  readonly #onSettled = (item: MapItem): void => {
     if (this.#closed) return;
     if (!--this.#unfinished) {
       // Once the input has ended and every submitted item has settled, nothing can time out.
@@ -420,6 +484,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   /** Submits more work while the buffer allows and the inputs give their items at once. */
   #fill(): void {
     this.#filling = true;
+    this.#fresh = true;
     while (!this.#inputDone && !this.#pulling && this.#count < this.#bufferSize) {
       const values = this.#read(0, new Array<unknown>(this.#iterators.length));
       if (values === undefined || !this.#submitOne(values)) break;
@@ -461,6 +526,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   /** An awaited step has come: reads on, submits, fills; wakes the waiting call once reading stops. */
   #readOn(index: number, values: unknown[], step: unknown, failure: { error: unknown } | undefined): void {
     this.#pulling = false;
+    this.#fresh = true;
     if (this.#took(index, values, step, failure)) {
       const tuple = this.#read(index + 1, values);
       if (tuple !== undefined && this.#submitOne(tuple)) this.#fill();
@@ -494,9 +560,11 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   }
 
   #submitOne(values: unknown[]): boolean {
-    let item: MapItem<R>;
+    let item: MapItem;
     try {
-      item = this.#submit(values);
+      const submitted = this.#submit(values, this.#fresh);
+      this.#fresh = false;
+      item = submitted instanceof Future ? new FutureItem(submitted) : submitted;
     } catch (error) {
       // The executor was shut down (or broke): yield what was submitted, then throw this.
       this.#inputEnded(-1, { error });
@@ -507,7 +575,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     if (this.#ordered) this.#queue.push(item);
     else this.#unsettled.add(item);
     this.#listen();
-    item.addDoneCallback(this.#onSettled);
+    item.whenDone(this.#onSettled);
     return true;
   }
 

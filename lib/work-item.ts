@@ -1,5 +1,7 @@
-import type { Future } from './future.js';
+import { CancelledError } from './errors.js';
+import { internals, type Future } from './future.js';
 import type { Context } from './internal/async-context.js';
+import type { MapItem } from './map.js';
 import type { TimerHandle } from './internal/timers.js';
 import type { CircuitPermit } from './policies/circuit-breaker.js';
 import type { RetryPolicy } from './policies/retry.js';
@@ -105,6 +107,117 @@ export abstract class WorkItem {
     return this.future.signal;
   }
 
+  // How the scheduler settles the item: through its future here; a map item, which has none, settles itself.
+
+  /** The first attempt starts: pending → running. @internal */
+  start(): void {
+    internals.start(this.future);
+  }
+
+  /** Another attempt starts: the next read of `signal` gives a fresh one. @internal */
+  newAttempt(): void {
+    internals.newAttempt(this.future);
+  }
+
+  /** Aborts the current attempt's signal with `reason`. @internal */
+  abortAttempt(reason: unknown): void {
+    internals.abortAttempt(this.future, reason);
+  }
+
+  /** Settles with the outcome of the last attempt. @internal */
+  settle(fulfilled: boolean, outcome: unknown): void {
+    if (fulfilled) internals.resolve(this.future, outcome);
+    else internals.reject(this.future, outcome);
+  }
+
+  /** Cancels the task (as `future.cancel()`). @internal */
+  cancel(reason?: unknown): boolean {
+    return this.future.cancel(reason);
+  }
+
   /** Tells its executor (each executor has a subclass of its own, so that this costs a task nothing). @internal */
   abstract futureCancelled(future: Future<unknown>, wasRunning: boolean, error: unknown): void;
+}
+
+/** How a {@link MapWorkItem} ended. @internal */
+export const Settled = {
+  NOT_YET: 0,
+  FULFILLED: 1,
+  REJECTED: 2,
+  CANCELLED: 3,
+} as const;
+
+/** One of the {@link Settled} values. @internal */
+export type Settled = (typeof Settled)[keyof typeof Settled];
+
+/**
+ * A task of a `map` call: nobody but the map sees its outcome, so it has no future. It is its
+ * own handle for the map (a {@link MapItem}): it keeps its outcome and tells the map once,
+ * when it settles. It has no key, signal or deadline of its own (the map has them); the
+ * executor's policies (retry, timeout, rate limit, breaker) apply to it as to any task.
+ * @internal
+ */
+export abstract class MapWorkItem extends WorkItem implements MapItem {
+  /** Once settled: the value, the error or the `CancelledError`. */
+  outcome: unknown;
+  settled: Settled = Settled.NOT_YET;
+  /** The map's callback, once it has asked; called once, when the item settles. */
+  #onDone: ((item: MapItem) => void) | undefined;
+  /** Made when the task reads its signal, or when an attempt is aborted. */
+  #controller: AbortController | undefined;
+
+  override get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.settled === Settled.CANCELLED) this.#controller.abort(this.outcome);
+    }
+    return this.#controller.signal;
+  }
+
+  done(): boolean {
+    return this.settled !== Settled.NOT_YET;
+  }
+
+  whenDone(callback: (item: MapItem) => void): void {
+    if (this.settled !== Settled.NOT_YET) callback(this);
+    else this.#onDone = callback;
+  }
+
+  override start(): void {}
+
+  override newAttempt(): void {
+    if (this.settled === Settled.NOT_YET) this.#controller = undefined;
+  }
+
+  override abortAttempt(reason: unknown): void {
+    (this.#controller ??= new AbortController()).abort(reason);
+  }
+
+  override settle(fulfilled: boolean, outcome: unknown): void {
+    if (this.settled !== Settled.NOT_YET) return;
+    this.settled = fulfilled ? Settled.FULFILLED : Settled.REJECTED;
+    this.outcome = outcome;
+    this.#done();
+  }
+
+  /** As `future.cancel()`: the executor hears of it (as from a future), then the map. */
+  override cancel(reason?: unknown): boolean {
+    if (this.settled !== Settled.NOT_YET) return this.settled === Settled.CANCELLED;
+    const running = this.attempt !== 0;
+    const message = typeof reason === 'string' ? reason : running ? 'Cancelled while running' : 'Cancelled before it started';
+    const error = new CancelledError(message, reason === undefined ? undefined : { cause: reason });
+    this.settled = Settled.CANCELLED;
+    this.outcome = error;
+    this.#controller?.abort(error);
+    this.futureCancelled(undefined as never, running, error);
+    this.#done();
+    return true;
+  }
+
+  #done(): void {
+    const callback = this.#onDone;
+    if (callback === undefined) return;
+    this.#onDone = undefined;
+    callback(this);
+  }
 }

@@ -9,7 +9,8 @@
  */
 import { CancelledError, TaskPoolExecutor, TimeoutError, type ExecutorOptions, type Future, type RunOptions, type TaskContext } from '../../lib/index.js';
 import { internals } from '../../lib/future.js';
-import type { WorkItem } from '../../lib/work-item.js';
+import { MapWorkItem, Settled, type WorkItem } from '../../lib/work-item.js';
+import type { Context } from '../../lib/internal/async-context.js';
 import type { FakeClock } from './clock.js';
 import type { ReasonKind, TaskKind, TaskSpec, ValueKind } from './program.js';
 
@@ -158,10 +159,68 @@ export class Probe extends TaskPoolExecutor {
     return future;
   }
 
+  /** A map item has no future: the model follows it through a mirror future that settles with it. */
+  protected override scheduleMapItem(task: unknown, args: unknown[], context: () => Context): MapWorkItem {
+    const record = this.#model.scheduling(task, args);
+    let item: MapWorkItem;
+    try {
+      item = super.scheduleMapItem(task, args, context);
+    } finally {
+      this.#model.scheduleReturned(record);
+    }
+    this.#model.scheduled(task, args, mirror(item));
+    return item;
+  }
+
   protected override execute(item: WorkItem): unknown {
-    this.#model.starting(item.task, item.args, item.future);
+    this.#model.starting(item.task, item.args, item instanceof MapWorkItem ? mirror(item) : item.future);
     return super.execute(item);
   }
+}
+
+const mirrors = new WeakMap<MapWorkItem, Future<unknown>>();
+
+/**
+ * A future that follows a map item: `running` when it starts, settled (or cancelled, with the
+ * same error) when it does, right after the item itself. Nobody outside the model sees it.
+ */
+function mirror(item: MapWorkItem): Future<unknown> {
+  let future = mirrors.get(item);
+  if (future !== undefined) return future;
+  const owner = {
+    get attempt(): number {
+      return item.attempt;
+    },
+    futureCancelled: (): void => {},
+  };
+  const made = (future = internals.create<unknown>(owner));
+  mirrors.set(item, made);
+  const follow = (): void => {
+    if (item.settled === Settled.FULFILLED) internals.resolve(made, item.outcome);
+    else if (item.settled === Settled.REJECTED) internals.reject(made, item.outcome);
+    else if (item.settled === Settled.CANCELLED) internals.cancel(made, item.outcome);
+  };
+  if (item.attempt > 0) internals.start(made);
+  follow();
+  const { start, abortAttempt, settle, cancel } = item;
+  item.start = () => {
+    start.call(item);
+    internals.start(made);
+  };
+  item.abortAttempt = (reason) => {
+    abortAttempt.call(item, reason);
+    internals.abortAttempt(made, reason);
+  };
+  item.settle = (fulfilled, outcome) => {
+    settle.call(item, fulfilled, outcome);
+    follow();
+  };
+  item.cancel = (reason) => {
+    const cancelled = cancel.call(item, reason);
+    follow();
+    return cancelled;
+  };
+  return made;
 }
 
 /** Why a future may be cancelled right now: set by the driver around the call that does it. */
@@ -182,8 +241,10 @@ export class Model {
   readonly executor: Probe;
   readonly maxWorkers: number;
   readonly tasks: TaskRecord[] = [];
-  /** Tasks that have a future, in submission order. */
+  /** Tasks that have a future (a map's: a mirror of its item), in submission order. */
   readonly submitted: TaskRecord[] = [];
+  /** Tasks whose future the program holds (not a map's), in submission order. */
+  readonly held: TaskRecord[] = [];
   readonly violations: string[] = [];
   /** What the program exercised: counts by event, for the figures. */
   readonly tally = new Map<string, number>();
@@ -270,6 +331,7 @@ export class Model {
     record.future = future;
     this.#byFuture.set(future, record);
     this.submitted.push(record);
+    if (record.origin !== 'map') this.held.push(record);
   }
 
   /**
