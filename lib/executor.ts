@@ -10,7 +10,7 @@ export type { ExecutorOptions, ExecutorStats, RunOptions, ShutdownOptions } from
 import { internals, type Future } from './future.js';
 import { captureContext, type Context } from './internal/async-context.js';
 import { mapWorkItems, splitMapArguments, type MapResults } from './map.js';
-import { MapWorkItem, WorkItem, Phase, type ItemState, type TaskPolicy } from './work-item.js';
+import { MapSource, MapWorkItem, WorkItem, Phase, type ItemState, type MapOwner, type TaskPolicy } from './work-item.js';
 import { PriorityQueue } from './internal/queue.js';
 import { cancelTimer, now, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkSignal, checkString, checkTimeout, fail, isThenable, type OptionChecks } from './internal/validate.js';
@@ -73,8 +73,11 @@ export abstract class Executor implements AsyncDisposable {
   #gateWait: (() => void) | undefined;
   /** This executor's work items: a class of its own, whose `futureCancelled` calls back into it. */
   readonly #Item: new (task: unknown, args: unknown, context: Context) => WorkItem;
-  /** Its map items (no future): a class of its own likewise. */
-  readonly #MapItem: new (task: unknown, args: unknown, context: Context) => MapWorkItem;
+  /** What its map items (no future) and map sources call back into: one class for every executor's, so that the scheduler sees one shape. */
+  readonly #mapOwner: MapOwner = {
+    itemCancelled: (item, error) => this.#itemCancelled(item, undefined as never, error),
+    restEnded: (count, cancelled) => this.#restEnded(count, cancelled),
+  };
   /** Single-flight: the task in flight for each key. */
   readonly #flights = new SingleFlight();
   readonly #queue = new PriorityQueue<WorkItem>();
@@ -126,11 +129,6 @@ export abstract class Executor implements AsyncDisposable {
     // eslint-disable-next-line @typescript-eslint/no-this-alias
     const executor = this;
     this.#Item = class extends WorkItem {
-      futureCancelled(future: Future<unknown>, _wasRunning: boolean, error: unknown): void {
-        executor.#itemCancelled(this, future, error);
-      }
-    };
-    this.#MapItem = class extends MapWorkItem {
       futureCancelled(future: Future<unknown>, _wasRunning: boolean, error: unknown): void {
         executor.#itemCancelled(this, future, error);
       }
@@ -230,7 +228,8 @@ export abstract class Executor implements AsyncDisposable {
       if (fresh) context = null;
       return this.scheduleMapItem(task, values, contextOf);
     };
-    return mapWorkItems(submit, split.iterables, split.options, action, () => this.assertOpen());
+    const submitAll = (tuples: unknown[], arity: number, onTake: (item: MapWorkItem) => void): MapSource => this.scheduleMapSource(task, tuples, arity, onTake);
+    return mapWorkItems(submit, split.iterables, split.options, action, () => this.assertOpen(), submitAll);
   }
 
   /**
@@ -379,8 +378,7 @@ export abstract class Executor implements AsyncDisposable {
   protected scheduleMapItem(task: unknown, args: unknown[], context: () => Context): MapWorkItem {
     this.assertOpen();
     const startNow = this.#running < this.maxWorkers && this.#pending === 0 && this.#ungated;
-    const item = new this.#MapItem(task, args, startNow ? undefined : context());
-    if (this.#defaultPolicy !== undefined) item.state = this.#newState(this.#defaultPolicy, 0);
+    const item = this.#newMapItem(task, args, startNow ? undefined : context());
     if (startNow) {
       this.#running++;
       this.#begin(item);
@@ -391,6 +389,38 @@ export abstract class Executor implements AsyncDisposable {
     this.#queue.push(item);
     this.#startWorkers();
     return item;
+  }
+
+  /**
+   * Queues the tasks of a `map` call at once, in the caller's async context: one queue entry
+   * for all of them, whose tasks become work items one at a time as they start (each given to
+   * `onTake` first). They count as pending from now on.
+   * @internal
+   */
+  protected scheduleMapSource(task: unknown, tuples: unknown[], arity: number, onTake: (item: MapWorkItem) => void): MapSource {
+    this.assertOpen();
+    const source: MapSource = new MapSource(task, tuples, arity, captureContext(), this.#mapOwner, (args): MapWorkItem => this.#newMapItem(task, args, source.context), onTake);
+    this.#pending += tuples.length;
+    this.#queue.push(source);
+    // The workers started here run in the source's context already.
+    this.#startWorkers(source.context);
+    return source;
+  }
+
+  #newMapItem(task: unknown, args: unknown[], context: Context): MapWorkItem {
+    const item = new MapWorkItem(task, args, context, this.#mapOwner);
+    if (this.#defaultPolicy !== undefined) item.state = this.#newState(this.#defaultPolicy, 0);
+    return item;
+  }
+
+  /** The tasks of a map source not yet taken were cancelled, or failed: `count` queued tasks at once. */
+  #restEnded(count: number, cancelled: boolean): void {
+    if (cancelled) this.#cancelled += count;
+    else this.#failed += count;
+    // The source is one entry of the queue: it stays there until the gate drops it.
+    this.#pending -= count - 1;
+    this.#dequeued();
+    this.#notifyIdle();
   }
 
   /**
@@ -416,6 +446,10 @@ export abstract class Executor implements AsyncDisposable {
     // The queue holds queued and cancelled items; the backoff set, items waiting to retry.
     for (const item of [...this.#queue.drain(), ...this.#backoff]) {
       if (item.phase === Phase.DONE) continue;
+      if (item instanceof MapSource) {
+        item.settle(false, error);
+        continue;
+      }
       this.#leave(item, item.phase);
       this.#finish(item, false, error);
     }
@@ -560,11 +594,14 @@ export abstract class Executor implements AsyncDisposable {
     if (item.state !== undefined) this.#flights.settled(item, fulfilled, outcome);
   }
 
-  /** Starts a worker loop per free slot while tasks are queued. */
-  #startWorkers(): void {
+  /**
+   * Starts a worker loop per free slot while tasks are queued. `home`: the context these loops
+   * run in, when the caller knows it (a task captured in it is called without entering it).
+   */
+  #startWorkers(home?: Context): void {
     for (let item = this.#takeNext(); item !== undefined; item = this.#takeNext()) {
       this.#running++;
-      void this.#work(item);
+      void this.#work(item, home);
     }
     // The gate may have settled every queued task (refused by an open breaker).
     this.#notifyIdle();
@@ -585,12 +622,20 @@ export abstract class Executor implements AsyncDisposable {
           return undefined;
         }
       }
-      const item = this.#queue.shift();
+      const queue = this.#queue;
+      let item = queue.peek();
       if (item === undefined) return undefined;
       if (item.phase !== Phase.QUEUED) {
+        queue.shift();
         this.#queuedCancelled--;
         continue;
       }
+      if (item instanceof MapSource) {
+        // The map's next task: the source stays at the head until its last one is taken.
+        const source = item;
+        item = source.take();
+        if (source.phase !== Phase.QUEUED) queue.shift();
+      } else queue.shift();
       const breaker = this.#breaker;
       if (breaker !== undefined) {
         const permit = breaker.acquire(now());
@@ -640,9 +685,10 @@ export abstract class Executor implements AsyncDisposable {
    * One slot: runs an attempt, settles its item, then takes the next queued item, until the
    * queue is empty. Awaiting the task here (rather than attaching callbacks) keeps the
    * per-task cost to what the task itself allocates. The first task waits a microtask: no
-   * task function is ever called inside the `submit` that scheduled it.
+   * task function is ever called inside the `submit` that scheduled it. A loop runs in the
+   * context it was started in: a task of that context (`home`) is called as it is.
    */
-  async #work(item: WorkItem): Promise<void> {
+  async #work(item: WorkItem, home?: Context): Promise<void> {
     await undefined;
     // The parameter is reassigned for each task: a suspended async function keeps its
     // parameters alive, so a copy of it would pin the first task's item.
@@ -657,7 +703,7 @@ export abstract class Executor implements AsyncDisposable {
         let outcome: unknown;
         try {
           const context = item.context;
-          outcome = context === undefined ? this.execute(item) : context.runInAsyncScope(this.execute, this, item);
+          outcome = context === undefined || context === home ? this.execute(item) : context.runInAsyncScope(this.execute, this, item);
           if (isThenable(outcome)) outcome = await outcome;
         } catch (error) {
           fulfilled = false;

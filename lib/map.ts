@@ -84,10 +84,98 @@ export interface MapItem {
   cancel(reason?: unknown): boolean;
   /** Calls `callback` once it has settled (at once if it has). One callback per item. */
   whenDone(callback: (item: MapItem) => void): void;
+  /** Where the map keeps it (set by the map). */
+  position: number;
+}
+
+/** Compacted once this many positions have been yielded and they are half of what is kept. */
+const COMPACT_AT = 1024;
+
+/**
+ * An ordered map's items in input order, from the next to yield on. An item that fulfils gives
+ * its place to its value: a map whose consumer lags behind keeps values, not items.
+ */
+class InputOrder {
+  /** The item of each position, `undefined` once it fulfilled (its value is then in `#values`). */
+  #items: (MapItem | undefined)[] = [];
+  #values: unknown[] = [];
+  /** The next position to yield, in the arrays. */
+  #head = 0;
+  /** The position of the arrays' first element. */
+  #base = 0;
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(item: MapItem): void {
+    item.position = this.#base + this.#items.length;
+    this.#items.push(item);
+    this.#values.push(undefined);
+  }
+
+  /** `item` settled: a value takes its place. Whether it is next to yield. */
+  settled(item: MapItem): boolean {
+    const index = item.position - this.#base;
+    if (item.settled === Settled.FULFILLED) {
+      this.#items[index] = undefined;
+      this.#values[index] = item.outcome;
+    }
+    return index === this.#head;
+  }
+
+  /** Whether the next to yield is a value. */
+  headFulfilled(): boolean {
+    return this.#head < this.#items.length && this.#items[this.#head] === undefined;
+  }
+
+  /** The next item to yield, unless it fulfilled (or there is none). */
+  head(): MapItem | undefined {
+    return this.#items[this.#head];
+  }
+
+  /** Takes the next position: its value, if it fulfilled. */
+  shift(): unknown {
+    const head = this.#head;
+    const value = this.#values[head];
+    this.#items[head] = undefined;
+    this.#values[head] = undefined;
+    this.#head = head + 1;
+    if (this.#head >= COMPACT_AT && this.#head * 2 >= this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#values = this.#values.slice(this.#head);
+      this.#base += this.#head;
+      this.#head = 0;
+    }
+    return value;
+  }
+
+  /** The items not yet yielded that have not fulfilled. */
+  items(): MapItem[] {
+    return this.#items.slice(this.#head).filter((item) => item !== undefined);
+  }
+
+  /** {@link InputOrder.items}, and nothing is kept any more. */
+  drain(): MapItem[] {
+    const items = this.items();
+    this.#base += this.#items.length;
+    this.#items = [];
+    this.#values = [];
+    this.#head = 0;
+    return items;
+  }
 }
 
 /** What a map submits an item with: it gives the item's handle, or its future. @internal */
 export type Submit = (values: unknown[], fresh: boolean) => MapItem | Future<unknown>;
+
+/**
+ * What a map submits every task at once with (sync inputs, no `bufferSize`): one handle for
+ * the tasks not yet started, each task's own handle given to `onTake` as it starts, in
+ * input order. That one handle settles only when the tasks it still holds are cancelled or fail.
+ * @internal
+ */
+export type SubmitAll = (tuples: unknown[], arity: number, onTake: (item: MapItem) => void) => MapItem;
 
 /** A future seen as a {@link MapItem}: for a backend whose `map` submits futures. */
 class FutureItem implements MapItem {
@@ -107,6 +195,8 @@ class FutureItem implements MapItem {
   get outcome(): unknown {
     return internals.outcome(this.#future);
   }
+
+  position = 0;
 
   done(): boolean {
     return this.#future.done();
@@ -176,10 +266,11 @@ export function mapWorkItems<R>(
   options: MapOptions | undefined,
   action: string,
   assertOpen?: () => void,
+  submitAll?: SubmitAll,
 ): MapResults<R> {
   const checked = checkOptions(options, MAP_OPTIONS, action);
   assertOpen?.();
-  return new MapResultsIterator(submit, iterables, checked, action);
+  return new MapResultsIterator(submit, iterables, checked, action, submitAll);
 }
 
 /** A call of `next()`, `return()` or `throw()`; `end` (for the last two) ends the iterator and gives the call's outcome. */
@@ -215,6 +306,13 @@ const SERVING = {} as Call<unknown>;
  */
 export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable {
   readonly #submit: Submit;
+  readonly #submitAll: SubmitAll | undefined;
+  /** The tasks submitted at once: the handle of those not yet started. */
+  #source: MapItem | undefined;
+  /** How many tasks the source holds (not yet started, not settled). */
+  #sourceLeft = 0;
+  /** The tuples read by a fill that submits them all at once, until it does. */
+  #batch: unknown[] | undefined;
   readonly #iterators: AnyIterator[];
   readonly #async: boolean;
   readonly #bufferSize: number;
@@ -223,6 +321,9 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   /** Unset once the map no longer watches it (it closed, or the deadline passed). */
   #signal: AbortSignal | undefined;
   readonly #action: string;
+  /** Ordered: the items in input order. */
+  readonly #order = new InputOrder();
+  /** Unordered: the settled items in completion order, and the others. */
   readonly #queue = new FifoQueue<MapItem>();
   readonly #unsettled = new Set<MapItem>();
   #count = 0;
@@ -252,8 +353,9 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   /** The first call waits for `#wake()`. */
   #asleep = false;
 
-  constructor(submit: Submit, iterables: AnyIterable<unknown>[], options: MapOptions, action: string) {
+  constructor(submit: Submit, iterables: AnyIterable<unknown>[], options: MapOptions, action: string, submitAll?: SubmitAll) {
     this.#submit = submit;
+    this.#submitAll = submitAll;
     this.#action = action;
     this.#bufferSize = options.bufferSize ?? Infinity;
     this.#ordered = options.ordered ?? true;
@@ -382,9 +484,16 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
       if (!this.#closed) this.#fill();
       if (this.#aborted !== undefined) throw this.#aborted.error;
       if (!this.#closed) {
-        const head = this.#queue.peek();
+        const order = this.#order;
+        if (this.#ordered && order.headFulfilled()) {
+          this.#held = true;
+          return { value: order.shift() as R, done: false };
+        }
+        // Ordered, the tasks the source still holds come after every started one.
+        const head = this.#ordered ? (order.head() ?? (order.size === 0 && this.#source?.done() ? this.#source : undefined)) : this.#queue.peek();
         if (head !== undefined && head.done()) {
-          this.#queue.shift();
+          if (!this.#ordered) this.#queue.shift();
+          else if (head !== this.#source) order.shift();
           const { outcome, settled } = head;
           // Cancelled by the deadline: its CancelledError's cause is the map's TimeoutError.
           if (settled === Settled.CANCELLED && this.#deadline !== undefined && (outcome as Error).cause === this.#deadline) throw this.#deadline;
@@ -416,7 +525,8 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     if (this.#closed) return;
     this.#closed = true;
     this.#stop();
-    for (const item of [...this.#queue.drain(), ...this.#unsettled]) item.cancel();
+    this.#source?.cancel();
+    for (const item of [...this.#order.drain(), ...this.#queue.drain(), ...this.#unsettled]) item.cancel();
     this.#unsettled.clear();
     this.#wake();
   }
@@ -432,7 +542,8 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     const error = new TimeoutError(`Cannot ${this.#action} beyond its 'timeout' of ${this.#timeout} ms: ${this.#unfinished} unfinished`);
     this.#deadline = error;
     // Cancelling an item that has settled changes nothing.
-    for (const item of [...this.#queue.toArray(), ...this.#unsettled]) item.cancel(error);
+    this.#source?.cancel(error);
+    for (const item of [...this.#order.items(), ...this.#queue.toArray(), ...this.#unsettled]) item.cancel(error);
     this.#wake();
   };
 
@@ -444,11 +555,33 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
       this.#idle();
     }
     if (this.#ordered) {
-      if (item === this.#queue.peek()) this.#wake();
+      if (this.#order.settled(item)) this.#wake();
     } else if (this.#unsettled.delete(item)) {
       this.#queue.push(item);
       this.#wake();
     }
+  };
+
+  /** A task of the source starts: the map holds it from now on, as if submitted alone. */
+  readonly #onTake = (item: MapItem): void => {
+    this.#sourceLeft--;
+    if (this.#ordered) this.#order.push(item);
+    else this.#unsettled.add(item);
+    item.whenDone(this.#onSettled);
+  };
+
+  /** The tasks the source still held were cancelled or failed, all at once. */
+  readonly #onSourceEnded = (source: MapItem): void => {
+    if (this.#closed) return;
+    this.#unfinished -= this.#sourceLeft;
+    this.#sourceLeft = 0;
+    if (!this.#unfinished) {
+      if (this.#inputDone) cancelTimer(this.#timer);
+      this.#idle();
+    }
+    // Unordered, they come after the results settled so far; ordered, after every started task.
+    if (!this.#ordered) this.#queue.push(source);
+    this.#wake();
   };
 
   /** Listens to the signal (something is under way), or takes its abort that came meanwhile. */
@@ -485,12 +618,59 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   #fill(): void {
     this.#filling = true;
     this.#fresh = true;
-    while (!this.#inputDone && !this.#pulling && this.#count < this.#bufferSize) {
-      const values = this.#read(0, new Array<unknown>(this.#iterators.length));
-      if (values === undefined || !this.#submitOne(values)) break;
+    if (this.#submitAll !== undefined && !this.#async && this.#bufferSize === Infinity) this.#fillAll(this.#submitAll);
+    else {
+      while (!this.#inputDone && !this.#pulling && this.#count < this.#bufferSize) {
+        const values = this.#read(0, new Array<unknown>(this.#iterators.length));
+        if (values === undefined || !this.#submitOne(values)) break;
+      }
     }
     this.#filling = false;
     this.#idle();
+  }
+
+  /**
+   * Sync inputs without a bound: reads them to the end, then submits every task at once (the
+   * executor then keeps their arguments and nothing else until each starts).
+   */
+  #fillAll(submitAll: SubmitAll): void {
+    if (this.#inputDone) return;
+    // One input: its items alone, not in tuples (the executor keeps them so while they are queued).
+    const arity = this.#iterators.length;
+    const tuples: unknown[] = [];
+    this.#batch = tuples;
+    const one = arity === 1 ? [undefined] : undefined;
+    for (;;) {
+      const values = this.#read(0, one ?? new Array<unknown>(arity));
+      if (values === undefined) break;
+      tuples.push(one === undefined ? values : values[0]);
+    }
+    this.#batch = undefined;
+    if (tuples.length === 0) return;
+    let source: MapItem;
+    try {
+      source = submitAll(tuples, arity, this.#onTake);
+    } catch (error) {
+      // Shut down (or broken) while the input was read: thrown once the results are yielded.
+      this.#inputError = { error };
+      if (!this.#unfinished) cancelTimer(this.#timer);
+      this.#wake();
+      return;
+    }
+    if (this.#closed) {
+      // Stopped while reading (its signal aborted): what was read is cancelled, as if submitted one by one.
+      source.cancel();
+      for (const item of this.#order.drain()) item.cancel();
+      for (const item of this.#unsettled) item.cancel();
+      this.#unsettled.clear();
+      return;
+    }
+    this.#source = source;
+    this.#count += tuples.length;
+    this.#unfinished += tuples.length;
+    this.#sourceLeft += tuples.length;
+    this.#listen();
+    source.whenDone(this.#onSourceEnded);
   }
 
   /**
@@ -572,7 +752,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     }
     this.#count++;
     this.#unfinished++;
-    if (this.#ordered) this.#queue.push(item);
+    if (this.#ordered) this.#order.push(item);
     else this.#unsettled.add(item);
     this.#listen();
     item.whenDone(this.#onSettled);
@@ -584,7 +764,8 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     this.#inputDone = true;
     this.#inputError = failure;
     this.#closeInputs(index);
-    if (!this.#unfinished) cancelTimer(this.#timer);
+    // Tuples read by this fill are about to be submitted: the deadline still applies to them.
+    if (!this.#unfinished && !this.#batch?.length) cancelTimer(this.#timer);
     this.#wake();
   }
 

@@ -157,14 +157,31 @@ export type Settled = (typeof Settled)[keyof typeof Settled];
  * executor's policies (retry, timeout, rate limit, breaker) apply to it as to any task.
  * @internal
  */
-export abstract class MapWorkItem extends WorkItem implements MapItem {
+/** What a map item and a map source tell their executor. @internal */
+export interface MapOwner {
+  /** A map item was cancelled (as a future's owner hears). */
+  itemCancelled(item: MapWorkItem, error: unknown): void;
+  /** `count` queued tasks of a map source were cancelled, or failed. */
+  restEnded(count: number, cancelled: boolean): void;
+}
+
+export class MapWorkItem extends WorkItem implements MapItem {
   /** Once settled: the value, the error or the `CancelledError`. */
   outcome: unknown;
   settled: Settled = Settled.NOT_YET;
+  /** Where its map keeps it. */
+  position = 0;
+  readonly #owner: MapOwner;
   /** The map's callback, once it has asked; called once, when the item settles. */
   #onDone: ((item: MapItem) => void) | undefined;
   /** Made when the task reads its signal, or when an attempt is aborted. */
   #controller: AbortController | undefined;
+
+  /** @internal */
+  constructor(task: unknown, args: unknown, context: Context, owner: MapOwner) {
+    super(task, args, context);
+    this.#owner = owner;
+  }
 
   override get signal(): AbortSignal {
     if (this.#controller === undefined) {
@@ -209,7 +226,7 @@ export abstract class MapWorkItem extends WorkItem implements MapItem {
     this.settled = Settled.CANCELLED;
     this.outcome = error;
     this.#controller?.abort(error);
-    this.futureCancelled(undefined as never, running, error);
+    this.#owner.itemCancelled(this, error);
     this.#done();
     return true;
   }
@@ -220,4 +237,108 @@ export abstract class MapWorkItem extends WorkItem implements MapItem {
     this.#onDone = undefined;
     callback(this);
   }
+
+  futureCancelled(): void {}
+}
+
+/**
+ * The tasks of a `map` call submitted at once (sync inputs, no `bufferSize`): one queue entry
+ * that stands for all of them, in input order, so that a queued task costs its arguments and
+ * nothing more. The start gate takes them one at a time ({@link MapSource.take}), each as a
+ * {@link MapWorkItem} made then; the source stays at the head of the queue until none is left.
+ * Cancelled (or failed by a broken executor), it settles every task not yet taken at once: the
+ * map sees it, in input order, as the one outcome of all of them (a {@link MapItem} too).
+ * @internal
+ */
+export class MapSource extends WorkItem implements MapItem {
+  /** The tasks' arguments, from `next` on those not yet taken: tuples, or with `arity` 1 the arguments themselves. */
+  #tuples: unknown[] | undefined;
+  readonly #arity: number;
+  #next = 0;
+  readonly #owner: MapOwner;
+  /** Makes the work item of one task. */
+  readonly #make: (args: unknown[]) => MapWorkItem;
+  /** Given each item as it is taken, before it starts. */
+  readonly #onTake: (item: MapWorkItem) => void;
+  #onDone: ((item: MapItem) => void) | undefined;
+  /** How the tasks not taken ended: cancelled, or failed (a broken executor). */
+  settled: Settled = Settled.NOT_YET;
+  outcome: unknown;
+  position = 0;
+
+  /** @internal */
+  constructor(task: unknown, tuples: unknown[], arity: number, context: Context, owner: MapOwner, make: (args: unknown[]) => MapWorkItem, onTake: (item: MapWorkItem) => void) {
+    super(task, undefined, context);
+    this.#tuples = tuples;
+    this.#arity = arity;
+    this.#owner = owner;
+    this.#make = make;
+    this.#onTake = onTake;
+  }
+
+  /** How many tasks are not yet taken (0 once settled). */
+  get remaining(): number {
+    return this.#tuples === undefined ? 0 : this.#tuples.length - this.#next;
+  }
+
+  /** Takes the next task: its work item, told to the map first. The source must have one left. */
+  take(): MapWorkItem {
+    const tuples = this.#tuples!;
+    const entry = tuples[this.#next];
+    tuples[this.#next++] = undefined;
+    // A one-argument task keeps its argument alone while queued: the array is made as it starts.
+    const args = this.#arity === 1 ? [entry] : (entry as unknown[]);
+    const item = this.#make(args);
+    if (this.#next === tuples.length) {
+      this.#tuples = undefined;
+      this.phase = Phase.DONE;
+      this.task = this.context = undefined;
+    }
+    this.#onTake(item);
+    return item;
+  }
+
+  override get signal(): AbortSignal {
+    throw new TypeError('a map source is never executed');
+  }
+
+  done(): boolean {
+    return this.settled !== Settled.NOT_YET;
+  }
+
+  whenDone(callback: (item: MapItem) => void): void {
+    if (this.settled !== Settled.NOT_YET) callback(this);
+    else this.#onDone = callback;
+  }
+
+  /** Cancels every task not yet taken (the items taken are the map's to cancel). */
+  override cancel(reason?: unknown): boolean {
+    if (this.settled !== Settled.NOT_YET) return this.settled === Settled.CANCELLED;
+    if (this.remaining === 0) return false;
+    const message = typeof reason === 'string' ? reason : 'Cancelled before it started';
+    const error = new CancelledError(message, reason === undefined ? undefined : { cause: reason });
+    this.#end(Settled.CANCELLED, error);
+    return true;
+  }
+
+  /** Fails every task not yet taken with `error` (a broken executor). */
+  override settle(_fulfilled: boolean, error: unknown): void {
+    if (this.settled === Settled.NOT_YET && this.remaining !== 0) this.#end(Settled.REJECTED, error);
+  }
+
+  /** The executor hears of it (with how many tasks it ends) before the map. */
+  #end(settled: Settled, outcome: unknown): void {
+    const count = this.remaining;
+    this.settled = settled;
+    this.outcome = outcome;
+    this.#tuples = undefined;
+    this.phase = Phase.DONE;
+    this.task = this.context = undefined;
+    this.#owner.restEnded(count, settled === Settled.CANCELLED);
+    const callback = this.#onDone;
+    this.#onDone = undefined;
+    callback?.(this);
+  }
+
+  futureCancelled(): void {}
 }

@@ -9,7 +9,7 @@
  */
 import { CancelledError, TaskPoolExecutor, TimeoutError, type ExecutorOptions, type Future, type RunOptions, type TaskContext } from '../../lib/index.js';
 import { internals } from '../../lib/future.js';
-import { MapWorkItem, Settled, type WorkItem } from '../../lib/work-item.js';
+import { MapWorkItem, Settled, type MapSource, type WorkItem } from '../../lib/work-item.js';
 import type { Context } from '../../lib/internal/async-context.js';
 import type { FakeClock } from './clock.js';
 import type { ReasonKind, TaskKind, TaskSpec, ValueKind } from './program.js';
@@ -168,40 +168,96 @@ export class Probe extends TaskPoolExecutor {
     } finally {
       this.#model.scheduleReturned(record);
     }
-    this.#model.scheduled(task, args, mirror(item));
+    this.#model.scheduled(task, args, follow(item));
     return item;
   }
 
+  /** The tasks of a map submitted at once: each is scheduled now, and followed once it starts. */
+  protected override scheduleMapSource(task: unknown, tuples: unknown[], arity: number, onTake: (item: MapWorkItem) => void): MapSource {
+    const all = tuples.map((entry) => (arity === 1 ? [entry] : (entry as unknown[])));
+    const records = all.map((args) => this.#model.scheduling(task, args));
+    // Taken in input order: each item takes the next mirror.
+    const made = all.map(() => newMirror());
+    const waiting = [...made];
+    const taken = (item: MapWorkItem): void => {
+      mirrors.set(item.args as unknown[], waiting.shift()!);
+      follow(item);
+      onTake(item);
+    };
+    let source: MapSource;
+    try {
+      source = super.scheduleMapSource(task, tuples, arity, taken);
+    } finally {
+      for (const record of records.reverse()) this.#model.scheduleReturned(record);
+    }
+    const { cancel, settle } = source;
+    const rest = (): void => {
+      if (source.settled === Settled.NOT_YET) return;
+      for (const { future } of waiting.splice(0)) {
+        if (source.settled === Settled.CANCELLED) internals.cancel(future, source.outcome);
+        else internals.reject(future, source.outcome);
+      }
+    };
+    source.cancel = (reason) => {
+      const cancelled = cancel.call(source, reason);
+      rest();
+      return cancelled;
+    };
+    source.settle = (fulfilled, outcome) => {
+      settle.call(source, fulfilled, outcome);
+      rest();
+    };
+    all.forEach((args, index) => this.#model.scheduled(task, args, made[index]!.future));
+    return source;
+  }
+
   protected override execute(item: WorkItem): unknown {
-    this.#model.starting(item.task, item.args, item instanceof MapWorkItem ? mirror(item) : item.future);
+    this.#model.starting(item.task, item.args, item instanceof MapWorkItem ? follow(item) : item.future);
     return super.execute(item);
   }
 }
 
-const mirrors = new WeakMap<MapWorkItem, Future<unknown>>();
+/** The future that stands for a map task (by its argument tuple), and its work item once it has one. */
+interface Mirror {
+  future: Future<unknown>;
+  item: MapWorkItem | undefined;
+}
 
-/**
- * A future that follows a map item: `running` when it starts, settled (or cancelled, with the
- * same error) when it does, right after the item itself. Nobody outside the model sees it.
- */
-function mirror(item: MapWorkItem): Future<unknown> {
-  let future = mirrors.get(item);
-  if (future !== undefined) return future;
+const mirrors = new WeakMap<unknown[], Mirror>();
+
+function newMirror(): Mirror {
   const owner = {
     get attempt(): number {
-      return item.attempt;
+      return mirror.item?.attempt ?? 0;
     },
     futureCancelled: (): void => {},
   };
-  const made = (future = internals.create<unknown>(owner));
-  mirrors.set(item, made);
-  const follow = (): void => {
+  const mirror: Mirror = { future: internals.create<unknown>(owner), item: undefined };
+  return mirror;
+}
+
+function mirrorOf(args: unknown[]): Mirror {
+  let mirror = mirrors.get(args);
+  if (mirror === undefined) mirrors.set(args, (mirror = newMirror()));
+  return mirror;
+}
+
+/**
+ * The mirror future of a map item: `running` when it starts, settled (or cancelled, with the
+ * same error) when it does, right after the item itself. Nobody outside the model sees it.
+ */
+function follow(item: MapWorkItem): Future<unknown> {
+  const mirror = mirrorOf(item.args as unknown[]);
+  const made = mirror.future;
+  if (mirror.item === item) return made;
+  mirror.item = item;
+  const sync = (): void => {
     if (item.settled === Settled.FULFILLED) internals.resolve(made, item.outcome);
     else if (item.settled === Settled.REJECTED) internals.reject(made, item.outcome);
     else if (item.settled === Settled.CANCELLED) internals.cancel(made, item.outcome);
   };
   if (item.attempt > 0) internals.start(made);
-  follow();
+  sync();
   const { start, abortAttempt, settle, cancel } = item;
   item.start = () => {
     start.call(item);
@@ -213,11 +269,11 @@ function mirror(item: MapWorkItem): Future<unknown> {
   };
   item.settle = (fulfilled, outcome) => {
     settle.call(item, fulfilled, outcome);
-    follow();
+    sync();
   };
   item.cancel = (reason) => {
     const cancelled = cancel.call(item, reason);
-    follow();
+    sync();
     return cancelled;
   };
   return made;
