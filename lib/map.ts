@@ -385,6 +385,12 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   next(): Promise<IteratorResult<R>> {
     const calls = this.#calls;
     if (calls.length !== 0) return this.#call(undefined);
+    // The common turn, as `#step` takes it: every task submitted, the next result a value.
+    if (this.#inputDone && this.#ordered && !this.#closed && this.#order.headFulfilled() && this.#signal?.aborted !== true) {
+      if (!this.#held) this.#held = true;
+      else this.#count--;
+      return Promise.resolve({ value: this.#order.shift() as R, done: false });
+    }
     // Nothing before it: served at once, and a result that is ready settles it without a
     // pending promise. Calls made meanwhile wait behind it, and are served once it has settled.
     calls.push(SERVING as Call<R>);
@@ -481,7 +487,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
       // The signal aborted while the map was not listening.
       if (this.#signal?.aborted) this.#onAbort();
       // Reading the input may abort the map (its signal fires meanwhile).
-      if (!this.#closed) this.#fill();
+      if (!this.#closed && !this.#inputDone) this.#fill();
       if (this.#aborted !== undefined) throw this.#aborted.error;
       if (!this.#closed) {
         const order = this.#order;
@@ -639,11 +645,13 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     const arity = this.#iterators.length;
     const tuples: unknown[] = [];
     this.#batch = tuples;
-    const one = arity === 1 ? [undefined] : undefined;
-    for (;;) {
-      const values = this.#read(0, one ?? new Array<unknown>(arity));
-      if (values === undefined) break;
-      tuples.push(one === undefined ? values : values[0]);
+    if (arity === 1) this.#readAll(this.#iterators[0] as Iterator<unknown>, tuples);
+    else {
+      for (;;) {
+        const values = this.#read(0, new Array<unknown>(arity));
+        if (values === undefined) break;
+        tuples.push(values);
+      }
     }
     this.#batch = undefined;
     if (tuples.length === 0) return;
@@ -737,6 +745,36 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     }
     this.#inputEnded(index, failure);
     return false;
+  }
+
+  /** {@link MapResultsIterator.#read} over one sync input to its end, into `items`: each step as `#took` takes it. */
+  #readAll(iterator: Iterator<unknown>, items: unknown[]): void {
+    for (;;) {
+      let step: IteratorResult<unknown>;
+      try {
+        step = iterator.next();
+      } catch (error) {
+        this.#took(0, [], undefined, { error });
+        return;
+      }
+      // Stopped while it was read (its signal aborted), or not a step: as `#took` says.
+      if (this.#inputDone || Object(step) !== step) {
+        this.#took(0, [], step, undefined);
+        return;
+      }
+      let value: unknown;
+      try {
+        if (step.done) {
+          this.#inputEnded(0, undefined);
+          return;
+        }
+        value = step.value;
+      } catch (error) {
+        this.#inputEnded(0, { error });
+        return;
+      }
+      items.push(value);
+    }
   }
 
   #submitOne(values: unknown[]): boolean {
