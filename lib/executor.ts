@@ -10,7 +10,7 @@ export type { ExecutorOptions, ExecutorStats, RunOptions, ShutdownOptions } from
 import { internals, type Future } from './future.js';
 import { captureContext, type Context } from './internal/async-context.js';
 import { mapWorkItems, splitMapArguments, type MapResults } from './map.js';
-import { MapSource, MapWorkItem, WorkItem, Phase, type ItemState, type MapOwner, type TaskPolicy } from './work-item.js';
+import { MAP_SOURCE, MapSource, MapWorkItem, WorkItem, Phase, type ItemState, type MapOwner, type TaskPolicy } from './work-item.js';
 import { PriorityQueue } from './internal/queue.js';
 import { cancelTimer, now, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkSignal, checkString, checkTimeout, fail, isThenable, type OptionChecks } from './internal/validate.js';
@@ -446,7 +446,7 @@ export abstract class Executor implements AsyncDisposable {
     // The queue holds queued and cancelled items; the backoff set, items waiting to retry.
     for (const item of [...this.#queue.drain(), ...this.#backoff]) {
       if (item.phase === Phase.DONE) continue;
-      if (item instanceof MapSource) {
+      if (item.args === MAP_SOURCE) {
         item.settle(false, error);
         continue;
       }
@@ -530,12 +530,17 @@ export abstract class Executor implements AsyncDisposable {
   #begin(item: WorkItem): void {
     item.phase = Phase.RUNNING;
     if (item.attempt++ === 0) {
-      item.start();
+      // Through the future, without a call on the item (each executor's items have a class of their own); a map item has none.
+      const future = item.future;
+      if (future !== undefined) internals.start(future);
+      else item.start();
       if (item.state !== undefined) this.#flights.started(item);
       const deadline = item.state?.policy?.deadline;
       if (deadline !== undefined) this.#stateOf(item).deadlineTimer = startTimer(deadline, () => this.#deadlinePassed(item, deadline));
     } else {
-      item.newAttempt();
+      const future = item.future;
+      if (future !== undefined) internals.newAttempt(future);
+      else item.newAttempt();
     }
   }
 
@@ -590,7 +595,10 @@ export abstract class Executor implements AsyncDisposable {
     this.#retire(item);
     if (fulfilled) this.#completed++;
     else this.#failed++;
-    item.settle(fulfilled, outcome);
+    const future = item.future;
+    if (future === undefined) item.settle(fulfilled, outcome);
+    else if (fulfilled) internals.resolve(future, outcome);
+    else internals.reject(future, outcome);
     if (item.state !== undefined) this.#flights.settled(item, fulfilled, outcome);
   }
 
@@ -630,9 +638,9 @@ export abstract class Executor implements AsyncDisposable {
         this.#queuedCancelled--;
         continue;
       }
-      if (item instanceof MapSource) {
+      if (item.args === MAP_SOURCE) {
         // The map's next task: the source stays at the head until its last one is taken.
-        const source = item;
+        const source = item as MapSource;
         item = source.take();
         if (source.phase !== Phase.QUEUED) queue.shift();
       } else queue.shift();

@@ -250,6 +250,9 @@ export class MapWorkItem extends WorkItem implements MapItem {
  * map sees it, in input order, as the one outcome of all of them (a {@link MapItem} too).
  * @internal
  */
+/** The `args` of a {@link MapSource}: how the start gate tells one from a task. @internal */
+export const MAP_SOURCE: unique symbol = Symbol('map source');
+
 export class MapSource extends WorkItem implements MapItem {
   /** The tasks' arguments, from `next` on those not yet taken: tuples, or with `arity` 1 the arguments themselves. */
   #tuples: unknown[] | undefined;
@@ -268,7 +271,7 @@ export class MapSource extends WorkItem implements MapItem {
 
   /** @internal */
   constructor(task: unknown, tuples: unknown[], arity: number, context: Context, owner: MapOwner, make: (args: unknown[]) => MapWorkItem, onTake: (item: MapWorkItem) => void) {
-    super(task, undefined, context);
+    super(task, MAP_SOURCE, context);
     this.#tuples = tuples;
     this.#arity = arity;
     this.#owner = owner;
