@@ -1,4 +1,3 @@
-import pDefer, { type DeferredPromise } from 'p-defer';
 import { TimeoutError } from './errors.js';
 import { Future, internals } from './future.js';
 import { FifoQueue } from './internal/queue.js';
@@ -281,8 +280,26 @@ export function mapWorkItems<R>(
 }
 
 /** A call of `next()`, `return()` or `throw()`; `end` (for the last two) ends the iterator and gives the call's outcome. */
-interface Call<T> extends DeferredPromise<IteratorResult<T>> {
-  end?: (() => Promise<IteratorResult<T>>) | undefined;
+interface Call<T> {
+  readonly promise: Promise<IteratorResult<T>>;
+  readonly resolve: (result: IteratorResult<T>) => void;
+  readonly reject: (error: unknown) => void;
+  end: (() => Promise<IteratorResult<T>>) | undefined;
+}
+
+let capturedResolve: ((result: unknown) => void) | undefined;
+let capturedReject: ((error: unknown) => void) | undefined;
+function capture(resolve: (result: unknown) => void, reject: (error: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+/** A call with its promise and that promise's resolving functions (no closure of its own). */
+function newCall<T>(end: Call<T>['end']): Call<T> {
+  const promise = new Promise<IteratorResult<T>>(capture as never);
+  const call: Call<T> = { promise, resolve: capturedResolve!, reject: capturedReject!, end };
+  capturedResolve = capturedReject = undefined;
+  return call;
 }
 
 /** Stands for a `next()` being served at once, until it must wait. */
@@ -404,7 +421,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     let promise: Promise<IteratorResult<R>>;
     try {
       const result = this.#step();
-      promise = result ? Promise.resolve(result) : ((this.#asleep = true), (calls[0] = pDefer()).promise);
+      promise = result ? Promise.resolve(result) : ((this.#asleep = true), (calls[0] = newCall<R>(undefined)).promise);
     } catch (error) {
       promise = Promise.reject(error);
     }
@@ -439,8 +456,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   }
 
   #call(end: Call<R>['end']): Promise<IteratorResult<R>> {
-    const call: Call<R> = pDefer();
-    call.end = end;
+    const call = newCall<R>(end);
     // A call made while another is served (by an input, a task, a listener) waits its turn.
     if (this.#calls.push(call) === 1) this.#serve();
     return call.promise;
