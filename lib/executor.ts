@@ -447,7 +447,7 @@ export abstract class Executor implements AsyncDisposable {
     for (const item of [...this.#queue.drain(), ...this.#backoff]) {
       if (item.phase === Phase.DONE) continue;
       if (item.args === MAP_SOURCE) {
-        item.settle(false, error);
+        (item as MapSource).fail(error);
         continue;
       }
       this.#leave(item, item.phase);
@@ -533,14 +533,14 @@ export abstract class Executor implements AsyncDisposable {
       // Through the future, without a call on the item (each executor's items have a class of their own); a map item has none.
       const future = item.future;
       if (future !== undefined) internals.start(future);
-      else item.start();
+      else (item as MapWorkItem).start();
       if (item.state !== undefined) this.#flights.started(item);
       const deadline = item.state?.policy?.deadline;
       if (deadline !== undefined) this.#stateOf(item).deadlineTimer = startTimer(deadline, () => this.#deadlinePassed(item, deadline));
     } else {
       const future = item.future;
       if (future !== undefined) internals.newAttempt(future);
-      else item.newAttempt();
+      else (item as MapWorkItem).newAttempt();
     }
   }
 
@@ -596,7 +596,7 @@ export abstract class Executor implements AsyncDisposable {
     if (fulfilled) this.#completed++;
     else this.#failed++;
     const future = item.future;
-    if (future === undefined) item.settle(fulfilled, outcome);
+    if (future === undefined) (item as MapWorkItem).settle(fulfilled, outcome);
     else if (fulfilled) internals.resolve(future, outcome);
     else internals.reject(future, outcome);
     if (item.state !== undefined) this.#flights.settled(item, fulfilled, outcome);

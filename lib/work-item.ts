@@ -107,27 +107,11 @@ export abstract class WorkItem {
     return this.future.signal;
   }
 
-  // How the scheduler settles the item: through its future here; a map item, which has none, settles itself.
-
-  /** The first attempt starts: pending → running. @internal */
-  start(): void {
-    internals.start(this.future);
-  }
-
-  /** Another attempt starts: the next read of `signal` gives a fresh one. @internal */
-  newAttempt(): void {
-    internals.newAttempt(this.future);
-  }
+  // The scheduler starts and settles a task through its future; a map item, which has none, through itself.
 
   /** Aborts the current attempt's signal with `reason`. @internal */
   abortAttempt(reason: unknown): void {
     internals.abortAttempt(this.future, reason);
-  }
-
-  /** Settles with the outcome of the last attempt. @internal */
-  settle(fulfilled: boolean, outcome: unknown): void {
-    if (fulfilled) internals.resolve(this.future, outcome);
-    else internals.reject(this.future, outcome);
   }
 
   /** Cancels the task (as `future.cancel()`). @internal */
@@ -200,9 +184,11 @@ export class MapWorkItem extends WorkItem implements MapItem {
     else this.#onDone = callback;
   }
 
-  override start(): void {}
+  /** The first attempt starts (nothing to do: `phase` and `attempt` say it). */
+  start(): void {}
 
-  override newAttempt(): void {
+  /** Another attempt starts: the next read of `signal` gives a fresh one. */
+  newAttempt(): void {
     if (this.settled === Settled.NOT_YET) this.#controller = undefined;
   }
 
@@ -210,7 +196,8 @@ export class MapWorkItem extends WorkItem implements MapItem {
     (this.#controller ??= new AbortController()).abort(reason);
   }
 
-  override settle(fulfilled: boolean, outcome: unknown): void {
+  /** Settles with the outcome of the last attempt, and tells the map. */
+  settle(fulfilled: boolean, outcome: unknown): void {
     if (this.settled !== Settled.NOT_YET) return;
     this.settled = fulfilled ? Settled.FULFILLED : Settled.REJECTED;
     this.outcome = outcome;
@@ -301,10 +288,6 @@ export class MapSource extends WorkItem implements MapItem {
     return item;
   }
 
-  override get signal(): AbortSignal {
-    throw new TypeError('a map source is never executed');
-  }
-
   done(): boolean {
     return this.settled !== Settled.NOT_YET;
   }
@@ -325,7 +308,7 @@ export class MapSource extends WorkItem implements MapItem {
   }
 
   /** Fails every task not yet taken with `error` (a broken executor). */
-  override settle(_fulfilled: boolean, error: unknown): void {
+  fail(error: unknown): void {
     if (this.settled === Settled.NOT_YET && this.remaining !== 0) this.#end(Settled.REJECTED, error);
   }
 

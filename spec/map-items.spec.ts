@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai';
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { BrokenExecutorError, CancelledError, Executor, TimeoutError, type ExecutorOptions } from '../lib/index.js';
+import { BrokenExecutorError, CancelledError, Executor, ExecutorShutdownError, TimeoutError, type ExecutorOptions } from '../lib/index.js';
 import type { WorkItem } from '../lib/work-item.js';
 import { FakeClock } from './reliability/clock.js';
 import { flush, instrumented, pool, track } from './helpers.js';
@@ -36,7 +36,8 @@ class BreakableExecutor extends Executor {
   }
   protected checkTask(): void {}
   protected execute(item: WorkItem): unknown {
-    return (item.task as (...args: unknown[]) => unknown)(...(item.args as unknown[]));
+    // The attempt's signal comes last, as a backend that can stop a task would pass it on.
+    return (item.task as (...args: unknown[]) => unknown)(...(item.args as unknown[]), item.signal);
   }
 }
 
@@ -244,6 +245,78 @@ describe('map tasks (no futures)', () => {
       const executor = pool({ maxWorkers: 1 });
       const results = await drain(executor.map((a: number, b: string) => `${a}${b}`, [1, 2, 3], ['x', 'y']));
       expect(results).to.deep.equal({ values: ['1x', '2y'] });
+    });
+
+    it("gives a backend each task's signal: it aborts when the map stops while the task runs", async () => {
+      const executor = track(new BreakableExecutor());
+      const signals: AbortSignal[] = [];
+      const fn = (_id: number, signal: AbortSignal): Promise<never> => {
+        signals.push(signal);
+        return new Promise(() => {});
+      };
+      const iterator = executor.map(fn, range(3));
+      await flush();
+      expect(signals).to.have.length(2);
+      expect(signals.some((signal) => signal.aborted)).to.equal(false);
+      await iterator.return?.();
+      expect(signals.every((signal) => signal.aborted && signal.reason instanceof CancelledError)).to.equal(true);
+      expect(executor.stats).to.include({ pending: 0, running: 2, cancelled: 3 });
+    });
+
+    it("aborts a task's signal with the TimeoutError of the executor's taskTimeout", async () => {
+      const clock = new FakeClock();
+      clock.install();
+      try {
+        const executor = track(new BreakableExecutor({ taskTimeout: 50 }));
+        const signals: AbortSignal[] = [];
+        const fn = (_id: number, signal: AbortSignal): Promise<never> => {
+          signals.push(signal);
+          return new Promise(() => {});
+        };
+        const reading = drain(executor.map(fn, range(1)));
+        await flush();
+        clock.advance(50);
+        const results = await reading;
+        expect(results.error).to.be.instanceOf(TimeoutError);
+        expect(signals[0]!.reason).to.equal(results.error);
+      } finally {
+        clock.uninstall();
+      }
+    });
+
+    it('an input that shuts the executor down while it is read: nothing is submitted, then ExecutorShutdownError', async () => {
+      const executor = pool({ maxWorkers: 1 });
+      let calls = 0;
+      function* input(): Generator<number> {
+        yield 1;
+        void executor.shutdown();
+        yield 2;
+      }
+      const results = await drain(executor.map(() => calls++, input()));
+      expect(results.values).to.deep.equal([]);
+      expect(results.error).to.be.instanceOf(ExecutorShutdownError);
+      expect(calls).to.equal(0);
+    });
+
+    it("an input step whose value throws: the input's error, after what was read before it", async () => {
+      const executor = pool({ maxWorkers: 1 });
+      const error = new Error('value');
+      let index = 0;
+      const input: Iterable<number> = {
+        [Symbol.iterator]: () => ({
+          next: () =>
+            index++ === 0
+              ? { done: false, value: 7 }
+              : {
+                  done: false,
+                  get value(): number {
+                    throw error;
+                  },
+                },
+        }),
+      };
+      const results = await drain(executor.map(async (n: number) => n, input));
+      expect(results).to.deep.equal({ values: [7], error });
     });
 
     it('an input that fails part-way: the tasks read before are run and yielded, then its error', async () => {

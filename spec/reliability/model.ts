@@ -190,7 +190,7 @@ export class Probe extends TaskPoolExecutor {
     } finally {
       for (const record of records.reverse()) this.#model.scheduleReturned(record);
     }
-    const { cancel, settle } = source;
+    const { cancel, fail } = source;
     const rest = (): void => {
       if (source.settled === Settled.NOT_YET) return;
       for (const { future } of waiting.splice(0)) {
@@ -203,8 +203,8 @@ export class Probe extends TaskPoolExecutor {
       rest();
       return cancelled;
     };
-    source.settle = (fulfilled, outcome) => {
-      settle.call(source, fulfilled, outcome);
+    source.fail = (error) => {
+      fail.call(source, error);
       rest();
     };
     all.forEach((args, index) => this.#model.scheduled(task, args, made[index]!.future));
