@@ -221,13 +221,7 @@ export abstract class Executor implements AsyncDisposable {
     this.checkTask(task, 'map over');
     const action = `map over executor '${this.name}'`;
     const split = splitMapArguments(iterables, action);
-    // The items submitted by one synchronous fill of the map share its caller's async context.
-    let context: Context | null = null;
-    const contextOf = (): Context => (context ??= captureContext());
-    const submit = (values: unknown[], fresh: boolean): MapWorkItem => {
-      if (fresh) context = null;
-      return this.scheduleMapItem(task, values, contextOf);
-    };
+    const submit = (values: unknown[]): MapWorkItem => this.scheduleMapItem(task, values);
     const submitAll = (tuples: unknown[], arity: number, onTake: (item: MapWorkItem) => void): MapSource => this.scheduleMapSource(task, tuples, arity, onTake);
     return mapWorkItems(submit, split.iterables, split.options, action, () => this.assertOpen(), submitAll);
   }
@@ -372,13 +366,13 @@ export abstract class Executor implements AsyncDisposable {
 
   /**
    * Queues one task of a `map` call: a work item without a future (the map alone sees its
-   * outcome), with the executor's own options, run in `context()` unless it starts now.
+   * outcome), with the executor's own options.
    * @internal
    */
-  protected scheduleMapItem(task: unknown, args: unknown[], context: () => Context): MapWorkItem {
+  protected scheduleMapItem(task: unknown, args: unknown[]): MapWorkItem {
     this.assertOpen();
     const startNow = this.#running < this.maxWorkers && this.#pending === 0 && this.#ungated;
-    const item = this.#newMapItem(task, args, startNow ? undefined : context());
+    const item = this.#newMapItem(task, args, startNow ? undefined : captureContext());
     if (startNow) {
       this.#running++;
       this.#begin(item);

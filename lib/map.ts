@@ -166,7 +166,7 @@ class InputOrder {
 }
 
 /** What a map submits an item with: it gives the item's handle, or its future. @internal */
-export type Submit = (values: unknown[], fresh: boolean) => MapItem | Future<unknown>;
+export type Submit = (values: unknown[]) => MapItem | Future<unknown>;
 
 /**
  * What a map submits every task at once with (sync inputs, no `bufferSize`): one handle for
@@ -262,8 +262,7 @@ export function mapIterables<R>(
 
 /**
  * {@link mapIterables} over items that are their own handles: the `Executor` base's `map`,
- * for every backend. `submit` is told when an item is the first of a synchronous fill
- * (`fresh`): the items of one fill are submitted in the same async context.
+ * for every backend; with `submitAll`, a sync input without `bufferSize` is submitted at once.
  * @internal
  */
 export function mapWorkItems<R>(
@@ -366,8 +365,6 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   #closed = false;
   /** Inputs are being read synchronously. */
   #filling = false;
-  /** The next item submitted is the first of a synchronous fill. */
-  #fresh = true;
   /** An async input's step is awaited. */
   #pulling = false;
   #listening = false;
@@ -652,7 +649,6 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   /** Submits more work while the buffer allows and the inputs give their items at once. */
   #fill(): void {
     this.#filling = true;
-    this.#fresh = true;
     if (this.#submitAll !== undefined && !this.#async && this.#bufferSize === Infinity) this.#fillAll(this.#submitAll);
     else {
       while (!this.#inputDone && !this.#pulling && this.#count < this.#bufferSize) {
@@ -674,13 +670,11 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     const arity = this.#iterators.length;
     const tuples: unknown[] = [];
     this.#batch = tuples;
-    if (arity === 1) this.#readAll(this.#iterators[0] as Iterator<unknown>, tuples);
-    else {
-      for (;;) {
-        const values = this.#read(0, new Array<unknown>(arity));
-        if (values === undefined) break;
-        tuples.push(values);
-      }
+    const one = arity === 1 ? [undefined] : undefined;
+    for (;;) {
+      const values = this.#read(0, one ?? new Array<unknown>(arity));
+      if (values === undefined) break;
+      tuples.push(one === undefined ? values : values[0]);
     }
     this.#batch = undefined;
     if (tuples.length === 0) return;
@@ -743,7 +737,6 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   /** An awaited step has come: reads on, submits, fills; wakes the waiting call once reading stops. */
   #readOn(index: number, values: unknown[], step: unknown, failure: { error: unknown } | undefined): void {
     this.#pulling = false;
-    this.#fresh = true;
     if (this.#took(index, values, step, failure)) {
       const tuple = this.#read(index + 1, values);
       if (tuple !== undefined && this.#submitOne(tuple)) this.#fill();
@@ -776,41 +769,10 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     return false;
   }
 
-  /** {@link MapResultsIterator.#read} over one sync input to its end, into `items`: each step as `#took` takes it. */
-  #readAll(iterator: Iterator<unknown>, items: unknown[]): void {
-    for (;;) {
-      let step: IteratorResult<unknown>;
-      try {
-        step = iterator.next();
-      } catch (error) {
-        this.#took(0, [], undefined, { error });
-        return;
-      }
-      // Stopped while it was read (its signal aborted), or not a step: as `#took` says.
-      if (this.#inputDone || Object(step) !== step) {
-        this.#took(0, [], step, undefined);
-        return;
-      }
-      let value: unknown;
-      try {
-        if (step.done) {
-          this.#inputEnded(0, undefined);
-          return;
-        }
-        value = step.value;
-      } catch (error) {
-        this.#inputEnded(0, { error });
-        return;
-      }
-      items.push(value);
-    }
-  }
-
   #submitOne(values: unknown[]): boolean {
     let item: MapItem;
     try {
-      const submitted = this.#submit(values, this.#fresh);
-      this.#fresh = false;
+      const submitted = this.#submit(values);
       item = submitted instanceof Future ? new FutureItem(submitted) : submitted;
     } catch (error) {
       // The executor was shut down (or broke): yield what was submitted, then throw this.

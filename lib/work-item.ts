@@ -134,13 +134,6 @@ export const Settled = {
 /** One of the {@link Settled} values. @internal */
 export type Settled = (typeof Settled)[keyof typeof Settled];
 
-/**
- * A task of a `map` call: nobody but the map sees its outcome, so it has no future. It is its
- * own handle for the map (a {@link MapItem}): it keeps its outcome and tells the map once,
- * when it settles. It has no key, signal or deadline of its own (the map has them); the
- * executor's policies (retry, timeout, rate limit, breaker) apply to it as to any task.
- * @internal
- */
 /** What a map item and a map source tell their executor. @internal */
 export interface MapOwner {
   /** A map item was cancelled (as a future's owner hears). */
@@ -149,30 +142,20 @@ export interface MapOwner {
   restEnded(count: number, cancelled: boolean): void;
 }
 
-export class MapWorkItem extends WorkItem implements MapItem {
+/** What a map item and a map source have in common: an outcome the map reads, and one callback. @internal */
+abstract class MapHandle extends WorkItem implements MapItem {
   /** Once settled: the value, the error or the `CancelledError`. */
   outcome: unknown;
   settled: Settled = Settled.NOT_YET;
   /** Where its map keeps it. */
   position = 0;
-  readonly #owner: MapOwner;
-  /** The map's callback, once it has asked; called once, when the item settles. */
+  readonly owner: MapOwner;
+  /** The map's callback, once it has asked; called once, when it settles. */
   #onDone: ((item: MapItem) => void) | undefined;
-  /** Made when the task reads its signal, or when an attempt is aborted. */
-  #controller: AbortController | undefined;
 
-  /** @internal */
   constructor(task: unknown, args: unknown, context: Context, owner: MapOwner) {
     super(task, args, context);
-    this.#owner = owner;
-  }
-
-  override get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.settled === Settled.CANCELLED) this.#controller.abort(this.outcome);
-    }
-    return this.#controller.signal;
+    this.owner = owner;
   }
 
   done(): boolean {
@@ -182,6 +165,38 @@ export class MapWorkItem extends WorkItem implements MapItem {
   whenDone(callback: (item: MapItem) => void): void {
     if (this.settled !== Settled.NOT_YET) callback(this);
     else this.#onDone = callback;
+  }
+
+  /** Settles as `settled` with `outcome`; `tell` (the executor) hears of it before the map. */
+  protected end(settled: Settled, outcome: unknown, tell?: () => void): void {
+    this.settled = settled;
+    this.outcome = outcome;
+    tell?.();
+    const callback = this.#onDone;
+    this.#onDone = undefined;
+    callback?.(this);
+  }
+
+  futureCancelled(): void {}
+}
+
+/**
+ * A task of a `map` call: nobody but the map sees its outcome, so it has no future. It is its
+ * own handle for the map (a {@link MapItem}): it keeps its outcome and tells the map once,
+ * when it settles. It has no key, signal or deadline of its own (the map has them); the
+ * executor's policies (retry, timeout, rate limit, breaker) apply to it as to any task.
+ * @internal
+ */
+export class MapWorkItem extends MapHandle {
+  /** Made when the task reads its signal, or when an attempt is aborted. */
+  #controller: AbortController | undefined;
+
+  override get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.settled === Settled.CANCELLED) this.#controller.abort(this.outcome);
+    }
+    return this.#controller.signal;
   }
 
   /** The first attempt starts (nothing to do: `phase` and `attempt` say it). */
@@ -198,10 +213,7 @@ export class MapWorkItem extends WorkItem implements MapItem {
 
   /** Settles with the outcome of the last attempt, and tells the map. */
   settle(fulfilled: boolean, outcome: unknown): void {
-    if (this.settled !== Settled.NOT_YET) return;
-    this.settled = fulfilled ? Settled.FULFILLED : Settled.REJECTED;
-    this.outcome = outcome;
-    this.#done();
+    if (this.settled === Settled.NOT_YET) this.end(fulfilled ? Settled.FULFILLED : Settled.REJECTED, outcome);
   }
 
   /** As `future.cancel()`: the executor hears of it (as from a future), then the map. */
@@ -210,58 +222,32 @@ export class MapWorkItem extends WorkItem implements MapItem {
     const running = this.attempt !== 0;
     const message = typeof reason === 'string' ? reason : running ? 'Cancelled while running' : 'Cancelled before it started';
     const error = new CancelledError(message, reason === undefined ? undefined : { cause: reason });
-    this.settled = Settled.CANCELLED;
-    this.outcome = error;
-    this.#controller?.abort(error);
-    this.#owner.itemCancelled(this, error);
-    this.#done();
+    this.end(Settled.CANCELLED, error, () => {
+      this.#controller?.abort(error);
+      this.owner.itemCancelled(this, error);
+    });
     return true;
   }
-
-  #done(): void {
-    const callback = this.#onDone;
-    if (callback === undefined) return;
-    this.#onDone = undefined;
-    callback(this);
-  }
-
-  futureCancelled(): void {}
 }
 
-/**
- * The tasks of a `map` call submitted at once (sync inputs, no `bufferSize`): one queue entry
- * that stands for all of them, in input order, so that a queued task costs its arguments and
- * nothing more. The start gate takes them one at a time ({@link MapSource.take}), each as a
- * {@link MapWorkItem} made then; the source stays at the head of the queue until none is left.
- * Cancelled (or failed by a broken executor), it settles every task not yet taken at once: the
- * map sees it, in input order, as the one outcome of all of them (a {@link MapItem} too).
- * @internal
- */
 /** The `args` of a {@link MapSource}: how the start gate tells one from a task. @internal */
 export const MAP_SOURCE: unique symbol = Symbol('map source');
 
-export class MapSource extends WorkItem implements MapItem {
+export class MapSource extends MapHandle {
   /** The tasks' arguments, from `next` on those not yet taken: tuples, or with `arity` 1 the arguments themselves. */
   #tuples: unknown[] | undefined;
   readonly #arity: number;
   #next = 0;
-  readonly #owner: MapOwner;
   /** Makes the work item of one task. */
   readonly #make: (args: unknown[]) => MapWorkItem;
   /** Given each item as it is taken, before it starts. */
   readonly #onTake: (item: MapWorkItem) => void;
-  #onDone: ((item: MapItem) => void) | undefined;
-  /** How the tasks not taken ended: cancelled, or failed (a broken executor). */
-  settled: Settled = Settled.NOT_YET;
-  outcome: unknown;
-  position = 0;
 
   /** @internal */
   constructor(task: unknown, tuples: unknown[], arity: number, context: Context, owner: MapOwner, make: (args: unknown[]) => MapWorkItem, onTake: (item: MapWorkItem) => void) {
-    super(task, MAP_SOURCE, context);
+    super(task, MAP_SOURCE, context, owner);
     this.#tuples = tuples;
     this.#arity = arity;
-    this.#owner = owner;
     this.#make = make;
     this.#onTake = onTake;
   }
@@ -277,24 +263,10 @@ export class MapSource extends WorkItem implements MapItem {
     const entry = tuples[this.#next];
     tuples[this.#next++] = undefined;
     // A one-argument task keeps its argument alone while queued: the array is made as it starts.
-    const args = this.#arity === 1 ? [entry] : (entry as unknown[]);
-    const item = this.#make(args);
-    if (this.#next === tuples.length) {
-      this.#tuples = undefined;
-      this.phase = Phase.DONE;
-      this.task = this.context = undefined;
-    }
+    const item = this.#make(this.#arity === 1 ? [entry] : (entry as unknown[]));
+    if (this.#next === tuples.length) this.#drop();
     this.#onTake(item);
     return item;
-  }
-
-  done(): boolean {
-    return this.settled !== Settled.NOT_YET;
-  }
-
-  whenDone(callback: (item: MapItem) => void): void {
-    if (this.settled !== Settled.NOT_YET) callback(this);
-    else this.#onDone = callback;
   }
 
   /** Cancels every task not yet taken (the items taken are the map's to cancel). */
@@ -302,29 +274,26 @@ export class MapSource extends WorkItem implements MapItem {
     if (this.settled !== Settled.NOT_YET) return this.settled === Settled.CANCELLED;
     if (this.remaining === 0) return false;
     const message = typeof reason === 'string' ? reason : 'Cancelled before it started';
-    const error = new CancelledError(message, reason === undefined ? undefined : { cause: reason });
-    this.#end(Settled.CANCELLED, error);
+    this.#endRest(Settled.CANCELLED, new CancelledError(message, reason === undefined ? undefined : { cause: reason }));
     return true;
   }
 
   /** Fails every task not yet taken with `error` (a broken executor). */
   fail(error: unknown): void {
-    if (this.settled === Settled.NOT_YET && this.remaining !== 0) this.#end(Settled.REJECTED, error);
+    if (this.settled === Settled.NOT_YET && this.remaining !== 0) this.#endRest(Settled.REJECTED, error);
   }
 
-  /** The executor hears of it (with how many tasks it ends) before the map. */
-  #end(settled: Settled, outcome: unknown): void {
+  /** The executor hears (with how many tasks it ends) before the map. */
+  #endRest(settled: Settled, outcome: unknown): void {
     const count = this.remaining;
-    this.settled = settled;
-    this.outcome = outcome;
+    this.#drop();
+    this.end(settled, outcome, () => this.owner.restEnded(count, settled === Settled.CANCELLED));
+  }
+
+  /** Holds no task any more: out of the queue (or a stale entry there). */
+  #drop(): void {
     this.#tuples = undefined;
     this.phase = Phase.DONE;
     this.task = this.context = undefined;
-    this.#owner.restEnded(count, settled === Settled.CANCELLED);
-    const callback = this.#onDone;
-    this.#onDone = undefined;
-    callback?.(this);
   }
-
-  futureCancelled(): void {}
 }

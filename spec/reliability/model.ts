@@ -10,7 +10,6 @@
 import { CancelledError, TaskPoolExecutor, TimeoutError, type ExecutorOptions, type Future, type RunOptions, type TaskContext } from '../../lib/index.js';
 import { internals } from '../../lib/future.js';
 import { MapWorkItem, Settled, type MapSource, type WorkItem } from '../../lib/work-item.js';
-import type { Context } from '../../lib/internal/async-context.js';
 import type { FakeClock } from './clock.js';
 import type { ReasonKind, TaskKind, TaskSpec, ValueKind } from './program.js';
 
@@ -160,11 +159,11 @@ export class Probe extends TaskPoolExecutor {
   }
 
   /** A map item has no future: the model follows it through a mirror future that settles with it. */
-  protected override scheduleMapItem(task: unknown, args: unknown[], context: () => Context): MapWorkItem {
+  protected override scheduleMapItem(task: unknown, args: unknown[]): MapWorkItem {
     const record = this.#model.scheduling(task, args);
     let item: MapWorkItem;
     try {
-      item = super.scheduleMapItem(task, args, context);
+      item = super.scheduleMapItem(task, args);
     } finally {
       this.#model.scheduleReturned(record);
     }
