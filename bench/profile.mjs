@@ -13,8 +13,9 @@
  *   objects and bytes per task by constructor. With `--running`, the concurrency is n, so
  *   every task has started and waits: what a running task holds.
  *
- * `--lib` takes a submit-style library (default taskpool-submit), or with `--scenario 5` a
- * streaming one (default taskpool-map). Like run.mjs, the package comes from dist/ or
+ * `--lib` takes a submit-style or map-style library (default taskpool-submit) for scenarios
+ * 1-3, or with `--scenario 5` a streaming one (default taskpool-map); `heap` takes a
+ * submit-style one. Like run.mjs, the package comes from dist/ or
  * TASKPOOL_DIST.
  */
 import { Session } from 'node:inspector/promises';
@@ -37,8 +38,8 @@ for (let index = 0; index < rest.length; index++) {
 }
 if (flags.scenario === '5' && flags.lib === 'taskpool-submit') flags.lib = 'taskpool-map';
 const library = findLibrary(flags.lib);
-if (flags.scenario === '5' ? !library.scenarios.includes(5) : library.style !== 'submit') {
-  throw new Error(`profile.mjs takes a submit-style library (scenarios 1-3), or a streaming one with --scenario 5, not ${library.id}`);
+if (flags.scenario === '5' ? !library.scenarios.includes(5) : mode === 'heap' && library.style !== 'submit') {
+  throw new Error(`profile.mjs takes a library of scenarios 1-3 (heap: a submit-style one), or a streaming one with --scenario 5, not ${library.id}`);
 }
 const adapter = await library.load();
 const top = Number(flags.top);
@@ -48,7 +49,8 @@ session.connect();
 
 /**
  * Runs `n` tasks of a scenario as child.mjs does: submit-style libraries submit them all and
- * await `Promise.all`; in scenario 5, a streaming library maps a generator.
+ * await `Promise.all`, map-style ones map the array of indices; in scenario 5, a streaming
+ * library maps a generator.
  */
 async function runSubmit(scenario, n) {
   if (scenario.kind === 'stream') {
@@ -59,6 +61,11 @@ async function runSubmit(scenario, n) {
       if (value !== expected++) throw new Error(`${library.id}: item ${expected - 1} is ${value}`);
     }
     if (expected !== n) throw new Error(`${library.id}: ${expected} items, expected ${n}`);
+    return;
+  }
+  if (library.style === 'map') {
+    const { mapper } = taskFactories(scenario.body);
+    checkResults(await adapter.map(Array.from({ length: n }, (_, i) => i), mapper, scenario.concurrency), n, library.id);
     return;
   }
   const { task } = taskFactories(scenario.body);

@@ -9,8 +9,8 @@ import type { ExecutorOptions, ExecutorStats, RunOptions, ShutdownOptions } from
 export type { ExecutorOptions, ExecutorStats, RunOptions, ShutdownOptions } from './executor-options.js';
 import { internals, type Future } from './future.js';
 import { captureContext, type Context } from './internal/async-context.js';
-import { mapIterables, splitMapArguments, type MapResults } from './map.js';
-import { WorkItem, Phase, type ItemState, type TaskPolicy } from './work-item.js';
+import { mapWorkItems, splitMapArguments, type MapResults } from './map.js';
+import { MAP_SOURCE, MapSource, MapWorkItem, WorkItem, Phase, type ItemState, type MapOwner, type TaskPolicy } from './work-item.js';
 import { PriorityQueue } from './internal/queue.js';
 import { cancelTimer, now, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkSignal, checkString, checkTimeout, fail, isThenable, type OptionChecks } from './internal/validate.js';
@@ -73,6 +73,11 @@ export abstract class Executor implements AsyncDisposable {
   #gateWait: (() => void) | undefined;
   /** This executor's work items: a class of its own, whose `futureCancelled` calls back into it. */
   readonly #Item: new (task: unknown, args: unknown, context: Context) => WorkItem;
+  /** What its map items (no future) and map sources call back into: one class for every executor's, so that the scheduler sees one shape. */
+  readonly #mapOwner: MapOwner = {
+    itemCancelled: (item, error) => this.#itemCancelled(item, undefined as never, error),
+    restEnded: (count, cancelled) => this.#restEnded(count, cancelled),
+  };
   /** Single-flight: the task in flight for each key. */
   readonly #flights = new SingleFlight();
   readonly #queue = new PriorityQueue<WorkItem>();
@@ -216,7 +221,9 @@ export abstract class Executor implements AsyncDisposable {
     this.checkTask(task, 'map over');
     const action = `map over executor '${this.name}'`;
     const split = splitMapArguments(iterables, action);
-    return mapIterables((values) => this.schedule(task, values), split.iterables, split.options, action, () => this.assertOpen());
+    const submit = (values: unknown[]): MapWorkItem => this.scheduleMapItem(task, values);
+    const submitAll = (tuples: unknown[], arity: number, onTake: (item: MapWorkItem) => void): MapSource => this.scheduleMapSource(task, tuples, arity, onTake);
+    return mapWorkItems(submit, split.iterables, split.options, action, () => this.assertOpen(), submitAll);
   }
 
   /**
@@ -240,9 +247,9 @@ export abstract class Executor implements AsyncDisposable {
     this.#shutdown = true;
     if (cancelFutures) {
       // One at a time: a done callback that shuts down again finds only what is left.
-      for (let item = this.#queue.shift(); item !== undefined; item = this.#queue.shift()) if (item.phase === Phase.QUEUED) item.future.cancel();
+      for (let item = this.#queue.shift(); item !== undefined; item = this.#queue.shift()) if (item.phase === Phase.QUEUED) item.cancel();
       this.#queuedCancelled = 0;
-      for (const item of this.#backoff) item.future.cancel();
+      for (const item of this.#backoff) item.cancel();
     }
     return wait ? this.onIdle() : Promise.resolve();
   }
@@ -358,6 +365,59 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /**
+   * Queues one task of a `map` call: a work item without a future (the map alone sees its
+   * outcome), with the executor's own options.
+   * @internal
+   */
+  protected scheduleMapItem(task: unknown, args: unknown[]): MapWorkItem {
+    this.assertOpen();
+    const startNow = this.#running < this.maxWorkers && this.#pending === 0 && this.#ungated;
+    const item = this.#newMapItem(task, args, startNow ? undefined : captureContext());
+    if (startNow) {
+      this.#running++;
+      this.#begin(item);
+      void this.#work(item);
+      return item;
+    }
+    this.#pending++;
+    this.#queue.push(item);
+    this.#startWorkers();
+    return item;
+  }
+
+  /**
+   * Queues the tasks of a `map` call at once, in the caller's async context: one queue entry
+   * for all of them, whose tasks become work items one at a time as they start (each given to
+   * `onTake` first). They count as pending from now on.
+   * @internal
+   */
+  protected scheduleMapSource(task: unknown, tuples: unknown[], arity: number, onTake: (item: MapWorkItem) => void): MapSource {
+    this.assertOpen();
+    const source: MapSource = new MapSource(task, tuples, arity, captureContext(), this.#mapOwner, (args): MapWorkItem => this.#newMapItem(task, args, source.context), onTake);
+    this.#pending += tuples.length;
+    this.#queue.push(source);
+    // The workers started here run in the source's context already.
+    this.#startWorkers(source.context);
+    return source;
+  }
+
+  #newMapItem(task: unknown, args: unknown[], context: Context): MapWorkItem {
+    const item = new MapWorkItem(task, args, context, this.#mapOwner);
+    if (this.#defaultPolicy !== undefined) item.state = this.#newState(this.#defaultPolicy, 0);
+    return item;
+  }
+
+  /** The tasks of a map source not yet taken were cancelled, or failed: `count` queued tasks at once. */
+  #restEnded(count: number, cancelled: boolean): void {
+    if (cancelled) this.#cancelled += count;
+    else this.#failed += count;
+    // The source is one entry of the queue: it stays there until the gate drops it.
+    this.#pending -= count - 1;
+    this.#dequeued();
+    this.#notifyIdle();
+  }
+
+  /**
    * Throws unless the executor accepts work.
    *
    * @throws {ExecutorShutdownError} after shutdown; {@link BrokenExecutorError} once broken.
@@ -380,6 +440,10 @@ export abstract class Executor implements AsyncDisposable {
     // The queue holds queued and cancelled items; the backoff set, items waiting to retry.
     for (const item of [...this.#queue.drain(), ...this.#backoff]) {
       if (item.phase === Phase.DONE) continue;
+      if (item.args === MAP_SOURCE) {
+        (item as MapSource).fail(error);
+        continue;
+      }
       this.#leave(item, item.phase);
       this.#finish(item, false, error);
     }
@@ -460,12 +524,17 @@ export abstract class Executor implements AsyncDisposable {
   #begin(item: WorkItem): void {
     item.phase = Phase.RUNNING;
     if (item.attempt++ === 0) {
-      internals.start(item.future);
+      // Through the future, without a call on the item (each executor's items have a class of their own); a map item has none.
+      const future = item.future;
+      if (future !== undefined) internals.start(future);
+      else (item as MapWorkItem).start();
       if (item.state !== undefined) this.#flights.started(item);
       const deadline = item.state?.policy?.deadline;
       if (deadline !== undefined) this.#stateOf(item).deadlineTimer = startTimer(deadline, () => this.#deadlinePassed(item, deadline));
     } else {
-      internals.newAttempt(item.future);
+      const future = item.future;
+      if (future !== undefined) internals.newAttempt(future);
+      else (item as MapWorkItem).newAttempt();
     }
   }
 
@@ -518,21 +587,23 @@ export abstract class Executor implements AsyncDisposable {
   /** Settles an item's future (and its followers) with the outcome of its last attempt. */
   #finish(item: WorkItem, fulfilled: boolean, outcome: unknown): void {
     this.#retire(item);
-    if (fulfilled) {
-      this.#completed++;
-      internals.resolve(item.future, outcome);
-    } else {
-      this.#failed++;
-      internals.reject(item.future, outcome);
-    }
+    if (fulfilled) this.#completed++;
+    else this.#failed++;
+    const future = item.future;
+    if (future === undefined) (item as MapWorkItem).settle(fulfilled, outcome);
+    else if (fulfilled) internals.resolve(future, outcome);
+    else internals.reject(future, outcome);
     if (item.state !== undefined) this.#flights.settled(item, fulfilled, outcome);
   }
 
-  /** Starts a worker loop per free slot while tasks are queued. */
-  #startWorkers(): void {
+  /**
+   * Starts a worker loop per free slot while tasks are queued. `home`: the context these loops
+   * run in, when the caller knows it (a task captured in it is called without entering it).
+   */
+  #startWorkers(home?: Context): void {
     for (let item = this.#takeNext(); item !== undefined; item = this.#takeNext()) {
       this.#running++;
-      void this.#work(item);
+      void this.#work(item, home);
     }
     // The gate may have settled every queued task (refused by an open breaker).
     this.#notifyIdle();
@@ -553,12 +624,20 @@ export abstract class Executor implements AsyncDisposable {
           return undefined;
         }
       }
-      const item = this.#queue.shift();
+      const queue = this.#queue;
+      let item = queue.peek();
       if (item === undefined) return undefined;
       if (item.phase !== Phase.QUEUED) {
+        queue.shift();
         this.#queuedCancelled--;
         continue;
       }
+      if (item.args === MAP_SOURCE) {
+        // The map's next task: the source stays at the head until its last one is taken.
+        const source = item as MapSource;
+        item = source.take();
+        if (source.phase !== Phase.QUEUED) queue.shift();
+      } else queue.shift();
       const breaker = this.#breaker;
       if (breaker !== undefined) {
         const permit = breaker.acquire(now());
@@ -608,9 +687,10 @@ export abstract class Executor implements AsyncDisposable {
    * One slot: runs an attempt, settles its item, then takes the next queued item, until the
    * queue is empty. Awaiting the task here (rather than attaching callbacks) keeps the
    * per-task cost to what the task itself allocates. The first task waits a microtask: no
-   * task function is ever called inside the `submit` that scheduled it.
+   * task function is ever called inside the `submit` that scheduled it. A loop runs in the
+   * context it was started in: a task of that context (`home`) is called as it is.
    */
-  async #work(item: WorkItem): Promise<void> {
+  async #work(item: WorkItem, home?: Context): Promise<void> {
     await undefined;
     // The parameter is reassigned for each task: a suspended async function keeps its
     // parameters alive, so a copy of it would pin the first task's item.
@@ -625,7 +705,7 @@ export abstract class Executor implements AsyncDisposable {
         let outcome: unknown;
         try {
           const context = item.context;
-          outcome = context === undefined ? this.execute(item) : context.runInAsyncScope(this.execute, this, item);
+          outcome = context === undefined || context === home ? this.execute(item) : context.runInAsyncScope(this.execute, this, item);
           if (isThenable(outcome)) outcome = await outcome;
         } catch (error) {
           fulfilled = false;
@@ -727,7 +807,7 @@ export abstract class Executor implements AsyncDisposable {
     const error = new TimeoutError(`Task on executor '${this.name}' passed its deadline of ${deadline} ms`);
     const phase = item.phase;
     if (phase === Phase.DONE) return;
-    if (phase === Phase.RUNNING) internals.abortAttempt(item.future, error);
+    if (phase === Phase.RUNNING) item.abortAttempt(error);
     this.#leave(item, phase, 'failure', error);
     this.#finish(item, false, error);
     this.#notifyIdle();
@@ -740,7 +820,7 @@ export abstract class Executor implements AsyncDisposable {
       if (item.phase !== Phase.RUNNING || item.attempt !== attempt) return;
       item.timer = undefined;
       const error = new TimeoutError(`Task on executor '${this.name}' timed out after ${timeout} ms`);
-      internals.abortAttempt(item.future, error);
+      item.abortAttempt(error);
       this.interrupt(item, error);
       this.#attemptEnded(item, false, error);
     });

@@ -68,6 +68,8 @@ export interface FutureInternals {
   start(future: Future<unknown>): boolean;
   resolve(future: Future<unknown>, value: unknown): boolean;
   reject(future: Future<unknown>, error: unknown): boolean;
+  /** Cancels with this very error (a `CancelledError`), as `cancel()` does with one it makes. */
+  cancel(future: Future<unknown>, error: unknown): boolean;
   removeDoneCallback(future: Future<unknown>, callback: DoneCallback<never>): void;
 }
 
@@ -126,6 +128,7 @@ export class Future<T> extends Promise<T> {
       },
       resolve: (future, value) => Future.#settle(future, 'fulfilled', value),
       reject: (future, error) => Future.#settle(future, 'rejected', error),
+      cancel: (future, error) => Future.#settle(future, 'cancelled', error),
       removeDoneCallback: (future, callback) => {
         const callbacks = future.#callbacks;
         if (callbacks === callback) future.#callbacks = undefined;

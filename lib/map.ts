@@ -1,7 +1,7 @@
-import pDefer, { type DeferredPromise } from 'p-defer';
 import { TimeoutError } from './errors.js';
-import { internals, type Future } from './future.js';
+import { Future, internals } from './future.js';
 import { FifoQueue } from './internal/queue.js';
+import { Settled } from './work-item.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkBoolean, checkOptions, checkPositiveInteger, checkSignal, checkTimeout, fail, isSyncIterable, type OptionChecks } from './internal/validate.js';
 
@@ -69,11 +69,146 @@ export interface MapOptions {
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
 
 /**
- * What `map` uses of the future `submit` returns for an item; a lighter per-item handle with
- * these members (and an outcome for `internals.outcome`) can stand in for it.
+ * What `map` keeps of one submitted item: the executors' map work items are one (they have
+ * no future), and a future is seen through a {@link FutureItem}.
  * @internal
  */
-export type MapItem<R> = Pick<Future<R>, 'addDoneCallback' | 'done' | 'state' | 'cancel'>;
+export interface MapItem {
+  /** How it ended, once done. */
+  readonly settled: Settled;
+  /** Once settled: the value, the error or the `CancelledError`. */
+  readonly outcome: unknown;
+  done(): boolean;
+  /** As `future.cancel(reason)`. */
+  cancel(reason?: unknown): boolean;
+  /** Calls `callback` once it has settled (at once if it has). One callback per item. */
+  whenDone(callback: (item: MapItem) => void): void;
+  /** Where the map keeps it (set by the map). */
+  position: number;
+}
+
+/** Compacted once this many positions have been yielded and they are half of what is kept. */
+const COMPACT_AT = 1024;
+
+/**
+ * An ordered map's items in input order, from the next to yield on. An item that fulfils gives
+ * its place to its value: a map whose consumer lags behind keeps values, not items.
+ */
+class InputOrder {
+  /** The item of each position, `undefined` once it fulfilled (its value is then in `#values`). */
+  #items: (MapItem | undefined)[] = [];
+  #values: unknown[] = [];
+  /** The next position to yield, in the arrays. */
+  #head = 0;
+  /** The position of the arrays' first element. */
+  #base = 0;
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(item: MapItem): void {
+    item.position = this.#base + this.#items.length;
+    this.#items.push(item);
+    this.#values.push(undefined);
+  }
+
+  /** `item` settled: a value takes its place. Whether it is next to yield. */
+  settled(item: MapItem): boolean {
+    const index = item.position - this.#base;
+    if (item.settled === Settled.FULFILLED) {
+      this.#items[index] = undefined;
+      this.#values[index] = item.outcome;
+    }
+    return index === this.#head;
+  }
+
+  /** Whether the next to yield is a value. */
+  headFulfilled(): boolean {
+    return this.#head < this.#items.length && this.#items[this.#head] === undefined;
+  }
+
+  /** The next item to yield, unless it fulfilled (or there is none). */
+  head(): MapItem | undefined {
+    return this.#items[this.#head];
+  }
+
+  /** Takes the next position: its value, if it fulfilled. */
+  shift(): unknown {
+    const head = this.#head;
+    const value = this.#values[head];
+    this.#items[head] = undefined;
+    this.#values[head] = undefined;
+    this.#head = head + 1;
+    if (this.#head >= COMPACT_AT && this.#head * 2 >= this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#values = this.#values.slice(this.#head);
+      this.#base += this.#head;
+      this.#head = 0;
+    }
+    return value;
+  }
+
+  /** The items not yet yielded that have not fulfilled. */
+  items(): MapItem[] {
+    return this.#items.slice(this.#head).filter((item) => item !== undefined);
+  }
+
+  /** {@link InputOrder.items}, and nothing is kept any more. */
+  drain(): MapItem[] {
+    const items = this.items();
+    this.#base += this.#items.length;
+    this.#items = [];
+    this.#values = [];
+    this.#head = 0;
+    return items;
+  }
+}
+
+/** What a map submits an item with: it gives the item's handle, or its future. @internal */
+export type Submit = (values: unknown[]) => MapItem | Future<unknown>;
+
+/**
+ * What a map submits every task at once with (sync inputs, no `bufferSize`): one handle for
+ * the tasks not yet started, each task's own handle given to `onTake` as it starts, in
+ * input order. That one handle settles only when the tasks it still holds are cancelled or fail.
+ * @internal
+ */
+export type SubmitAll = (tuples: unknown[], arity: number, onTake: (item: MapItem) => void) => MapItem;
+
+/** A future seen as a {@link MapItem}: for a backend whose `map` submits futures. */
+class FutureItem implements MapItem {
+  readonly #future: Future<unknown>;
+
+  constructor(future: Future<unknown>) {
+    this.#future = future;
+  }
+
+  get settled(): Settled {
+    const state = this.#future.state;
+    if (state === 'fulfilled') return Settled.FULFILLED;
+    if (state === 'rejected') return Settled.REJECTED;
+    return state === 'cancelled' ? Settled.CANCELLED : Settled.NOT_YET;
+  }
+
+  get outcome(): unknown {
+    return internals.outcome(this.#future);
+  }
+
+  position = 0;
+
+  done(): boolean {
+    return this.#future.done();
+  }
+
+  cancel(reason?: unknown): boolean {
+    return this.#future.cancel(reason);
+  }
+
+  whenDone(callback: (item: MapItem) => void): void {
+    this.#future.addDoneCallback(() => callback(this));
+  }
+}
 
 const MAP_OPTIONS: OptionChecks = { bufferSize: checkPositiveInteger, timeout: checkTimeout, signal: checkSignal, ordered: checkBoolean };
 
@@ -86,6 +221,13 @@ function isIterable(value: unknown): boolean {
 }
 
 function ignore(): void {}
+
+const resolved = Promise.resolve();
+
+/** Calls `callback` from a microtask: a promise job, which costs less than Node's `queueMicrotask` (an async resource each). */
+function later(callback: () => void): void {
+  void resolved.then(callback);
+}
 
 /**
  * Splits `map(fn, ...iterables, options?)`'s rest arguments and checks the iterables. None is
@@ -103,26 +245,60 @@ export function splitMapArguments(rest: unknown[], action: string): { iterables:
 
 /**
  * Runs `submit` over zipped inputs and yields the outcomes in input or completion order,
- * keeping at most `bufferSize` submitted and not yet yielded. Built once on an executor's
- * submit, for every backend. `action` names the call in messages ("map over executor 'x'");
+ * keeping at most `bufferSize` submitted and not yet yielded, for a backend whose `submit`
+ * gives futures. `action` names the call in messages ("map over executor 'x'");
  * `assertOpen`, called once the arguments are valid, throws when the executor takes no work.
  * @internal
  */
 export function mapIterables<R>(
-  submit: (values: unknown[]) => MapItem<R>,
+  submit: (values: unknown[]) => Future<R>,
   iterables: AnyIterable<unknown>[],
   options: MapOptions | undefined,
   action: string,
   assertOpen?: () => void,
 ): MapResults<R> {
+  return mapWorkItems(submit, iterables, options, action, assertOpen);
+}
+
+/**
+ * {@link mapIterables} over items that are their own handles: the `Executor` base's `map`,
+ * for every backend; with `submitAll`, a sync input without `bufferSize` is submitted at once.
+ * @internal
+ */
+export function mapWorkItems<R>(
+  submit: Submit,
+  iterables: AnyIterable<unknown>[],
+  options: MapOptions | undefined,
+  action: string,
+  assertOpen?: () => void,
+  submitAll?: SubmitAll,
+): MapResults<R> {
   const checked = checkOptions(options, MAP_OPTIONS, action);
   assertOpen?.();
-  return new MapResultsIterator(submit, iterables, checked, action);
+  return new MapResultsIterator(submit, iterables, checked, action, submitAll);
 }
 
 /** A call of `next()`, `return()` or `throw()`; `end` (for the last two) ends the iterator and gives the call's outcome. */
-interface Call<T> extends DeferredPromise<IteratorResult<T>> {
-  end?: (() => Promise<IteratorResult<T>>) | undefined;
+interface Call<T> {
+  readonly promise: Promise<IteratorResult<T>>;
+  readonly resolve: (result: IteratorResult<T>) => void;
+  readonly reject: (error: unknown) => void;
+  end: (() => Promise<IteratorResult<T>>) | undefined;
+}
+
+let capturedResolve: ((result: unknown) => void) | undefined;
+let capturedReject: ((error: unknown) => void) | undefined;
+function capture(resolve: (result: unknown) => void, reject: (error: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+/** A call with its promise and that promise's resolving functions (no closure of its own). */
+function newCall<T>(end: Call<T>['end']): Call<T> {
+  const promise = new Promise<IteratorResult<T>>(capture as never);
+  const call: Call<T> = { promise, resolve: capturedResolve!, reject: capturedReject!, end };
+  capturedResolve = capturedReject = undefined;
+  return call;
 }
 
 /** Stands for a `next()` being served at once, until it must wait. */
@@ -152,7 +328,14 @@ const SERVING = {} as Call<unknown>;
  * @internal
  */
 export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable {
-  readonly #submit: (values: unknown[]) => MapItem<R>;
+  readonly #submit: Submit;
+  readonly #submitAll: SubmitAll | undefined;
+  /** The tasks submitted at once: the handle of those not yet started. */
+  #source: MapItem | undefined;
+  /** How many tasks the source holds (not yet started, not settled). */
+  #sourceLeft = 0;
+  /** The tuples read by a fill that submits them all at once, until it does. */
+  #batch: unknown[] | undefined;
   readonly #iterators: AnyIterator[];
   readonly #async: boolean;
   readonly #bufferSize: number;
@@ -161,8 +344,11 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   /** Unset once the map no longer watches it (it closed, or the deadline passed). */
   #signal: AbortSignal | undefined;
   readonly #action: string;
-  readonly #queue = new FifoQueue<MapItem<R>>();
-  readonly #unsettled = new Set<MapItem<R>>();
+  /** Ordered: the items in input order. */
+  readonly #order = new InputOrder();
+  /** Unordered: the settled items in completion order, and the others. */
+  readonly #queue = new FifoQueue<MapItem>();
+  readonly #unsettled = new Set<MapItem>();
   #count = 0;
   #unfinished = 0;
   /** The last result handed out still counts against the buffer (until the next `next()`). */
@@ -188,8 +374,9 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   /** The first call waits for `#wake()`. */
   #asleep = false;
 
-  constructor(submit: (values: unknown[]) => MapItem<R>, iterables: AnyIterable<unknown>[], options: MapOptions, action: string) {
+  constructor(submit: Submit, iterables: AnyIterable<unknown>[], options: MapOptions, action: string, submitAll?: SubmitAll) {
     this.#submit = submit;
+    this.#submitAll = submitAll;
     this.#action = action;
     this.#bufferSize = options.bufferSize ?? Infinity;
     this.#ordered = options.ordered ?? true;
@@ -219,17 +406,23 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   next(): Promise<IteratorResult<R>> {
     const calls = this.#calls;
     if (calls.length !== 0) return this.#call(undefined);
+    // The common turn, as `#step` takes it: every task submitted, the next result a value.
+    if (this.#inputDone && this.#ordered && !this.#closed && this.#order.headFulfilled() && this.#signal?.aborted !== true) {
+      if (!this.#held) this.#held = true;
+      else this.#count--;
+      return Promise.resolve({ value: this.#order.shift() as R, done: false });
+    }
     // Nothing before it: served at once, and a result that is ready settles it without a
     // pending promise. Calls made meanwhile wait behind it, and are served once it has settled.
     calls.push(SERVING as Call<R>);
     let promise: Promise<IteratorResult<R>>;
     try {
       const result = this.#step();
-      promise = result ? Promise.resolve(result) : ((this.#asleep = true), (calls[0] = pDefer()).promise);
+      promise = result ? Promise.resolve(result) : ((this.#asleep = true), (calls[0] = newCall<R>(undefined)).promise);
     } catch (error) {
       promise = Promise.reject(error);
     }
-    if (!this.#asleep && calls.shift() && calls.length) queueMicrotask(this.#serve);
+    if (!this.#asleep && calls.shift() && calls.length) later(this.#serve);
     return promise;
   }
 
@@ -260,8 +453,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   }
 
   #call(end: Call<R>['end']): Promise<IteratorResult<R>> {
-    const call: Call<R> = pDefer();
-    call.end = end;
+    const call = newCall<R>(end);
     // A call made while another is served (by an input, a task, a listener) waits its turn.
     if (this.#calls.push(call) === 1) this.#serve();
     return call.promise;
@@ -299,7 +491,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   #wake(): void {
     if (!this.#asleep) return;
     this.#asleep = false;
-    queueMicrotask(this.#serve);
+    later(this.#serve);
   }
 
   /**
@@ -315,16 +507,23 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
       // The signal aborted while the map was not listening.
       if (this.#signal?.aborted) this.#onAbort();
       // Reading the input may abort the map (its signal fires meanwhile).
-      if (!this.#closed) this.#fill();
+      if (!this.#closed && !this.#inputDone) this.#fill();
       if (this.#aborted !== undefined) throw this.#aborted.error;
       if (!this.#closed) {
-        const head = this.#queue.peek();
+        const order = this.#order;
+        if (this.#ordered && order.headFulfilled()) {
+          this.#held = true;
+          return { value: order.shift() as R, done: false };
+        }
+        // Ordered, the tasks the source still holds come after every started one.
+        const head = this.#ordered ? (order.head() ?? (order.size === 0 && this.#source?.done() ? this.#source : undefined)) : this.#queue.peek();
         if (head !== undefined && head.done()) {
-          this.#queue.shift();
-          const outcome = internals.outcome(head as Future<unknown>);
+          if (!this.#ordered) this.#queue.shift();
+          else if (head !== this.#source) order.shift();
+          const { outcome, settled } = head;
           // Cancelled by the deadline: its CancelledError's cause is the map's TimeoutError.
-          if (head.state === 'cancelled' && this.#deadline !== undefined && (outcome as Error).cause === this.#deadline) throw this.#deadline;
-          if (head.state !== 'fulfilled') throw outcome;
+          if (settled === Settled.CANCELLED && this.#deadline !== undefined && (outcome as Error).cause === this.#deadline) throw this.#deadline;
+          if (settled !== Settled.FULFILLED) throw outcome;
           this.#held = true;
           return { value: outcome as R, done: false };
         }
@@ -352,7 +551,8 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     if (this.#closed) return;
     this.#closed = true;
     this.#stop();
-    for (const item of [...this.#queue.drain(), ...this.#unsettled]) item.cancel();
+    this.#source?.cancel();
+    for (const item of [...this.#order.drain(), ...this.#queue.drain(), ...this.#unsettled]) item.cancel();
     this.#unsettled.clear();
     this.#wake();
   }
@@ -368,11 +568,12 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     const error = new TimeoutError(`Cannot ${this.#action} beyond its 'timeout' of ${this.#timeout} ms: ${this.#unfinished} unfinished`);
     this.#deadline = error;
     // Cancelling an item that has settled changes nothing.
-    for (const item of [...this.#queue.toArray(), ...this.#unsettled]) item.cancel(error);
+    this.#source?.cancel(error);
+    for (const item of [...this.#order.items(), ...this.#queue.toArray(), ...this.#unsettled]) item.cancel(error);
     this.#wake();
   };
 
-  readonly #onSettled = (item: MapItem<R>): void => {
+  readonly #onSettled = (item: MapItem): void => {
     if (this.#closed) return;
     if (!--this.#unfinished) {
       // Once the input has ended and every submitted item has settled, nothing can time out.
@@ -380,11 +581,39 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
       this.#idle();
     }
     if (this.#ordered) {
-      if (item === this.#queue.peek()) this.#wake();
+      if (!this.#order.settled(item) || !this.#asleep) return;
+      // The sleeping call's result is a value now, and nothing is left to read: it is settled
+      // here (its caller resumes from a microtask all the same) rather than from a turn of its own.
+      if (this.#inputDone && this.#order.headFulfilled()) {
+        this.#asleep = false;
+        this.#serve();
+      } else this.#wake();
     } else if (this.#unsettled.delete(item)) {
       this.#queue.push(item);
       this.#wake();
     }
+  };
+
+  /** A task of the source starts: the map holds it from now on, as if submitted alone. */
+  readonly #onTake = (item: MapItem): void => {
+    this.#sourceLeft--;
+    if (this.#ordered) this.#order.push(item);
+    else this.#unsettled.add(item);
+    item.whenDone(this.#onSettled);
+  };
+
+  /** The tasks the source still held were cancelled or failed, all at once. */
+  readonly #onSourceEnded = (source: MapItem): void => {
+    if (this.#closed) return;
+    this.#unfinished -= this.#sourceLeft;
+    this.#sourceLeft = 0;
+    if (!this.#unfinished) {
+      if (this.#inputDone) cancelTimer(this.#timer);
+      this.#idle();
+    }
+    // Unordered, they come after the results settled so far; ordered, after every started task.
+    if (!this.#ordered) this.#queue.push(source);
+    this.#wake();
   };
 
   /** Listens to the signal (something is under way), or takes its abort that came meanwhile. */
@@ -420,12 +649,59 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   /** Submits more work while the buffer allows and the inputs give their items at once. */
   #fill(): void {
     this.#filling = true;
-    while (!this.#inputDone && !this.#pulling && this.#count < this.#bufferSize) {
-      const values = this.#read(0, new Array<unknown>(this.#iterators.length));
-      if (values === undefined || !this.#submitOne(values)) break;
+    if (this.#submitAll !== undefined && !this.#async && this.#bufferSize === Infinity) this.#fillAll(this.#submitAll);
+    else {
+      while (!this.#inputDone && !this.#pulling && this.#count < this.#bufferSize) {
+        const values = this.#read(0, new Array<unknown>(this.#iterators.length));
+        if (values === undefined || !this.#submitOne(values)) break;
+      }
     }
     this.#filling = false;
     this.#idle();
+  }
+
+  /**
+   * Sync inputs without a bound: reads them to the end, then submits every task at once (the
+   * executor then keeps their arguments and nothing else until each starts).
+   */
+  #fillAll(submitAll: SubmitAll): void {
+    if (this.#inputDone) return;
+    // One input: its items alone, not in tuples (the executor keeps them so while they are queued).
+    const arity = this.#iterators.length;
+    const tuples: unknown[] = [];
+    this.#batch = tuples;
+    const one = arity === 1 ? [undefined] : undefined;
+    for (;;) {
+      const values = this.#read(0, one ?? new Array<unknown>(arity));
+      if (values === undefined) break;
+      tuples.push(one === undefined ? values : values[0]);
+    }
+    this.#batch = undefined;
+    if (tuples.length === 0) return;
+    let source: MapItem;
+    try {
+      source = submitAll(tuples, arity, this.#onTake);
+    } catch (error) {
+      // Shut down (or broken) while the input was read: thrown once the results are yielded.
+      this.#inputError = { error };
+      if (!this.#unfinished) cancelTimer(this.#timer);
+      this.#wake();
+      return;
+    }
+    if (this.#closed) {
+      // Stopped while reading (its signal aborted): what was read is cancelled, as if submitted one by one.
+      source.cancel();
+      for (const item of this.#order.drain()) item.cancel();
+      for (const item of this.#unsettled) item.cancel();
+      this.#unsettled.clear();
+      return;
+    }
+    this.#source = source;
+    this.#count += tuples.length;
+    this.#unfinished += tuples.length;
+    this.#sourceLeft += tuples.length;
+    this.#listen();
+    source.whenDone(this.#onSourceEnded);
   }
 
   /**
@@ -494,9 +770,10 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   }
 
   #submitOne(values: unknown[]): boolean {
-    let item: MapItem<R>;
+    let item: MapItem;
     try {
-      item = this.#submit(values);
+      const submitted = this.#submit(values);
+      item = submitted instanceof Future ? new FutureItem(submitted) : submitted;
     } catch (error) {
       // The executor was shut down (or broke): yield what was submitted, then throw this.
       this.#inputEnded(-1, { error });
@@ -504,10 +781,10 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     }
     this.#count++;
     this.#unfinished++;
-    if (this.#ordered) this.#queue.push(item);
+    if (this.#ordered) this.#order.push(item);
     else this.#unsettled.add(item);
     this.#listen();
-    item.addDoneCallback(this.#onSettled);
+    item.whenDone(this.#onSettled);
     return true;
   }
 
@@ -516,7 +793,8 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     this.#inputDone = true;
     this.#inputError = failure;
     this.#closeInputs(index);
-    if (!this.#unfinished) cancelTimer(this.#timer);
+    // Tuples read by this fill are about to be submitted: the deadline still applies to them.
+    if (!this.#unfinished && !this.#batch?.length) cancelTimer(this.#timer);
     this.#wake();
   }
 

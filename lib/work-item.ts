@@ -1,5 +1,7 @@
-import type { Future } from './future.js';
+import { CancelledError } from './errors.js';
+import { internals, type Future } from './future.js';
 import type { Context } from './internal/async-context.js';
+import type { MapItem } from './map.js';
 import type { TimerHandle } from './internal/timers.js';
 import type { CircuitPermit } from './policies/circuit-breaker.js';
 import type { RetryPolicy } from './policies/retry.js';
@@ -105,6 +107,193 @@ export abstract class WorkItem {
     return this.future.signal;
   }
 
+  // The scheduler starts and settles a task through its future; a map item, which has none, through itself.
+
+  /** Aborts the current attempt's signal with `reason`. @internal */
+  abortAttempt(reason: unknown): void {
+    internals.abortAttempt(this.future, reason);
+  }
+
+  /** Cancels the task (as `future.cancel()`). @internal */
+  cancel(reason?: unknown): boolean {
+    return this.future.cancel(reason);
+  }
+
   /** Tells its executor (each executor has a subclass of its own, so that this costs a task nothing). @internal */
   abstract futureCancelled(future: Future<unknown>, wasRunning: boolean, error: unknown): void;
+}
+
+/** How a {@link MapWorkItem} ended. @internal */
+export const Settled = {
+  NOT_YET: 0,
+  FULFILLED: 1,
+  REJECTED: 2,
+  CANCELLED: 3,
+} as const;
+
+/** One of the {@link Settled} values. @internal */
+export type Settled = (typeof Settled)[keyof typeof Settled];
+
+/** What a map item and a map source tell their executor. @internal */
+export interface MapOwner {
+  /** A map item was cancelled (as a future's owner hears). */
+  itemCancelled(item: MapWorkItem, error: unknown): void;
+  /** `count` queued tasks of a map source were cancelled, or failed. */
+  restEnded(count: number, cancelled: boolean): void;
+}
+
+/** What a map item and a map source have in common: an outcome the map reads, and one callback. @internal */
+abstract class MapHandle extends WorkItem implements MapItem {
+  /** Once settled: the value, the error or the `CancelledError`. */
+  outcome: unknown;
+  settled: Settled = Settled.NOT_YET;
+  /** Where its map keeps it. */
+  position = 0;
+  readonly owner: MapOwner;
+  /** The map's callback, once it has asked; called once, when it settles. */
+  #onDone: ((item: MapItem) => void) | undefined;
+
+  constructor(task: unknown, args: unknown, context: Context, owner: MapOwner) {
+    super(task, args, context);
+    this.owner = owner;
+  }
+
+  done(): boolean {
+    return this.settled !== Settled.NOT_YET;
+  }
+
+  whenDone(callback: (item: MapItem) => void): void {
+    if (this.settled !== Settled.NOT_YET) callback(this);
+    else this.#onDone = callback;
+  }
+
+  /** Settles as `settled` with `outcome`; `tell` (the executor) hears of it before the map. */
+  protected end(settled: Settled, outcome: unknown, tell?: () => void): void {
+    this.settled = settled;
+    this.outcome = outcome;
+    tell?.();
+    const callback = this.#onDone;
+    this.#onDone = undefined;
+    callback?.(this);
+  }
+
+  futureCancelled(): void {}
+}
+
+/**
+ * A task of a `map` call: nobody but the map sees its outcome, so it has no future. It is its
+ * own handle for the map (a {@link MapItem}): it keeps its outcome and tells the map once,
+ * when it settles. It has no key, signal or deadline of its own (the map has them); the
+ * executor's policies (retry, timeout, rate limit, breaker) apply to it as to any task.
+ * @internal
+ */
+export class MapWorkItem extends MapHandle {
+  /** Made when the task reads its signal, or when an attempt is aborted. */
+  #controller: AbortController | undefined;
+
+  override get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.settled === Settled.CANCELLED) this.#controller.abort(this.outcome);
+    }
+    return this.#controller.signal;
+  }
+
+  /** The first attempt starts (nothing to do: `phase` and `attempt` say it). */
+  start(): void {}
+
+  /** Another attempt starts: the next read of `signal` gives a fresh one. */
+  newAttempt(): void {
+    if (this.settled === Settled.NOT_YET) this.#controller = undefined;
+  }
+
+  override abortAttempt(reason: unknown): void {
+    (this.#controller ??= new AbortController()).abort(reason);
+  }
+
+  /** Settles with the outcome of the last attempt, and tells the map. */
+  settle(fulfilled: boolean, outcome: unknown): void {
+    if (this.settled === Settled.NOT_YET) this.end(fulfilled ? Settled.FULFILLED : Settled.REJECTED, outcome);
+  }
+
+  /** As `future.cancel()`: the executor hears of it (as from a future), then the map. */
+  override cancel(reason?: unknown): boolean {
+    if (this.settled !== Settled.NOT_YET) return this.settled === Settled.CANCELLED;
+    const running = this.attempt !== 0;
+    const message = typeof reason === 'string' ? reason : running ? 'Cancelled while running' : 'Cancelled before it started';
+    const error = new CancelledError(message, reason === undefined ? undefined : { cause: reason });
+    this.end(Settled.CANCELLED, error, () => {
+      this.#controller?.abort(error);
+      this.owner.itemCancelled(this, error);
+    });
+    return true;
+  }
+}
+
+/** The `args` of a {@link MapSource}: how the start gate tells one from a task. @internal */
+export const MAP_SOURCE: unique symbol = Symbol('map source');
+
+export class MapSource extends MapHandle {
+  /** The tasks' arguments, from `next` on those not yet taken: tuples, or with `arity` 1 the arguments themselves. */
+  #tuples: unknown[] | undefined;
+  readonly #arity: number;
+  #next = 0;
+  /** Makes the work item of one task. */
+  readonly #make: (args: unknown[]) => MapWorkItem;
+  /** Given each item as it is taken, before it starts. */
+  readonly #onTake: (item: MapWorkItem) => void;
+
+  /** @internal */
+  constructor(task: unknown, tuples: unknown[], arity: number, context: Context, owner: MapOwner, make: (args: unknown[]) => MapWorkItem, onTake: (item: MapWorkItem) => void) {
+    super(task, MAP_SOURCE, context, owner);
+    this.#tuples = tuples;
+    this.#arity = arity;
+    this.#make = make;
+    this.#onTake = onTake;
+  }
+
+  /** How many tasks are not yet taken (0 once settled). */
+  get remaining(): number {
+    return this.#tuples === undefined ? 0 : this.#tuples.length - this.#next;
+  }
+
+  /** Takes the next task: its work item, told to the map first. The source must have one left. */
+  take(): MapWorkItem {
+    const tuples = this.#tuples!;
+    const entry = tuples[this.#next];
+    tuples[this.#next++] = undefined;
+    // A one-argument task keeps its argument alone while queued: the array is made as it starts.
+    const item = this.#make(this.#arity === 1 ? [entry] : (entry as unknown[]));
+    if (this.#next === tuples.length) this.#drop();
+    this.#onTake(item);
+    return item;
+  }
+
+  /** Cancels every task not yet taken (the items taken are the map's to cancel). */
+  override cancel(reason?: unknown): boolean {
+    if (this.settled !== Settled.NOT_YET) return this.settled === Settled.CANCELLED;
+    if (this.remaining === 0) return false;
+    const message = typeof reason === 'string' ? reason : 'Cancelled before it started';
+    this.#endRest(Settled.CANCELLED, new CancelledError(message, reason === undefined ? undefined : { cause: reason }));
+    return true;
+  }
+
+  /** Fails every task not yet taken with `error` (a broken executor). */
+  fail(error: unknown): void {
+    if (this.settled === Settled.NOT_YET && this.remaining !== 0) this.#endRest(Settled.REJECTED, error);
+  }
+
+  /** The executor hears (with how many tasks it ends) before the map. */
+  #endRest(settled: Settled, outcome: unknown): void {
+    const count = this.remaining;
+    this.#drop();
+    this.end(settled, outcome, () => this.owner.restEnded(count, settled === Settled.CANCELLED));
+  }
+
+  /** Holds no task any more: out of the queue (or a stale entry there). */
+  #drop(): void {
+    this.#tuples = undefined;
+    this.phase = Phase.DONE;
+    this.task = this.context = undefined;
+  }
 }

@@ -101,6 +101,13 @@ export class PriorityQueue<T> {
     return buckets[0]?.queue.shift();
   }
 
+  /** The item `shift()` would give, left in place. */
+  peek(): T | undefined {
+    const buckets = this.#buckets;
+    while (buckets.length > 1 && buckets[0]!.queue.size === 0) buckets.shift();
+    return buckets[0]?.queue.peek();
+  }
+
   /** Drops every item for which `isDropped` is true. */
   compact(isDropped: (item: T) => boolean): void {
     for (const bucket of this.#buckets) bucket.queue.compact(isDropped);

@@ -33,7 +33,7 @@ export class WaitActor implements Actor {
     readonly driver: Driver,
     readonly op: Extract<Op, { type: 'wait' }>,
   ) {
-    const submitted = driver.model.submitted;
+    const submitted = driver.model.held;
     this.futures = submitted.length === 0 ? [] : op.picks.map((pick) => submitted[pick % submitted.length]!.future!);
     this.name = `wait(${this.futures.length} futures, ${op.returnWhen}, timeout ${op.timeout})`;
     this.startedAt = driver.clock.now;
@@ -94,7 +94,7 @@ export class AsCompletedActor implements Actor {
     readonly driver: Driver,
     readonly op: Extract<Op, { type: 'asCompleted' }>,
   ) {
-    const submitted = driver.model.submitted;
+    const submitted = driver.model.held;
     const futures = submitted.length === 0 ? [] : op.picks.map((pick) => submitted[pick % submitted.length]!.future!);
     this.unique = [...new Set(futures)];
     this.initiallyDone = this.unique.filter((future) => future.done());

@@ -128,7 +128,7 @@ export class Driver {
 
   /** The tasks that have a future, for operations that pick one. */
   pickFuture(pick: number): TaskRecord | undefined {
-    const submitted = this.model.submitted;
+    const submitted = this.model.held;
     return submitted.length === 0 ? undefined : submitted[pick % submitted.length];
   }
 

@@ -9,7 +9,7 @@
  */
 import { CancelledError, TaskPoolExecutor, TimeoutError, type ExecutorOptions, type Future, type RunOptions, type TaskContext } from '../../lib/index.js';
 import { internals } from '../../lib/future.js';
-import type { WorkItem } from '../../lib/work-item.js';
+import { MapWorkItem, Settled, type MapSource, type WorkItem } from '../../lib/work-item.js';
 import type { FakeClock } from './clock.js';
 import type { ReasonKind, TaskKind, TaskSpec, ValueKind } from './program.js';
 
@@ -158,10 +158,124 @@ export class Probe extends TaskPoolExecutor {
     return future;
   }
 
+  /** A map item has no future: the model follows it through a mirror future that settles with it. */
+  protected override scheduleMapItem(task: unknown, args: unknown[]): MapWorkItem {
+    const record = this.#model.scheduling(task, args);
+    let item: MapWorkItem;
+    try {
+      item = super.scheduleMapItem(task, args);
+    } finally {
+      this.#model.scheduleReturned(record);
+    }
+    this.#model.scheduled(task, args, follow(item));
+    return item;
+  }
+
+  /** The tasks of a map submitted at once: each is scheduled now, and followed once it starts. */
+  protected override scheduleMapSource(task: unknown, tuples: unknown[], arity: number, onTake: (item: MapWorkItem) => void): MapSource {
+    const all = tuples.map((entry) => (arity === 1 ? [entry] : (entry as unknown[])));
+    const records = all.map((args) => this.#model.scheduling(task, args));
+    // Taken in input order: each item takes the next mirror.
+    const made = all.map(() => newMirror());
+    const waiting = [...made];
+    const taken = (item: MapWorkItem): void => {
+      mirrors.set(item.args as unknown[], waiting.shift()!);
+      follow(item);
+      onTake(item);
+    };
+    let source: MapSource;
+    try {
+      source = super.scheduleMapSource(task, tuples, arity, taken);
+    } finally {
+      for (const record of records.reverse()) this.#model.scheduleReturned(record);
+    }
+    const { cancel, fail } = source;
+    const rest = (): void => {
+      if (source.settled === Settled.NOT_YET) return;
+      for (const { future } of waiting.splice(0)) {
+        if (source.settled === Settled.CANCELLED) internals.cancel(future, source.outcome);
+        else internals.reject(future, source.outcome);
+      }
+    };
+    source.cancel = (reason) => {
+      const cancelled = cancel.call(source, reason);
+      rest();
+      return cancelled;
+    };
+    source.fail = (error) => {
+      fail.call(source, error);
+      rest();
+    };
+    all.forEach((args, index) => this.#model.scheduled(task, args, made[index]!.future));
+    return source;
+  }
+
   protected override execute(item: WorkItem): unknown {
-    this.#model.starting(item.task, item.args, item.future);
+    this.#model.starting(item.task, item.args, item instanceof MapWorkItem ? follow(item) : item.future);
     return super.execute(item);
   }
+}
+
+/** The future that stands for a map task (by its argument tuple), and its work item once it has one. */
+interface Mirror {
+  future: Future<unknown>;
+  item: MapWorkItem | undefined;
+}
+
+const mirrors = new WeakMap<unknown[], Mirror>();
+
+function newMirror(): Mirror {
+  const owner = {
+    get attempt(): number {
+      return mirror.item?.attempt ?? 0;
+    },
+    futureCancelled: (): void => {},
+  };
+  const mirror: Mirror = { future: internals.create<unknown>(owner), item: undefined };
+  return mirror;
+}
+
+function mirrorOf(args: unknown[]): Mirror {
+  let mirror = mirrors.get(args);
+  if (mirror === undefined) mirrors.set(args, (mirror = newMirror()));
+  return mirror;
+}
+
+/**
+ * The mirror future of a map item: `running` when it starts, settled (or cancelled, with the
+ * same error) when it does, right after the item itself. Nobody outside the model sees it.
+ */
+function follow(item: MapWorkItem): Future<unknown> {
+  const mirror = mirrorOf(item.args as unknown[]);
+  const made = mirror.future;
+  if (mirror.item === item) return made;
+  mirror.item = item;
+  const sync = (): void => {
+    if (item.settled === Settled.FULFILLED) internals.resolve(made, item.outcome);
+    else if (item.settled === Settled.REJECTED) internals.reject(made, item.outcome);
+    else if (item.settled === Settled.CANCELLED) internals.cancel(made, item.outcome);
+  };
+  if (item.attempt > 0) internals.start(made);
+  sync();
+  const { start, abortAttempt, settle, cancel } = item;
+  item.start = () => {
+    start.call(item);
+    internals.start(made);
+  };
+  item.abortAttempt = (reason) => {
+    abortAttempt.call(item, reason);
+    internals.abortAttempt(made, reason);
+  };
+  item.settle = (fulfilled, outcome) => {
+    settle.call(item, fulfilled, outcome);
+    sync();
+  };
+  item.cancel = (reason) => {
+    const cancelled = cancel.call(item, reason);
+    sync();
+    return cancelled;
+  };
+  return made;
 }
 
 /** Why a future may be cancelled right now: set by the driver around the call that does it. */
@@ -182,8 +296,10 @@ export class Model {
   readonly executor: Probe;
   readonly maxWorkers: number;
   readonly tasks: TaskRecord[] = [];
-  /** Tasks that have a future, in submission order. */
+  /** Tasks that have a future (a map's: a mirror of its item), in submission order. */
   readonly submitted: TaskRecord[] = [];
+  /** Tasks whose future the program holds (not a map's), in submission order. */
+  readonly held: TaskRecord[] = [];
   readonly violations: string[] = [];
   /** What the program exercised: counts by event, for the figures. */
   readonly tally = new Map<string, number>();
@@ -270,6 +386,7 @@ export class Model {
     record.future = future;
     this.#byFuture.set(future, record);
     this.submitted.push(record);
+    if (record.origin !== 'map') this.held.push(record);
   }
 
   /**
