@@ -2,7 +2,7 @@
 import { TaskPoolExecutor, type ExecutorOptions, type Future, type MapOptions, type RunOptions } from '../lib/index.js';
 import { executorContract, type ContractAdapter, type ContractHarness } from './contract/suite.js';
 import { cleanupWorkerPools, workerPool } from './fixtures/worker/harness.js';
-import { gate, type Gate } from './helpers.js';
+import { gateBoard } from './helpers.js';
 
 function taskPoolAdapter(): ContractAdapter {
   const executors = new Set<TaskPoolExecutor>();
@@ -13,28 +13,11 @@ function taskPoolAdapter(): ContractAdapter {
     create(options?: ExecutorOptions): ContractHarness {
       const executor = new TaskPoolExecutor(options);
       executors.add(executor);
-      const gates = new Map<number, Gate<number>>();
-      const starts = new Map<number, Gate>();
+      const { gateOf, startOf, releaseAll } = gateBoard();
       const startedOrder: number[] = [];
       let inFlight = 0;
       let maxInFlight = 0;
-      const gateOf = (id: number): Gate<number> => {
-        let g = gates.get(id);
-        if (g === undefined) {
-          g = gate<number>();
-          g.promise.catch(() => {});
-          gates.set(id, g);
-        }
-        return g;
-      };
-      const startOf = (id: number): Gate => {
-        let g = starts.get(id);
-        if (g === undefined) starts.set(id, (g = gate()));
-        return g;
-      };
-      releases.add(() => {
-        for (let id = 0; id < 64; id++) gateOf(id).resolve(id);
-      });
+      releases.add(releaseAll);
       const task = async (id: number): Promise<number> => {
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);

@@ -13,6 +13,43 @@ export function gate<T = void>(): Gate<T> {
   return pDefer<T>();
 }
 
+/** The per-task gates of a contract adapter, by task id. */
+export interface GateBoard {
+  /** Settles task `id`'s result by hand (its rejection is handled, so a failed gate nobody awaits is no unhandled rejection). */
+  gateOf(id: number): Gate<number>;
+  /** Resolves once task `id` has started. */
+  startOf(id: number): Gate;
+  /** Releases tasks 0–63 with their ids (for the end of a test). */
+  releaseAll(): void;
+}
+
+/** A board of gates a contract adapter's tasks wait on: one result gate and one start gate per task id. */
+export function gateBoard(): GateBoard {
+  const gates = new Map<number, Gate<number>>();
+  const starts = new Map<number, Gate>();
+  const gateOf = (id: number): Gate<number> => {
+    let g = gates.get(id);
+    if (g === undefined) {
+      g = gate<number>();
+      g.promise.catch(() => {});
+      gates.set(id, g);
+    }
+    return g;
+  };
+  const startOf = (id: number): Gate => {
+    let g = starts.get(id);
+    if (g === undefined) starts.set(id, (g = gate()));
+    return g;
+  };
+  return {
+    gateOf,
+    startOf,
+    releaseAll: () => {
+      for (let id = 0; id < 64; id++) gateOf(id).resolve(id);
+    },
+  };
+}
+
 /** Lets every pending microtask and immediate run (`rounds` event-loop turns). */
 export async function flush(rounds = 3): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));

@@ -29,7 +29,7 @@ import {
   type RunOptions,
 } from '../../lib/index.js';
 import { rejectionOf } from '../fixtures.js';
-import { flush, gate, type Gate } from '../helpers.js';
+import { flush, gateBoard } from '../helpers.js';
 import { FakeClock } from '../reliability/clock.js';
 import { applicableCases } from './suite.js';
 
@@ -800,30 +800,13 @@ export function taskPoolPoliciesAdapter(): PoliciesAdapter {
     create(options?: PolicyExecutorOptions): PoliciesHarness {
       const executor = new TaskPoolExecutor(options as ExecutorOptions);
       executors.add(executor);
-      const gates = new Map<number, Gate<number>>();
-      const starts = new Map<number, Gate>();
+      const { gateOf, startOf, releaseAll } = gateBoard();
       const attemptsSeen = new Map<number, number>();
       const signals = new Map<number, AbortSignal>();
       const startedOrder: number[] = [];
       let inFlight = 0;
       let maxInFlight = 0;
-      const gateOf = (id: number): Gate<number> => {
-        let g = gates.get(id);
-        if (g === undefined) {
-          g = gate<number>();
-          g.promise.catch(() => {});
-          gates.set(id, g);
-        }
-        return g;
-      };
-      const startOf = (id: number): Gate => {
-        let g = starts.get(id);
-        if (g === undefined) starts.set(id, (g = gate()));
-        return g;
-      };
-      releases.add(() => {
-        for (let id = 0; id < 64; id++) gateOf(id).resolve(id);
-      });
+      releases.add(releaseAll);
       const call = async (id: number, context: { signal: AbortSignal; attempt?: number }): Promise<number> => {
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);

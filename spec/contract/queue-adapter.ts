@@ -23,7 +23,7 @@ import { Worker } from 'node:worker_threads';
 import type { ExecutorOptions, Future, MapOptions, RunOptions } from '../../lib/index.js';
 import type { QueueExecutor, QueueRunOptions } from '../../lib/queue/index.js';
 import { Board } from '../fixtures/worker/harness.js';
-import { gate, type Gate } from '../helpers.js';
+import { gateBoard } from '../helpers.js';
 import { queueName, type Harness } from '../queue/harness.js';
 import type { PoliciesAdapter, PoliciesHarness, PolicyExecutor, PolicyExecutorOptions, PolicyFuture, PolicyRunOptions } from './policies-suite.js';
 import type { ContractAdapter, ContractHarness } from './suite.js';
@@ -59,29 +59,12 @@ export function queueContractAdapter(h: Harness): ContractAdapter {
     create(options: ExecutorOptions = {}): ContractHarness {
       const { maxWorkers = 4, ...clientOptions } = options;
       const queue = queueName();
-      const gates = new Map<number, Gate<number>>();
-      const starts = new Map<number, Gate>();
+      const { gateOf, startOf, releaseAll } = gateBoard();
       const startedOrder: number[] = [];
       const following = new Map<number, Future<unknown>[]>();
       let inFlight = 0;
       let maxInFlight = 0;
-      const gateOf = (id: number): Gate<number> => {
-        let g = gates.get(id);
-        if (g === undefined) {
-          g = gate<number>();
-          g.promise.catch(() => {});
-          gates.set(id, g);
-        }
-        return g;
-      };
-      const startOf = (id: number): Gate => {
-        let g = starts.get(id);
-        if (g === undefined) starts.set(id, (g = gate()));
-        return g;
-      };
-      releases.add(() => {
-        for (let id = 0; id < 64; id++) gateOf(id).resolve(id);
-      });
+      releases.add(releaseAll);
       const handlers = {
         echo: <T>(value: T): T => value,
         fail: (message: string): never => {
