@@ -305,7 +305,13 @@ export interface ServeQueueOptions<H extends object = Record<string, Handler>> e
   stalledInterval?: number;
   /** Times a job may be recovered from a dead worker before it fails. @default 1 */
   maxStalledCount?: number;
-  /** At most `limit` job starts per `interval` ms, across every worker of the queue (BullMQ's limiter). */
+  /**
+   * Never more than `limit` job starts in any window of `interval` ms, across every worker of
+   * the queue on every machine: a sliding window kept in Redis, on Redis' clock (no double
+   * burst at a window's boundary). Retries count as starts. Each start costs one round trip to
+   * Redis; a job held back goes back to the queue (no attempt used) and the workers wait until
+   * the window has room. Give every worker of a queue the same `rateLimit`.
+   */
   rateLimit?: {
     /** Job starts allowed per `interval` (a positive integer). */
     readonly limit: number;
