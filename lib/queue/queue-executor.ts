@@ -89,10 +89,14 @@ const EVENTS_MAX_LEN = 100_000;
 /** Jobs added per `addBulk` call. */
 const BATCH = 1_000;
 /**
- * BullMQ's priority of a job of priority 0 (ours: higher first, from -1,000,000 to 1,000,000;
- * BullMQ's: lower first, from 1 to 2,097,152, and a job without one before all the others).
+ * BullMQ's priority of a job of priority 0. Ours: higher first, from -500,000 to 500,000;
+ * BullMQ's: lower first, from 1 to 2,097,151, and a job without one before all the others.
+ * Priority `p` is BullMQ's `PRIORITY_ZERO - 2 * p`, an even number; the odd one just below it
+ * (taken just before) is left free for the retries of priority `p`, which the worker moves
+ * there, so that a retry queues again ahead of the jobs of its priority and behind those of
+ * higher ones.
  */
-const PRIORITY_ZERO = 1_000_001;
+const PRIORITY_ZERO = 1_000_002;
 const SHUTDOWN_OPTIONS = { wait: checkBoolean, cancelFutures: checkBoolean };
 
 function messageOf(error: unknown): string {
@@ -118,6 +122,7 @@ function messageOf(error: unknown): string {
  *   a worker started last, and `stats.retrying` counts the futures whose job waits out its
  *   backoff (they stay `running`).
  * - `priority`: higher first, then in the order added; 0 sits between negative and positive.
+ *   A retry queues again ahead of the waiting jobs of its priority.
  * - Job ids are random UUIDs (`future.id`); `attach(id)` follows a job from any process.
  *   Finished jobs are kept `retention` ms.
  * - Delivery is at least once: a job whose worker died runs again on another worker.
@@ -444,7 +449,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
       if (timeout !== undefined && timeout !== Infinity) data.t = timeout;
       if (deadline !== undefined && deadline !== Infinity) data.d = deadline;
       // Every job has a BullMQ priority, 0 included: BullMQ takes the jobs without one before all the others.
-      const opts: Record<string, unknown> = { jobId: id, priority: PRIORITY_ZERO - priority, removeOnComplete: this.#removeAfter, removeOnFail: this.#removeAfter };
+      const opts: Record<string, unknown> = { jobId: id, priority: PRIORITY_ZERO - 2 * priority, removeOnComplete: this.#removeAfter, removeOnFail: this.#removeAfter };
       if (retry?.attempts !== undefined && retry.attempts > 1) {
         opts.attempts = retry.attempts;
         opts.backoff = { type: 'taskpool', delay: 0 };

@@ -202,6 +202,7 @@ function backoffDelay(backoff: JobData['b'], attempt: number, previous: number |
  *   `interval` ms across every worker of the queue (a sliding window in Redis, on Redis'
  *   clock; one round trip per start). Retries count as starts; a job held back goes back to
  *   the queue without using an attempt.
+ * - A retry queues again ahead of the waiting jobs of its priority, behind those of higher ones.
  *
  * @typeParam H - the handlers' type; give it to `QueueExecutor<typeof handlers>` on clients.
  * @param options - see {@link ServeQueueOptions}.
@@ -376,6 +377,10 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
         if (!retrying) throw new UnrecoverableError(failureMessage(error));
         delays.set(id, delay);
         previousDelays.set(id, delay);
+        // A retry queues again ahead of the jobs of its priority: in the free BullMQ priority just
+        // above theirs (see queue-executor.ts), read when BullMQ queues it again after the backoff.
+        const priority = Number(job.priority);
+        if (priority > 0 && priority % 2 === 0) await job.changePriority({ priority: priority - 1 }).catch((problem: unknown) => (lastError = problem));
         try {
           onRetry?.({ id, name: job.name, error, attempt, delay });
         } catch (problem) {

@@ -250,14 +250,59 @@ describe('taskpool/queue: policies seen from the client', () => {
         pool.run('step', ['zero-a']),
         pool.run('step', ['high'], { priority: 5 }),
         pool.run('step', ['zero-b'], { priority: 0 }),
-        pool.run('step', ['top'], { priority: 1_000_000 }),
-        pool.run('step', ['bottom'], { priority: -1_000_000 }),
+        pool.run('step', ['top'], { priority: 500_000 }),
+        pool.run('step', ['bottom'], { priority: -500_000 }),
       ];
       for (const future of futures) await until(async () => (await h.raw.exists(`bull:${queue}:${future.id}`)) === 1);
       calls[0]!.gate.resolve();
       for (let index = 1; index <= futures.length; index++) (await started(index)).gate.resolve();
       await Promise.all([blocker, ...futures]);
       expect(calls.map(({ label }) => label)).to.deep.equal(['blocker', 'top', 'high', 'zero-a', 'zero-b', 'low', 'bottom']);
+    });
+
+    /**
+     * One worker taking one job at a time: `retried` fails its first attempt while jobs of its
+     * priority, one above it and one below it wait. Its retry must come after the one above and
+     * before the others of its priority (BullMQ alone queues it behind them).
+     */
+    async function retryAmongWaiting(backoff: number, endBackoff: (queue: string, id: string) => Promise<void>): Promise<string[]> {
+      const queue = queueName();
+      const { handlers, calls, started } = gatedHandlers();
+      const pool = h.client<typeof handlers>({ queue });
+      await h.serve({ queue, handlers, concurrency: 1 });
+      const retried = pool.run('step', ['retried'], { priority: 3, retry: { attempts: 2, backoff } });
+      const first = await started(0);
+      const waiting = [
+        pool.run('step', ['same-a'], { priority: 3 }),
+        pool.run('step', ['above'], { priority: 4 }),
+        pool.run('step', ['same-b'], { priority: 3 }),
+        pool.run('step', ['below'], { priority: 2 }),
+      ];
+      for (const future of waiting) await until(async () => (await h.raw.exists(`bull:${queue}:${future.id}`)) === 1);
+      first.gate.reject(new Error('attempt 1 failed'));
+      // The job above starts at once; the retry queues again while it runs.
+      const above = await started(1);
+      await endBackoff(queue, retried.id);
+      above.gate.resolve();
+      for (let index = 2; index <= waiting.length + 1; index++) (await started(index)).gate.resolve();
+      expect(await retried).to.equal('retried:2');
+      await Promise.all(waiting);
+      return calls.map(({ label, attempt }) => `${label}:${attempt}`);
+    }
+
+    it('queues a retry again ahead of the waiting jobs of its priority, behind those of a higher one (after a backoff)', async () => {
+      const order = await retryAmongWaiting(3_600_000, async (queue, id) => {
+        await until(async () => (await h.raw.zscore(`bull:${queue}:delayed`, id)) !== null);
+        await promote(queue, id);
+      });
+      expect(order).to.deep.equal(['retried:1', 'above:1', 'retried:2', 'same-a:1', 'same-b:1', 'below:1']);
+    });
+
+    it('queues a retry again ahead of the waiting jobs of its priority, behind those of a higher one (no backoff)', async () => {
+      const order = await retryAmongWaiting(0, async (queue, id) => {
+        await until(async () => (await h.raw.zscore(`bull:${queue}:prioritized`, id)) !== null);
+      });
+      expect(order).to.deep.equal(['retried:1', 'above:1', 'retried:2', 'same-a:1', 'same-b:1', 'below:1']);
     });
   });
 
