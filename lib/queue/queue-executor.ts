@@ -582,7 +582,8 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
         events.on('active', ({ jobId }: { jobId: string }) => {
           if (!this.#rateLimited) this.#onActive(jobId);
         });
-        events.on(STARTED_EVENT, ({ jobId }: { jobId: string }) => {
+        // An event of taskpool's own, which BullMQ's types do not list (QueueEvents emits every event of the stream).
+        (events as unknown as { on(event: string, listener: (args: { jobId: string }) => void): unknown }).on(STARTED_EVENT, ({ jobId }) => {
           this.#rateLimited = true;
           this.#onActive(jobId);
         });
