@@ -23,11 +23,13 @@ export interface RedisClient {
   get(key: string): Promise<string | null>;
   hget(key: string, field: string): Promise<string | null>;
   set(key: string, value: string, mode: 'PX', ms: number): Promise<unknown>;
+  set(key: string, value: string): Promise<unknown>;
   publish(channel: string, message: string): Promise<number>;
   subscribe(channel: string): Promise<unknown>;
   ping(): Promise<string>;
   del(key: string): Promise<number>;
   pipeline(): { get(key: string): unknown; hmget(key: string, ...fields: string[]): unknown; zscore(key: string, member: string): unknown; exec(): Promise<[Error | null, unknown][] | null> };
+  defineCommand(name: string, definition: { lua: string; numberOfKeys: number }): void;
   disconnect(): void;
   quit(): Promise<unknown>;
   readonly status: string;

@@ -159,8 +159,9 @@ export interface QueueRunOptions {
   retry?: QueueRetry;
   /**
    * Waiting jobs are taken higher priority first, then in the order they were added (an integer
-   * from -1,000,000 to 1,000,000; 0 sits between negative and positive ones, unlike a BullMQ job
-   * without a priority, which goes before all of them).
+   * from -500,000 to 500,000; 0 sits between negative and positive ones, unlike a BullMQ job
+   * without a priority, which goes before all of them). A retry queues again ahead of the
+   * waiting jobs of its priority, behind those of higher ones.
    * @default 0
    */
   priority?: number;
@@ -305,7 +306,13 @@ export interface ServeQueueOptions<H extends object = Record<string, Handler>> e
   stalledInterval?: number;
   /** Times a job may be recovered from a dead worker before it fails. @default 1 */
   maxStalledCount?: number;
-  /** At most `limit` job starts per `interval` ms, across every worker of the queue (BullMQ's limiter). */
+  /**
+   * Never more than `limit` job starts in any window of `interval` ms, across every worker of
+   * the queue on every machine: a sliding window kept in Redis, on Redis' clock (no double
+   * burst at a window's boundary). Retries count as starts. Each start costs one round trip to
+   * Redis; a job held back goes back to the queue (no attempt used) and the workers wait until
+   * the window has room. Give every worker of a queue the same `rateLimit`.
+   */
   rateLimit?: {
     /** Job starts allowed per `interval` (a positive integer). */
     readonly limit: number;
@@ -348,9 +355,12 @@ export function jobIdOf(key: string): string {
   return `${Number.parseInt(escaped, 10)}` === escaped ? `%k${escaped}` : escaped;
 }
 
+/** The highest priority of a job (and minus it the lowest): BullMQ has room for two slots per priority, a job's and its retries'. */
+const MAX_PRIORITY = 500_000;
+
 function checkPriority(value: unknown, action: string, name: string): void {
   checkFiniteNumber(value, action, name);
-  if (!Number.isInteger(value) || Math.abs(value) > 1_000_000) fail(RangeError, 'an integer from -1000000 to 1000000', action, name, value);
+  if (!Number.isInteger(value) || Math.abs(value) > MAX_PRIORITY) fail(RangeError, `an integer from -${MAX_PRIORITY} to ${MAX_PRIORITY}`, action, name, value);
 }
 
 function checkRetry(value: unknown, action: string, name: string): void {

@@ -12,6 +12,7 @@ import { mapIterables, splitMapArguments, type MapOptions, type MapResults } fro
 import { checkBoolean, checkOptions, checkString, fail } from '../internal/validate.js';
 import { decode, decodeCancelled, decodeFailure, decodeReason, encode, encodeReason } from './codec.js';
 import { cancelChannel, cancelKey, cancels, createRedis, formatCancel, jobKey, parseCancel, type JobData, type RedisClient } from './keys.js';
+import { rateLimitKey, STARTED_EVENT, STARTED_FIELD } from './rate-limit.js';
 import {
   CLIENT_OPTIONS,
   connectionOptions,
@@ -88,10 +89,14 @@ const EVENTS_MAX_LEN = 100_000;
 /** Jobs added per `addBulk` call. */
 const BATCH = 1_000;
 /**
- * BullMQ's priority of a job of priority 0 (ours: higher first, from -1,000,000 to 1,000,000;
- * BullMQ's: lower first, from 1 to 2,097,152, and a job without one before all the others).
+ * BullMQ's priority of a job of priority 0. Ours: higher first, from -500,000 to 500,000;
+ * BullMQ's: lower first, from 1 to 2,097,151, and a job without one before all the others.
+ * Priority `p` is BullMQ's `PRIORITY_ZERO - 2 * p`, an even number; the odd one just below it
+ * (taken just before) is left free for the retries of priority `p`, which the worker moves
+ * there, so that a retry queues again ahead of the jobs of its priority and behind those of
+ * higher ones.
  */
-const PRIORITY_ZERO = 1_000_001;
+const PRIORITY_ZERO = 1_000_002;
 const SHUTDOWN_OPTIONS = { wait: checkBoolean, cancelFutures: checkBoolean };
 
 function messageOf(error: unknown): string {
@@ -117,6 +122,7 @@ function messageOf(error: unknown): string {
  *   a worker started last, and `stats.retrying` counts the futures whose job waits out its
  *   backoff (they stay `running`).
  * - `priority`: higher first, then in the order added; 0 sits between negative and positive.
+ *   A retry queues again ahead of the waiting jobs of its priority.
  * - Job ids are random UUIDs (`future.id`); `attach(id)` follows a job from any process.
  *   Finished jobs are kept `retention` ms.
  * - Delivery is at least once: a job whose worker died runs again on another worker.
@@ -167,6 +173,14 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
   #checkTimer: ReturnType<typeof setInterval> | undefined;
   #checking = false;
   #lastError: unknown;
+  /**
+   * The queue's workers have a rate limit (read at connection and at every check): a job
+   * BullMQ made `active` may be held back by it, so a job starts when the workers' window
+   * grants its start (an event of its own and a field of the job), not when it is active. A
+   * client that connected before any such worker served the queue learns it at its next
+   * check, or from the first start granted.
+   */
+  #rateLimited = false;
 
   /**
    * @param options - see {@link QueueExecutorOptions}; `queue` and `connection` are required.
@@ -435,7 +449,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
       if (timeout !== undefined && timeout !== Infinity) data.t = timeout;
       if (deadline !== undefined && deadline !== Infinity) data.d = deadline;
       // Every job has a BullMQ priority, 0 included: BullMQ takes the jobs without one before all the others.
-      const opts: Record<string, unknown> = { jobId: id, priority: PRIORITY_ZERO - priority, removeOnComplete: this.#removeAfter, removeOnFail: this.#removeAfter };
+      const opts: Record<string, unknown> = { jobId: id, priority: PRIORITY_ZERO - 2 * priority, removeOnComplete: this.#removeAfter, removeOnFail: this.#removeAfter };
       if (retry?.attempts !== undefined && retry.attempts > 1) {
         opts.attempts = retry.attempts;
         opts.backoff = { type: 'taskpool', delay: 0 };
@@ -557,11 +571,22 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
       const connections: Connections = { queue, events: undefined, redis };
       try {
         // Events are read from the stream's current end, so that none after this point is missed.
-        const last = (await this.#withConnectTimeout((redis as unknown as { xrevrange: (...args: unknown[]) => Promise<[string, string[]][]> }).xrevrange(`${this.#prefix}:${this.queue}:events`, '+', '-', 'COUNT', 1))) ?? [];
+        const [found, limited] = await this.#withConnectTimeout(
+          Promise.all([(redis as unknown as { xrevrange: (...args: unknown[]) => Promise<[string, string[]][]> }).xrevrange(`${this.#prefix}:${this.queue}:events`, '+', '-', 'COUNT', 1), redis.get(rateLimitKey(this.#prefix, this.queue))]),
+        );
+        const last = found ?? [];
+        this.#rateLimited = limited !== null;
         const events = new QueueEvents(this.queue, { connection, prefix: this.#prefix, autorun: false, lastEventId: last[0]?.[0] ?? '0-0' });
         connections.events = events;
         events.on('error', (error: unknown) => (this.#lastError = error));
-        events.on('active', ({ jobId }: { jobId: string }) => this.#onActive(jobId));
+        events.on('active', ({ jobId }: { jobId: string }) => {
+          if (!this.#rateLimited) this.#onActive(jobId);
+        });
+        // An event of taskpool's own, which BullMQ's types do not list (QueueEvents emits every event of the stream).
+        (events as unknown as { on(event: string, listener: (args: { jobId: string }) => void): unknown }).on(STARTED_EVENT, ({ jobId }) => {
+          this.#rateLimited = true;
+          this.#onActive(jobId);
+        });
         events.on('completed', ({ jobId, returnvalue }: { jobId: string; returnvalue: unknown }) => this.#onCompleted(jobId, returnvalue));
         events.on('failed', ({ jobId, failedReason }: { jobId: string; failedReason: string }) => this.#onFailed(jobId, failedReason));
         events.on('delayed', ({ jobId }: { jobId: string }) => this.#onDelayed(jobId));
@@ -813,6 +838,8 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
     if (this.#checking || this.#closed !== undefined) return;
     this.#checking = true;
     try {
+      const { redis } = await this.#connect();
+      this.#rateLimited = (await this.#withConnectTimeout(redis.get(rateLimitKey(this.#prefix, this.queue)))) !== null;
       await this.#check([...this.#jobs.values()].filter((tracked) => tracked.added), false);
     } catch (error) {
       this.#lastError = error;
@@ -833,7 +860,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
       const chunk = jobs.slice(start, start + BATCH);
       const pipeline = redis.pipeline();
       for (const tracked of chunk) {
-        pipeline.hmget(jobKey(this.#prefix, this.queue, tracked.id), 'name', 'finishedOn', 'returnvalue', 'failedReason', 'processedOn', 'atm', 'timestamp');
+        pipeline.hmget(jobKey(this.#prefix, this.queue, tracked.id), 'name', 'finishedOn', 'returnvalue', 'failedReason', 'processedOn', 'atm', 'timestamp', STARTED_FIELD);
         // Whether a job that may retry waits out a backoff.
         if (tracked.attempts !== 1) pipeline.zscore(delayedKey, tracked.id);
       }
@@ -843,7 +870,9 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
         const [error, fields] = replies[next++] ?? [new Error('no reply'), undefined];
         const delayed = tracked.attempts === 1 ? null : ((replies[next++]?.[1] ?? null) as string | null);
         if (error !== null || this.#jobs.get(tracked.id) !== tracked) continue;
-        const [name, finishedOn, returnvalue, failedReason, processedOn, made, added] = fields as (string | null)[];
+        const [name, finishedOn, returnvalue, failedReason, activeOn, made, added, granted] = fields as (string | null)[];
+        // Taken by a worker; on a rate-limited queue, also let through by the window.
+        const processedOn = this.#rateLimited ? granted : activeOn;
         if (name === null || name === undefined) {
           const why = attaching
             ? new Error(`Cannot attach to job '${tracked.id}' of queue '${this.queue}' as it does not exist: it was never added, or was removed after the retention of finished jobs`)

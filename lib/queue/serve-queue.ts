@@ -9,6 +9,7 @@ import { checkFunction, checkOptions, checkPositiveInteger, checkTimeout, descri
 import { cancelledMessage, decode, decodeReason, encode, failureMessage } from './codec.js';
 import { cancelChannel, cancelKey, cancels, createRedis, parseCancel, type CancelNote, type JobData, type RedisClient } from './keys.js';
 import { checkConnection, checkQueueName, connectionOptions, loadBullMQ, showConnection, type Handler, type ServeQueueOptions, type TaskContext } from './options.js';
+import { pauseOnlyLimiter, rateLimitKey, slidingWindow } from './rate-limit.js';
 
 /**
  * Counts kept by a {@link QueueServer} since it started.
@@ -197,6 +198,11 @@ function backoffDelay(backoff: JobData['b'], attempt: number, previous: number |
  *   should be idempotent.
  * - A job naming a handler this worker does not have fails (not retried) with a `TypeError`
  *   naming it.
+ * - `rateLimit: { limit, interval }`: never more than `limit` starts in any window of
+ *   `interval` ms across every worker of the queue (a sliding window in Redis, on Redis'
+ *   clock; one round trip per start). Retries count as starts; a job held back goes back to
+ *   the queue without using an attempt.
+ * - A retry queues again ahead of the waiting jobs of its priority, behind those of higher ones.
  *
  * @typeParam H - the handlers' type; give it to `QueueExecutor<typeof handlers>` on clients.
  * @param options - see {@link ServeQueueOptions}.
@@ -219,7 +225,7 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
   if (options.handlers === undefined) fail(TypeError, 'an object of functions', action, 'handlers', undefined);
   const { queue, connection, prefix = 'bull', handlers, concurrency = 1, lockDuration = 30_000, stalledInterval = 30_000, maxStalledCount = 1 } = options;
   const { rateLimit, retryIf = retryByDefault, onRetry, onFailure, connectTimeout = 10_000 } = options;
-  const { Worker, UnrecoverableError, WaitingError } = loadBullMQ();
+  const { Worker, UnrecoverableError, WaitingError, RateLimitError } = loadBullMQ();
   const table = handlers as Record<string, unknown>;
   const names = Object.keys(table).filter((name) => typeof table[name] === 'function');
 
@@ -240,6 +246,8 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
   let lastError: unknown;
   redis.on('error', (error: unknown) => (lastError = error));
   subscriber.on('error', (error: unknown) => (lastError = error));
+  /** One start asked of the queue's sliding window (one round trip): 0, or ms until it has room. */
+  const takeStart = rateLimit === undefined ? undefined : slidingWindow(redis, prefix, queue, rateLimit.limit, rateLimit.interval);
 
   const cancelFor = (running: Running, note: CancelNote): void => {
     if (running.cancelled !== undefined || !cancels(note, running.timestamp)) return;
@@ -271,6 +279,8 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
     const running = new Running(job.timestamp);
     active.set(id, running);
     let timer: ReturnType<typeof setTimeout> | undefined;
+    /** Thrown when the rate limit holds the job back: it goes back to the queue, no attempt used. */
+    let heldBack: Error | undefined;
     try {
       try {
         const handler = Object.hasOwn(table, job.name) ? table[job.name] : undefined;
@@ -285,6 +295,14 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
         else if (job.attemptsStarted > 1) {
           const cancelledBefore = await redis.get(cancelKey(prefix, queue, id));
           if (cancelledBefore !== null) cancelFor(running, parseCancel(cancelledBefore));
+        }
+        // Every start counts, retries included; a job already stopped uses none. When the window is
+        // full, the job goes back to the queue ahead of its priority (BullMQ's manual rate limit: no
+        // attempt counted), and this worker, like every worker of the queue, pauses until the window
+        // has room (the script has set BullMQ's limiter key for that long).
+        if (takeStart !== undefined && running.stopped === undefined) {
+          const wait = await takeStart(id);
+          if (wait > 0) throw (heldBack = new RateLimitError());
         }
         let limit = data.t;
         let limitError: TimeoutError | undefined;
@@ -327,6 +345,7 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
         return text;
       } catch (thrown) {
         clearTimeout(timer);
+        if (heldBack !== undefined && thrown === heldBack) throw thrown;
         // A stopped job's reason decides the outcome, whatever the handler made of it.
         const error: unknown = running.stopped !== undefined ? running.stopped.reason : thrown;
         if (running.forced && running.cancelled === undefined && token !== undefined) {
@@ -358,6 +377,10 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
         if (!retrying) throw new UnrecoverableError(failureMessage(error));
         delays.set(id, delay);
         previousDelays.set(id, delay);
+        // A retry queues again ahead of the jobs of its priority: in the free BullMQ priority just
+        // above theirs (see queue-executor.ts), read when BullMQ queues it again after the backoff.
+        const priority = Number(job.priority);
+        if (priority > 0 && priority % 2 === 0) await job.changePriority({ priority: priority - 1 }).catch((problem: unknown) => (lastError = problem));
         try {
           onRetry?.({ id, name: job.name, error, attempt, delay });
         } catch (problem) {
@@ -368,7 +391,8 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
     } finally {
       clearTimeout(timer);
       active.delete(id);
-      if (!delays.has(id)) previousDelays.delete(id);
+      // A job held back keeps its last backoff for the attempt it has yet to make.
+      if (!delays.has(id) && heldBack === undefined) previousDelays.delete(id);
     }
   };
 
@@ -380,7 +404,7 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
     stalledInterval,
     maxStalledCount,
     autorun: false,
-    ...(rateLimit === undefined ? {} : { limiter: { max: rateLimit.limit, duration: rateLimit.interval } }),
+    ...(rateLimit === undefined ? {} : { limiter: pauseOnlyLimiter(rateLimit.interval) }),
     settings: {
       backoffStrategy: (_attemptsMade: number, _type?: string, _error?: Error, job?: { id?: string }) => {
         const id = job?.id ?? '';
@@ -399,7 +423,12 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
 
   try {
     await withTimeout(
-      Promise.all([worker.waitUntilReady(), redis.ping(), subscriber.subscribe(cancelChannel(prefix, queue))]),
+      Promise.all([
+        worker.waitUntilReady(),
+        // Tells the clients whether to follow the starts the window grants or BullMQ's `active`.
+        rateLimit === undefined ? redis.del(rateLimitKey(prefix, queue)) : redis.set(rateLimitKey(prefix, queue), JSON.stringify({ limit: rateLimit.limit, interval: rateLimit.interval })),
+        subscriber.subscribe(cancelChannel(prefix, queue)),
+      ]),
       connectTimeout,
       () => new Error(`Cannot serve queue '${queue}' as Redis at ${showConnection(connection)} did not answer within ${connectTimeout} ms${lastError === undefined ? '' : `: ${messageOf(lastError)}`}`, { cause: lastError }),
     );

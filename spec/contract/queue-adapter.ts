@@ -128,7 +128,7 @@ const WORKER_CLOCK = "backoff, timeouts and deadlines are timed on the worker, w
 const RETRY_COVERED = `${WORKER_CLOCK} (spec/queue/policies.test.ts follows attempts, stats.retrying and cancellation through a backoff, ending it by hand)`;
 const NO_FUNCTIONS = 'functions do not travel with a job: retryIf and onRetry are given to serveQueue, a backoff is a number or an object (spec/queue/client.test.ts)';
 const NO_BREAKER = 'a queue client has no circuit breaker (it refuses the option, saying so: spec/queue/client.test.ts)';
-const RATE_LIMIT = "rateLimit is serveQueue's, on the workers' clock (spec/queue/policies.test.ts measures it across two workers)";
+const RATE_LIMIT = "rateLimit is serveQueue's, on Redis' clock (spec/queue/policies.test.ts measures it across two workers, at a window's boundary too)";
 const NOT_CLIENT_OPTION = "not an option of a queue client (retry is given per job, rateLimit to serveQueue, and there is no breaker): the client refuses it with a TypeError saying where it goes (spec/queue/client.test.ts)";
 
 /** The policies contract's adapter: workers in a thread on real time, gates on a shared board. */
@@ -163,7 +163,7 @@ export function queuePoliciesAdapter(h: Harness): PoliciesAdapter & { dispose():
       'calls the task at most `attempts` times and rejects with the last error': RETRY_COVERED,
       'takes the executor default and lets run() override it': NOT_CLIENT_OPTION,
       'stays running through the backoff wait, holding no slot (stats.retrying)': RETRY_COVERED,
-      'queues a retry ahead of tasks of the same priority submitted after it': `${WORKER_CLOCK}; and BullMQ queues a retried job behind the jobs of its priority already waiting`,
+      'queues a retry ahead of tasks of the same priority submitted after it': `${WORKER_CLOCK} (spec/queue/policies.test.ts checks the order of a retry among waiting jobs, ending its backoff by hand)`,
       "gives each attempt its number in the task's context and on future.attempt": RETRY_COVERED,
       'tells retryIf, a backoff function and onRetry the attempt that just failed': NO_FUNCTIONS,
       'stops when a backoff function returns undefined, with that attempt’s error': NO_FUNCTIONS,

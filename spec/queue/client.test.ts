@@ -458,6 +458,9 @@ describe('taskpool/queue: QueueExecutor and serveQueue', () => {
       expect(() => pool.run('add', [1], { retry: { attempts: 0 } })).to.throw(RangeError, /'retry.attempts' must be a positive integer/);
       expect(() => pool.run('add', [1], { retry: { attempts: 2, backoff: (() => 1) as never } })).to.throw(TypeError, /cannot travel/);
       expect(() => pool.run('add', [1], { priority: 0.5 })).to.throw(RangeError, /'priority'/);
+      // Two BullMQ priorities per priority (a job's and its retries'): half of BullMQ's range.
+      expect(() => pool.run('add', [1], { priority: 500_001 })).to.throw(RangeError, /'priority' must be an integer from -500000 to 500000: current value is 500001$/);
+      expect(() => pool.run('add', [1], { priority: -500_001 })).to.throw(RangeError, /'priority' must be an integer from -500000 to 500000: current value is -500001$/);
       expect(() => pool.submit('' as never)).to.throw(TypeError, /'name' must be the name of a handler/);
       expect(() => pool.attach(5 as never)).to.throw(TypeError, /'id' must be a string/);
     });

@@ -47,6 +47,19 @@ function gatedHandlers() {
   return { handlers, calls, started };
 }
 
+/**
+ * Asserts that no window of `interval` ms holds more than `limit` of the sorted `starts`: start
+ * k and start k + limit are at least `interval` apart, less `SLACK` ms for the time between the
+ * window's decision (on Redis' clock) and the stamp (the same machine's clock), which a busy
+ * machine stretches. The boundary case misses by far more (40% of an interval).
+ */
+function expectSliding(starts: number[], { limit, interval }: { limit: number; interval: number }): void {
+  const SLACK = 50;
+  for (let index = 0; index + limit < starts.length; index++) {
+    expect(starts[index + limit]! - starts[index]!, `starts ${starts.map((start) => start - starts[0]!).join(', ')} ms`).to.be.at.least(interval - SLACK);
+  }
+}
+
 describe('taskpool/queue: policies seen from the client', () => {
   const h = useQueueHarness();
 
@@ -237,14 +250,59 @@ describe('taskpool/queue: policies seen from the client', () => {
         pool.run('step', ['zero-a']),
         pool.run('step', ['high'], { priority: 5 }),
         pool.run('step', ['zero-b'], { priority: 0 }),
-        pool.run('step', ['top'], { priority: 1_000_000 }),
-        pool.run('step', ['bottom'], { priority: -1_000_000 }),
+        pool.run('step', ['top'], { priority: 500_000 }),
+        pool.run('step', ['bottom'], { priority: -500_000 }),
       ];
       for (const future of futures) await until(async () => (await h.raw.exists(`bull:${queue}:${future.id}`)) === 1);
       calls[0]!.gate.resolve();
       for (let index = 1; index <= futures.length; index++) (await started(index)).gate.resolve();
       await Promise.all([blocker, ...futures]);
       expect(calls.map(({ label }) => label)).to.deep.equal(['blocker', 'top', 'high', 'zero-a', 'zero-b', 'low', 'bottom']);
+    });
+
+    /**
+     * One worker taking one job at a time: `retried` fails its first attempt while jobs of its
+     * priority, one above it and one below it wait. Its retry must come after the one above and
+     * before the others of its priority (BullMQ alone queues it behind them).
+     */
+    async function retryAmongWaiting(backoff: number, endBackoff: (queue: string, id: string) => Promise<void>): Promise<string[]> {
+      const queue = queueName();
+      const { handlers, calls, started } = gatedHandlers();
+      const pool = h.client<typeof handlers>({ queue });
+      await h.serve({ queue, handlers, concurrency: 1 });
+      const retried = pool.run('step', ['retried'], { priority: 3, retry: { attempts: 2, backoff } });
+      const first = await started(0);
+      const waiting = [
+        pool.run('step', ['same-a'], { priority: 3 }),
+        pool.run('step', ['above'], { priority: 4 }),
+        pool.run('step', ['same-b'], { priority: 3 }),
+        pool.run('step', ['below'], { priority: 2 }),
+      ];
+      for (const future of waiting) await until(async () => (await h.raw.exists(`bull:${queue}:${future.id}`)) === 1);
+      first.gate.reject(new Error('attempt 1 failed'));
+      // The job above starts at once; the retry queues again while it runs.
+      const above = await started(1);
+      await endBackoff(queue, retried.id);
+      above.gate.resolve();
+      for (let index = 2; index <= waiting.length + 1; index++) (await started(index)).gate.resolve();
+      expect(await retried).to.equal('retried:2');
+      await Promise.all(waiting);
+      return calls.map(({ label, attempt }) => `${label}:${attempt}`);
+    }
+
+    it('queues a retry again ahead of the waiting jobs of its priority, behind those of a higher one (after a backoff)', async () => {
+      const order = await retryAmongWaiting(3_600_000, async (queue, id) => {
+        await until(async () => (await h.raw.zscore(`bull:${queue}:delayed`, id)) !== null);
+        await promote(queue, id);
+      });
+      expect(order).to.deep.equal(['retried:1', 'above:1', 'retried:2', 'same-a:1', 'same-b:1', 'below:1']);
+    });
+
+    it('queues a retry again ahead of the waiting jobs of its priority, behind those of a higher one (no backoff)', async () => {
+      const order = await retryAmongWaiting(0, async (queue, id) => {
+        await until(async () => (await h.raw.zscore(`bull:${queue}:prioritized`, id)) !== null);
+      });
+      expect(order).to.deep.equal(['retried:1', 'above:1', 'retried:2', 'same-a:1', 'same-b:1', 'below:1']);
     });
   });
 
@@ -260,15 +318,95 @@ describe('taskpool/queue: policies seen from the client', () => {
       // Both workers took jobs: the limit is the queue's, not each worker's.
       expect(servers.map((server) => server.stats.completed).every((count) => count > 0)).to.equal(true);
       const starts = (await Promise.all(futures.map((future) => h.raw.hget(`bull:${queue}:${future.id}`, 'processedOn')))).map(Number).sort((a, b) => a - b);
-      // BullMQ's limiter opens a window at the start that finds none open, and counts the starts
-      // in it. A start's stamp is its worker's clock read just before it sends the script that
-      // counts it, so it may come before that moment by the time Redis takes to run it (more on
+      // A start's stamp is its worker's clock read when it took the job, just before it asks the
+      // window (on Redis' clock), so stamps may be off by the time of a round trip or two (more on
       // a busy machine): allowed below. Without a limit for the whole queue (none, or one per
       // worker), more than two of the eight start within the same few ms.
-      const SLACK = 50;
-      for (let index = 0; index + rateLimit.limit < starts.length; index++) {
-        expect(starts[index + rateLimit.limit]! - starts[index]!, `starts ${starts.join(', ')}`).to.be.at.least(rateLimit.interval - SLACK);
-      }
+      expectSliding(starts, rateLimit);
+    });
+
+    /** Stamps each call of `stamp` with the time it started, and lets a test wait for call k (0-based). */
+    function stampingHandlers() {
+      const stamps: { label: string; at: number; attempt: number }[] = [];
+      const starts: Gate<void>[] = [];
+      const startOf = (index: number): Gate<void> => (starts[index] ??= gate());
+      const handlers = {
+        stamp: (label: string, { attempt }: TaskContext): string => {
+          stamps.push({ label, at: Date.now(), attempt });
+          startOf(stamps.length - 1).resolve();
+          if (label === 'flaky' && attempt < 3) throw new Error(`attempt ${attempt} failed`);
+          return label;
+        },
+      };
+      const started = async (index: number) => {
+        await startOf(index).promise;
+        return stamps[index]!;
+      };
+      return { handlers, stamps, started };
+    }
+
+    it('slides: a start late in one window leaves no room for two at the next boundary (two workers)', async () => {
+      const queue = queueName();
+      const { handlers, stamps, started } = stampingHandlers();
+      const rateLimit = { limit: 2, interval: 600 };
+      await h.serve({ queue, handlers, concurrency: 4, rateLimit });
+      await h.serve({ queue, handlers, concurrency: 4, rateLimit });
+      const pool = h.client<typeof handlers>({ queue });
+      const first = pool.submit('stamp', 'first');
+      const { at } = await started(0);
+      // The second start comes late in the first start's window: 60% of it has passed. Fixed
+      // windows (BullMQ's limiter) start two more at the first window's end, 40% of an interval
+      // after it; the sliding window starts one there, the next one a whole interval after it.
+      await until(() => Date.now() >= at + 0.6 * rateLimit.interval);
+      const rest = ['a', 'b', 'c', 'd', 'e'].map((label) => pool.submit('stamp', label));
+      expect(await Promise.all([first, ...rest])).to.deep.equal(['first', 'a', 'b', 'c', 'd', 'e']);
+      expectSliding(
+        stamps.map(({ at: time }) => time).sort((a, b) => a - b),
+        rateLimit,
+      );
+    });
+
+    it('a job held back stays pending though a worker took it, and cancelling it uses no start', async () => {
+      const queue = queueName();
+      const { handlers, calls, started } = gatedHandlers();
+      const rateLimit = { limit: 1, interval: 60_000 };
+      // A worker with the rate limit has served the queue: the client knows it from the start.
+      await (await h.serve({ queue, handlers, rateLimit })).close();
+      const pool = h.client<typeof handlers>({ queue });
+      // Both wait before the next worker starts, so that it takes both at once: the window (one
+      // start a minute) lets the first start and holds the second back.
+      const first = pool.submit('step', 'first');
+      const held = pool.submit('step', 'held');
+      for (const future of [first, held]) await until(async () => (await h.raw.exists(`bull:${queue}:${future.id}`)) === 1);
+      await h.serve({ queue, handlers, concurrency: 2, rateLimit });
+      (await started(0)).gate.resolve();
+      // Taken (BullMQ made it active), then handed back to the queue.
+      await until(async () => (await h.raw.hget(`bull:${queue}:${held.id}`, 'ats')) === '1' && (await h.raw.zscore(`bull:${queue}:prioritized`, held.id)) !== null);
+      // The first job's outcome comes after the held one was taken, by event or by a check.
+      expect(await first).to.equal('first:1');
+      expect(held.state).to.equal('pending');
+      expect(pool.stats).to.include({ pending: 1, running: 0 });
+      expect(held.cancel()).to.equal(true);
+      expect(held.state).to.equal('cancelled');
+      await until(async () => (await h.raw.exists(`bull:${queue}:${held.id}`)) === 0);
+      expect(calls.map(({ label }) => label)).to.deep.equal(['first']);
+      expect(await h.raw.zcard(`bull:${queue}:taskpool:starts`)).to.equal(1);
+    });
+
+    it('counts retries as starts', async () => {
+      const queue = queueName();
+      const { handlers, stamps } = stampingHandlers();
+      const rateLimit = { limit: 2, interval: 400 };
+      const server = await h.serve({ queue, handlers, concurrency: 2, rateLimit });
+      const pool = h.client<typeof handlers>({ queue });
+      // Three attempts without backoff: the third waits until the first leaves the window.
+      expect(await pool.run('stamp', ['flaky'], { retry: { attempts: 3, backoff: 0 } })).to.equal('flaky');
+      expect(stamps.map(({ attempt }) => attempt)).to.deep.equal([1, 2, 3]);
+      expect(server.stats).to.include({ retried: 2, completed: 1, failed: 0 });
+      expectSliding(
+        stamps.map(({ at }) => at),
+        rateLimit,
+      );
     });
   });
 });
