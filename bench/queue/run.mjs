@@ -9,7 +9,7 @@
  *    in batches of 1,000, each batch awaited before the next.
  * 3. round-trip latency of one job on an idle queue (200 jobs one after the other): p50/p99.
  *
- * Beside the throughput of (1), the CPU time it took in every process involved (the client,
+ * Beside the throughput of (1) and (2), the CPU time each took in every process involved (the client,
  * that side's workers, Redis; read from /proc, so on Linux only), per job: a figure that other
  * work on the machine disturbs less than throughput.
  *
@@ -126,13 +126,16 @@ async function rawSide() {
     async round() {
       let submitMs = 0;
       const cpuMs = await cpuPerJob(workers, async () => (submitMs = await timed(() => Promise.all(range.map(one)))));
-      const bulkMs = await timed(async () => {
-        for (let start = 0; start < JOBS; start += 1_000) {
-          const jobs = await queue.addBulk(range.slice(start, start + 1_000).map((i) => ({ name: 'add', data: { a: i, b: 1 } })));
-          await Promise.all(jobs.map((job) => job.waitUntilFinished(events)));
-        }
+      let bulkMs = 0;
+      const bulkCpuMs = await cpuPerJob(workers, async () => {
+        bulkMs = await timed(async () => {
+          for (let start = 0; start < JOBS; start += 1_000) {
+            const jobs = await queue.addBulk(range.slice(start, start + 1_000).map((i) => ({ name: 'add', data: { a: i, b: 1 } })));
+            await Promise.all(jobs.map((job) => job.waitUntilFinished(events)));
+          }
+        });
       });
-      return { submitPerSecond: JOBS / (submitMs / 1000), cpuMs, bulkPerSecond: JOBS / (bulkMs / 1000), ...(await latency(one)) };
+      return { submitPerSecond: JOBS / (submitMs / 1000), cpuMs, bulkPerSecond: JOBS / (bulkMs / 1000), bulkCpuMs, ...(await latency(one)) };
     },
     async close() {
       await events.close();
@@ -154,12 +157,15 @@ async function taskpoolSide() {
     async round() {
       let submitMs = 0;
       const cpuMs = await cpuPerJob(workers, async () => (submitMs = await timed(() => Promise.all(range.map((i) => pool.submit('add', i, 1))))));
-      const mapMs = await timed(async () => {
-        let total = 0;
-        for await (const sum of pool.map('add', range, range.map(() => 1), { bufferSize: 1_000 })) total += sum;
-        if (total !== (JOBS * (JOBS + 1)) / 2) throw new Error(`wrong total ${total}`);
+      let mapMs = 0;
+      const bulkCpuMs = await cpuPerJob(workers, async () => {
+        mapMs = await timed(async () => {
+          let total = 0;
+          for await (const sum of pool.map('add', range, range.map(() => 1), { bufferSize: 1_000 })) total += sum;
+          if (total !== (JOBS * (JOBS + 1)) / 2) throw new Error(`wrong total ${total}`);
+        });
       });
-      return { submitPerSecond: JOBS / (submitMs / 1000), cpuMs, bulkPerSecond: JOBS / (mapMs / 1000), ...(await latency((i) => pool.submit('add', i, 1))) };
+      return { submitPerSecond: JOBS / (submitMs / 1000), cpuMs, bulkPerSecond: JOBS / (mapMs / 1000), bulkCpuMs, ...(await latency((i) => pool.submit('add', i, 1))) };
     },
     close: () => pool.shutdown(),
   };
@@ -201,8 +207,10 @@ console.log('|---|---|---|---|');
 console.log(`| submit + await each, jobs/s | ${f(raw.submitPerSecond)} (Queue.add + QueueEvents) | ${f(taskpool.submitPerSecond)} (submit) | ${(taskpool.submitPerSecond / raw.submitPerSecond).toFixed(2)}x |`);
 console.log(`| submit + await each, CPU per job (client, workers, Redis) | ${us(raw.cpuMs)} | ${us(taskpool.cpuMs)} | ${(taskpool.cpuMs / raw.cpuMs).toFixed(2)}x |`);
 console.log(`| batches of 1,000, jobs/s | ${f(raw.bulkPerSecond)} (addBulk) | ${f(taskpool.bulkPerSecond)} (map, bufferSize 1,000) | ${(taskpool.bulkPerSecond / raw.bulkPerSecond).toFixed(2)}x |`);
+console.log(`| batches of 1,000, CPU per job (client, workers, Redis) | ${us(raw.bulkCpuMs)} | ${us(taskpool.bulkCpuMs)} | ${(taskpool.bulkCpuMs / raw.bulkCpuMs).toFixed(2)}x |`);
 console.log(`| round trip on an idle queue, p50 | ${ms(raw.p50)} | ${ms(taskpool.p50)} | |`);
 console.log(`| round trip on an idle queue, p99 | ${ms(raw.p99)} | ${ms(taskpool.p99)} | |`);
 console.log('');
 console.log(`submit + await, ratio per round: ${ratios.join(', ')}`);
+console.log(`batches of 1,000, ratio per round: ${runs.taskpool.map((result, round) => (result.bulkPerSecond / runs.raw[round].bulkPerSecond).toFixed(2)).join(', ')}`);
 console.log(`submit + await, CPU per job per round: raw ${runs.raw.map((result) => us(result.cpuMs)).join(', ')}; taskpool ${runs.taskpool.map((result) => us(result.cpuMs)).join(', ')}`);
