@@ -41,7 +41,7 @@ export default [
   {
     input: entries,
     external,
-    plugins: [nodeResolve(), typescript({ tsconfig: './tsconfig.build.json' })],
+    plugins: [nodeResolve(), typescript({ tsconfig: './tsconfig.build.json', noCheck: true })],
     output: [
       { dir: 'dist', format: 'es', entryFileNames: '[name].js', chunkFileNames: 'chunks/[name]-[hash].js', sourcemap: true },
       { dir: 'dist', format: 'cjs', entryFileNames: '[name].cjs', chunkFileNames: 'chunks/[name]-[hash].cjs', sourcemap: true, exports: 'named' },
@@ -51,7 +51,7 @@ export default [
     // The command and the worker thread's program have no types to publish.
     input: Object.fromEntries(Object.entries(entries).filter(([name]) => name !== 'cli' && name !== 'worker-thread')),
     external,
-    plugins: [dts({ tsconfig: './tsconfig.build.json', compilerOptions: { removeComments: false } }), ctsTypes()],
+    plugins: [dts({ tsconfig: './tsconfig.build.json', compilerOptions: { removeComments: false, noCheck: true } }), ctsTypes()],
     output: { dir: 'dist', format: 'es', entryFileNames: '[name].d.ts', chunkFileNames: 'chunks/[name]-[hash].d.ts' },
   },
 ];

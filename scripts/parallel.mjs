@@ -1,8 +1,8 @@
 /**
  * Runs npm scripts at the same time and waits for all of them: `node scripts/parallel.mjs lint build`.
  *
- * `npm test` uses it for the steps that do not depend on each other (lint, the rollup build and
- * the tsc build of the specs), so that a machine with several cores runs them side by side. Each
+ * `npm test` uses it twice: the rollup build (then the examples check) beside the tsc build of the
+ * specs, then lint beside the specs, so that a machine with several cores runs them side by side. Each
  * script's output is held and printed whole when it ends, so that outputs do not interleave.
  * Exits with the first non-zero status, after every script has ended.
  */
