@@ -44,6 +44,20 @@ interface JsonLine {
   error: string | null;
 }
 
+/** A stdout that holds every write until the test calls its callback (from `held`): a reader that is behind. */
+function heldStdout(): { stdout: Writable; held: (() => void)[]; received(): number } {
+  const held: (() => void)[] = [];
+  let received = 0;
+  const stdout = new Writable({
+    highWaterMark: 1,
+    write(chunk: Buffer, _encoding, callback) {
+      received += chunk.length;
+      held.push(callback);
+    },
+  });
+  return { stdout, held, received: () => received };
+}
+
 function jsonLines(text: string): JsonLine[] {
   return text.trim().split('\n').filter(Boolean).map((line) => JSON.parse(line) as JsonLine);
 }
@@ -54,6 +68,20 @@ describe('taskpool command', () => {
     dir = tempDir();
   });
   afterEach(() => dir.cleanup());
+
+  /** `cat` of a 100 kB and a 3 MB random file: stdout gets both byte for byte, and no spool is left. */
+  async function expectBinaryPassedThrough(directSpawn: boolean): Promise<void> {
+    const small = randomBytes(100_000);
+    const large = randomBytes(3 << 20);
+    writeFileSync(dir.file('small'), small);
+    writeFileSync(dir.file('large'), large);
+    mkdirSync(dir.file('tmp'));
+    const { io, stdout } = fakeIO({ tmpdir: dir.file('tmp'), directSpawn });
+    expect(await main(['-k', 'cat', ':::', dir.file('small'), dir.file('large')], io)).to.equal(0);
+    expect(stdout.bytes.equals(Buffer.concat([small, large]))).to.equal(true);
+    expect(readdirSync(dir.file('tmp'))).to.deep.equal([]);
+    expect(spooledInMemory()).to.equal(0);
+  }
 
   describe('arguments', () => {
     const defaults = {
@@ -766,37 +794,20 @@ describe('taskpool command', () => {
     });
 
     it('passes binary output through byte for byte, in memory and past the spill size, leaving no file behind', async () => {
-      const small = randomBytes(100_000);
-      const large = randomBytes(3 << 20);
-      writeFileSync(dir.file('small'), small);
-      writeFileSync(dir.file('large'), large);
-      mkdirSync(dir.file('tmp'));
-      const { io, stdout } = fakeIO({ tmpdir: dir.file('tmp') });
-      expect(await main(['-k', 'cat', ':::', dir.file('small'), dir.file('large')], io)).to.equal(0);
-      expect(stdout.bytes.equals(Buffer.concat([small, large]))).to.equal(true);
-      expect(readdirSync(dir.file('tmp'))).to.deep.equal([]);
-      expect(spooledInMemory()).to.equal(0);
+      await expectBinaryPassedThrough(false);
     });
 
     it('starts no job while stdout is behind its reader', async () => {
-      const held: (() => void)[] = [];
-      let received = 0;
-      const stdout = new Writable({
-        highWaterMark: 1,
-        write(chunk: Buffer, _encoding, callback) {
-          received += chunk.length;
-          held.push(callback);
-        },
-      });
+      const { stdout, held, received } = heldStdout();
       const fake = fakeIO();
       const io = { ...fake.io, stdout };
       const started = (): number => readdirSync(dir.path).filter((name) => name.startsWith('started-')).length;
       const run = main(['-j', '1', '--progress', 'sh', '-c', `touch ${dir.path}/started-{}; echo out-{}`, ':::', '1', '2', '3', '4', '5', '6'], io);
       // Job 1's output is held: job 2, queued with it before any output, runs; no other starts.
-      await waitFor(() => received > 0 && fake.stderr.text.includes('2/6 done, 0 running'), 'jobs 1 and 2 to finish');
+      await waitFor(() => received() > 0 && fake.stderr.text.includes('2/6 done, 0 running'), 'jobs 1 and 2 to finish');
       await flush();
       expect(started()).to.equal(2);
-      while (received < 36) {
+      while (received() < 36) {
         await waitFor(() => held.length > 0, 'a write');
         held.shift()!();
       }
@@ -998,28 +1009,11 @@ describe('taskpool command', () => {
 
   describe('jobs started with Node.js spawn (--line-buffer, or no /bin/sh)', () => {
     it('passes binary output through byte for byte, in memory and past the spill size, leaving no file behind', async () => {
-      const small = randomBytes(100_000);
-      const large = randomBytes(3 << 20);
-      writeFileSync(dir.file('small'), small);
-      writeFileSync(dir.file('large'), large);
-      mkdirSync(dir.file('tmp'));
-      const { io, stdout } = fakeIO({ tmpdir: dir.file('tmp'), directSpawn: true });
-      expect(await main(['-k', 'cat', ':::', dir.file('small'), dir.file('large')], io)).to.equal(0);
-      expect(stdout.bytes.equals(Buffer.concat([small, large]))).to.equal(true);
-      expect(readdirSync(dir.file('tmp'))).to.deep.equal([]);
-      expect(spooledInMemory()).to.equal(0);
+      await expectBinaryPassedThrough(true);
     });
 
     it('stops reading the children while stdout is behind, and reads on once it has caught up', async () => {
-      const held: (() => void)[] = [];
-      let received = 0;
-      const stdout = new Writable({
-        highWaterMark: 1,
-        write(chunk: Buffer, _encoding, callback) {
-          received += chunk.length;
-          held.push(callback);
-        },
-      });
+      const { stdout, held, received } = heldStdout();
       const fake = fakeIO({ directSpawn: true });
       const io = { ...fake.io, stdout };
       // --line-buffer writes as the job goes: a held write stops the job's output being read.
@@ -1030,7 +1024,7 @@ describe('taskpool command', () => {
         held.shift()?.();
       }
       expect(await run).to.equal(0);
-      expect(received).to.equal(2 + 1_000_001);
+      expect(received()).to.equal(2 + 1_000_001);
     });
 
     it('stops a job after --timeout, and its whole process group on SIGINT', async () => {
