@@ -71,7 +71,7 @@ export function asCompleted<T>(futures: Iterable<Future<T> | PromiseLike<T>>, op
   const { timeout } = checkOptions(options, { timeout: checkTimeout }, action);
   // An unordered map over the futures, each seen through a future of its completion: the
   // map's deadline and `return()` cancel those, never the futures themselves.
-  return new AsCompletedIterator<T>(completionOf, [toFutureSet(futures, action)], { timeout, ordered: false }, action);
+  return new AsCompletedIterator<T>({ submit: completionOf }, [toFutureSet(futures, action)], { timeout, ordered: false }, action);
 }
 
 /** Settles with the completion of `values[0]`; drops its callback there once cancelled. */

@@ -9,8 +9,9 @@ import type { ExecutorOptions, ExecutorStats, RunOptions, ShutdownOptions } from
 export type { ExecutorOptions, ExecutorStats, RunOptions, ShutdownOptions } from './executor-options.js';
 import { internals, type Future } from './future.js';
 import { captureContext, type Context } from './internal/async-context.js';
-import { mapWorkItems, splitMapArguments, type MapResults } from './map.js';
-import { MAP_SOURCE, MapSource, MapWorkItem, WorkItem, Phase, type ItemState, type MapOwner, type TaskPolicy } from './work-item.js';
+import { mapWorkItems, splitMapArguments, type MapListener, type MapResults, type MapTasks } from './map.js';
+import { keepShape } from './internal/shapes.js';
+import { MAP_SOURCE, MapSource, MapWorkItem, WorkItem, Phase, type ItemState, type ItemOwner, type TaskPolicy } from './work-item.js';
 import { PriorityQueue } from './internal/queue.js';
 import { cancelTimer, now, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkSignal, checkString, checkTimeout, fail, isThenable, type OptionChecks } from './internal/validate.js';
@@ -38,6 +39,62 @@ function isStale(item: WorkItem): boolean {
   return item.phase !== Phase.QUEUED;
 }
 
+/** What the classes below reach of an executor (set by `Executor`). */
+let friend: {
+  itemCancelled(executor: Executor, item: WorkItem, future: Future<unknown> | undefined, error: unknown): void;
+  restEnded(executor: Executor, count: number, cancelled: boolean): void;
+  newMapItem(executor: Executor, task: unknown, args: unknown[], context: Context): MapWorkItem;
+  scheduleMapItem(executor: Executor, task: unknown, args: unknown[]): MapWorkItem;
+  scheduleMapSource(executor: Executor, task: unknown, tuples: unknown[], arity: number, map: MapListener): MapSource;
+};
+
+/**
+ * What an executor's work items call back into. A class, one object per executor, rather than
+ * closures: see internal/shapes.ts.
+ */
+class ItemOwnerOf implements ItemOwner {
+  readonly #executor: Executor;
+
+  constructor(executor: Executor) {
+    this.#executor = executor;
+  }
+
+  itemCancelled(item: WorkItem, future: Future<unknown> | undefined, error: unknown): void {
+    friend.itemCancelled(this.#executor, item, future, error);
+  }
+
+  restEnded(count: number, cancelled: boolean): void {
+    friend.restEnded(this.#executor, count, cancelled);
+  }
+
+  newMapItem(task: unknown, args: unknown[], context: Context): MapWorkItem {
+    return friend.newMapItem(this.#executor, task, args, context);
+  }
+}
+
+/** The tasks of one `map` call, which its iterator submits. A class, for the reason above. */
+class MapTasksOf implements MapTasks {
+  static {
+    // See internal/shapes.ts.
+    keepShape(new MapTasksOf(undefined as never, undefined));
+  }
+  readonly #executor: Executor;
+  readonly #task: unknown;
+
+  constructor(executor: Executor, task: unknown) {
+    this.#executor = executor;
+    this.#task = task;
+  }
+
+  submit(values: unknown[]): MapWorkItem {
+    return friend.scheduleMapItem(this.#executor, this.#task, values);
+  }
+
+  submitAll(tuples: unknown[], arity: number, map: MapListener): MapSource {
+    return friend.scheduleMapSource(this.#executor, this.#task, tuples, arity, map);
+  }
+}
+
 /**
  * The contract every executor keeps, as Python's `concurrent.futures.Executor`: a bounded
  * number of tasks in flight, a queue that starts tasks in submission order (then by
@@ -58,6 +115,15 @@ function isStale(item: WorkItem): boolean {
  * ```
  */
 export abstract class Executor implements AsyncDisposable {
+  static {
+    friend = {
+      itemCancelled: (executor, item, future, error) => executor.#itemCancelled(item, future as Future<unknown>, error),
+      restEnded: (executor, count, cancelled) => executor.#restEnded(count, cancelled),
+      newMapItem: (executor, task, args, context) => executor.#newMapItem(task, args, context),
+      scheduleMapItem: (executor, task, args) => executor.scheduleMapItem(task, args),
+      scheduleMapSource: (executor, task, tuples, arity, map) => executor.scheduleMapSource(task, tuples, arity, map),
+    };
+  }
   /** The name used in messages. */
   readonly name: string;
   /** The most task functions in flight at once. */
@@ -71,13 +137,8 @@ export abstract class Executor implements AsyncDisposable {
   readonly #ungated: boolean;
   /** Set while the gate waits for the rate limit or a breaker's probe (nothing starts meanwhile): stops the wait. */
   #gateWait: (() => void) | undefined;
-  /** This executor's work items: a class of its own, whose `futureCancelled` calls back into it. */
-  readonly #Item: new (task: unknown, args: unknown, context: Context) => WorkItem;
-  /** What its map items (no future) and map sources call back into: one class for every executor's, so that the scheduler sees one shape. */
-  readonly #mapOwner: MapOwner = {
-    itemCancelled: (item, error) => this.#itemCancelled(item, undefined as never, error),
-    restEnded: (count, cancelled) => this.#restEnded(count, cancelled),
-  };
+  /** What its work items call back into. */
+  readonly #owner: ItemOwner = new ItemOwnerOf(this);
   /** Single-flight: the task in flight for each key. */
   readonly #flights = new SingleFlight();
   readonly #queue = new PriorityQueue<WorkItem>();
@@ -126,13 +187,6 @@ export abstract class Executor implements AsyncDisposable {
     this.#limiter = checked.rateLimit === undefined ? undefined : new RateLimiter(checked.rateLimit);
     this.#breaker = checked.breaker;
     this.#ungated = this.#limiter === undefined && this.#breaker === undefined;
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const executor = this;
-    this.#Item = class extends WorkItem {
-      futureCancelled(future: Future<unknown>, _wasRunning: boolean, error: unknown): void {
-        executor.#itemCancelled(this, future, error);
-      }
-    };
     // Methods work detached: `const { submit } = pool`.
     const self = this as unknown as Record<string, ((...args: unknown[]) => unknown) | undefined>;
     for (const method of ['submit', 'run', 'map', 'shutdown', 'onIdle']) self[method] &&= self[method]!.bind(this);
@@ -221,9 +275,7 @@ export abstract class Executor implements AsyncDisposable {
     this.checkTask(task, 'map over');
     const action = `map over executor '${this.name}'`;
     const split = splitMapArguments(iterables, action);
-    const submit = (values: unknown[]): MapWorkItem => this.scheduleMapItem(task, values);
-    const submitAll = (tuples: unknown[], arity: number, onTake: (item: MapWorkItem) => void): MapSource => this.scheduleMapSource(task, tuples, arity, onTake);
-    return mapWorkItems(submit, split.iterables, split.options, action, () => this.assertOpen(), submitAll);
+    return mapWorkItems(new MapTasksOf(this, task), split.iterables, split.options, action, () => this.assertOpen());
   }
 
   /**
@@ -338,7 +390,7 @@ export abstract class Executor implements AsyncDisposable {
     }
     const startNow = signal === undefined && key === undefined && this.#running < this.maxWorkers && this.#pending === 0 && this.#ungated;
     // A task that starts now runs in its caller's context (#work continues in it): none is captured.
-    const item = new this.#Item(task, args, startNow ? undefined : captureContext());
+    const item = new WorkItem(task, args, startNow ? undefined : captureContext(), this.#owner);
     if (policy !== undefined || priority !== 0) item.state = this.#newState(policy, priority);
     const future = (item.future = internals.create<unknown>(item));
     if (startNow) {
@@ -388,12 +440,12 @@ export abstract class Executor implements AsyncDisposable {
   /**
    * Queues the tasks of a `map` call at once, in the caller's async context: one queue entry
    * for all of them, whose tasks become work items one at a time as they start (each given to
-   * `onTake` first). They count as pending from now on.
+   * `map.itemTaken` first). They count as pending from now on.
    * @internal
    */
-  protected scheduleMapSource(task: unknown, tuples: unknown[], arity: number, onTake: (item: MapWorkItem) => void): MapSource {
+  protected scheduleMapSource(task: unknown, tuples: unknown[], arity: number, map: MapListener): MapSource {
     this.assertOpen();
-    const source: MapSource = new MapSource(task, tuples, arity, captureContext(), this.#mapOwner, (args): MapWorkItem => this.#newMapItem(task, args, source.context), onTake);
+    const source = new MapSource(task, tuples, arity, captureContext(), this.#owner, map);
     this.#pending += tuples.length;
     this.#queue.push(source);
     // The workers started here run in the source's context already.
@@ -402,7 +454,7 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   #newMapItem(task: unknown, args: unknown[], context: Context): MapWorkItem {
-    const item = new MapWorkItem(task, args, context, this.#mapOwner);
+    const item = new MapWorkItem(task, args, context, this.#owner);
     if (this.#defaultPolicy !== undefined) item.state = this.#newState(this.#defaultPolicy, 0);
     return item;
   }
@@ -455,7 +507,7 @@ export abstract class Executor implements AsyncDisposable {
   /** Items waiting out a retry's backoff. */
   readonly #backoff = new Set<WorkItem>();
 
-  /** What this executor's work items call back into: one of their futures was cancelled. */
+  /** One of its work items was cancelled: through one of its futures, or a map item (`future` is then undefined). */
   #itemCancelled(item: WorkItem, future: Future<unknown>, error: unknown): void {
     this.#unwatch(future);
     // Single-flight: a follower left (the task is cancelled once none is left).

@@ -4,7 +4,7 @@ import { FifoQueue } from './internal/queue.js';
 import { Settled } from './work-item.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkBoolean, checkOptions, checkPositiveInteger, checkSignal, checkTimeout, fail, isSyncIterable, type OptionChecks } from './internal/validate.js';
-
+import { keepShape } from './internal/shapes.js';
 /**
  * A sync or async iterable of `T`: what `map()` accepts as input.
  *
@@ -81,8 +81,8 @@ export interface MapItem {
   done(): boolean;
   /** As `future.cancel(reason)`. */
   cancel(reason?: unknown): boolean;
-  /** Calls `callback` once it has settled (at once if it has). One callback per item. */
-  whenDone(callback: (item: MapItem) => void): void;
+  /** Tells `map` once it has settled (at once if it has). One map per item. */
+  whenDone(map: MapListener): void;
   /** Where the map keeps it (set by the map). */
   position: number;
 }
@@ -95,6 +95,10 @@ const COMPACT_AT = 1024;
  * its place to its value: a map whose consumer lags behind keeps values, not items.
  */
 class InputOrder {
+  static {
+    // See internal/shapes.ts.
+    keepShape(new InputOrder());
+  }
   /** The item of each position, `undefined` once it fulfilled (its value is then in `#values`). */
   #items: (MapItem | undefined)[] = [];
   #values: unknown[] = [];
@@ -165,16 +169,32 @@ class InputOrder {
   }
 }
 
-/** What a map submits an item with: it gives the item's handle, or its future. @internal */
-export type Submit = (values: unknown[]) => MapItem | Future<unknown>;
-
 /**
- * What a map submits every task at once with (sync inputs, no `bufferSize`): one handle for
- * the tasks not yet started, each task's own handle given to `onTake` as it starts, in
- * input order. That one handle settles only when the tasks it still holds are cancelled or fail.
+ * What a map hears from the items it submitted. Methods of the map, not closures: see
+ * internal/shapes.ts (a closure made per map and called per task would take the optimized
+ * code along when it is collected).
  * @internal
  */
-export type SubmitAll = (tuples: unknown[], arity: number, onTake: (item: MapItem) => void) => MapItem;
+export interface MapListener {
+  /** An item settled. */
+  itemSettled(item: MapItem): void;
+  /** A task of the source starts: its own item, in input order. */
+  itemTaken(item: MapItem): void;
+  /** The tasks the source still held were cancelled or failed, all at once. */
+  sourceEnded(source: MapItem): void;
+}
+
+/** What a map submits its tasks through. @internal */
+export interface MapTasks {
+  /** Submits one task: its handle, or its future. */
+  submit(values: unknown[]): MapItem | Future<unknown>;
+  /**
+   * Submits every task at once (sync inputs, no `bufferSize`): one handle for the tasks not yet
+   * started, each task's own handle given to `map.itemTaken` as it starts, in input order.
+   * That one handle settles only when the tasks it still holds are cancelled or fail.
+   */
+  submitAll?(tuples: unknown[], arity: number, map: MapListener): MapItem;
+}
 
 /** A future seen as a {@link MapItem}: for a backend whose `map` submits futures. */
 class FutureItem implements MapItem {
@@ -205,8 +225,8 @@ class FutureItem implements MapItem {
     return this.#future.cancel(reason);
   }
 
-  whenDone(callback: (item: MapItem) => void): void {
-    this.#future.addDoneCallback(() => callback(this));
+  whenDone(map: MapListener): void {
+    this.#future.addDoneCallback(() => map.itemSettled(this));
   }
 }
 
@@ -257,25 +277,18 @@ export function mapIterables<R>(
   action: string,
   assertOpen?: () => void,
 ): MapResults<R> {
-  return mapWorkItems(submit, iterables, options, action, assertOpen);
+  return mapWorkItems({ submit }, iterables, options, action, assertOpen);
 }
 
 /**
  * {@link mapIterables} over items that are their own handles: the `Executor` base's `map`,
- * for every backend; with `submitAll`, a sync input without `bufferSize` is submitted at once.
+ * for every backend; with `tasks.submitAll`, a sync input without `bufferSize` is submitted at once.
  * @internal
  */
-export function mapWorkItems<R>(
-  submit: Submit,
-  iterables: AnyIterable<unknown>[],
-  options: MapOptions | undefined,
-  action: string,
-  assertOpen?: () => void,
-  submitAll?: SubmitAll,
-): MapResults<R> {
+export function mapWorkItems<R>(tasks: MapTasks, iterables: AnyIterable<unknown>[], options: MapOptions | undefined, action: string, assertOpen?: () => void): MapResults<R> {
   const checked = checkOptions(options, MAP_OPTIONS, action);
   assertOpen?.();
-  return new MapResultsIterator(submit, iterables, checked, action, submitAll);
+  return new MapResultsIterator(tasks, iterables, checked, action);
 }
 
 /** A call of `next()`, `return()` or `throw()`; `end` (for the last two) ends the iterator and gives the call's outcome. */
@@ -327,9 +340,12 @@ const SERVING = {} as Call<unknown>;
  * signal, and can be collected with its results. An abort meanwhile is seen by the next call.
  * @internal
  */
-export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable {
-  readonly #submit: Submit;
-  readonly #submitAll: SubmitAll | undefined;
+export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable, MapListener {
+  static {
+    // See internal/shapes.ts.
+    keepShape(new MapResultsIterator({ submit: () => undefined as never }, [], {}, 'map over nothing'));
+  }
+  readonly #tasks: MapTasks;
   /** The tasks submitted at once: the handle of those not yet started. */
   #source: MapItem | undefined;
   /** How many tasks the source holds (not yet started, not settled). */
@@ -374,9 +390,8 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   /** The first call waits for `#wake()`. */
   #asleep = false;
 
-  constructor(submit: Submit, iterables: AnyIterable<unknown>[], options: MapOptions, action: string, submitAll?: SubmitAll) {
-    this.#submit = submit;
-    this.#submitAll = submitAll;
+  constructor(tasks: MapTasks, iterables: AnyIterable<unknown>[], options: MapOptions, action: string) {
+    this.#tasks = tasks;
     this.#action = action;
     this.#bufferSize = options.bufferSize ?? Infinity;
     this.#ordered = options.ordered ?? true;
@@ -422,7 +437,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     } catch (error) {
       promise = Promise.reject(error);
     }
-    if (!this.#asleep && calls.shift() && calls.length) later(this.#serve);
+    if (!this.#asleep && calls.shift() && calls.length) later(this.#serveLater);
     return promise;
   }
 
@@ -460,7 +475,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   }
 
   /** Serves the calls, in order, until one must wait or none is left. */
-  readonly #serve = (): void => {
+  #serve(): void {
     const calls = this.#calls;
     for (let call = calls[0]; call !== undefined; call = calls[0]) {
       if (call.end !== undefined) {
@@ -485,13 +500,16 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
       }
       calls.shift();
     }
-  };
+  }
+
+  /** {@link #serve} for a microtask (direct calls go to the method: see internal/shapes.ts). */
+  readonly #serveLater = (): void => this.#serve();
 
   /** Something changed (a result settled, the input stopped, the map stopped): serves the call that sleeps. */
   #wake(): void {
     if (!this.#asleep) return;
     this.#asleep = false;
-    later(this.#serve);
+    later(this.#serveLater);
   }
 
   /**
@@ -573,7 +591,8 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     this.#wake();
   };
 
-  readonly #onSettled = (item: MapItem): void => {
+  /** An item settled. @internal */
+  itemSettled(item: MapItem): void {
     if (this.#closed) return;
     if (!--this.#unfinished) {
       // Once the input has ended and every submitted item has settled, nothing can time out.
@@ -592,18 +611,18 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
       this.#queue.push(item);
       this.#wake();
     }
-  };
+  }
 
-  /** A task of the source starts: the map holds it from now on, as if submitted alone. */
-  readonly #onTake = (item: MapItem): void => {
+  /** A task of the source starts: the map holds it from now on, as if submitted alone. @internal */
+  itemTaken(item: MapItem): void {
     this.#sourceLeft--;
     if (this.#ordered) this.#order.push(item);
     else this.#unsettled.add(item);
-    item.whenDone(this.#onSettled);
-  };
+    item.whenDone(this);
+  }
 
-  /** The tasks the source still held were cancelled or failed, all at once. */
-  readonly #onSourceEnded = (source: MapItem): void => {
+  /** The tasks the source still held were cancelled or failed, all at once. @internal */
+  sourceEnded(source: MapItem): void {
     if (this.#closed) return;
     this.#unfinished -= this.#sourceLeft;
     this.#sourceLeft = 0;
@@ -614,7 +633,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     // Unordered, they come after the results settled so far; ordered, after every started task.
     if (!this.#ordered) this.#queue.push(source);
     this.#wake();
-  };
+  }
 
   /** Listens to the signal (something is under way), or takes its abort that came meanwhile. */
   #listen(): void {
@@ -649,7 +668,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   /** Submits more work while the buffer allows and the inputs give their items at once. */
   #fill(): void {
     this.#filling = true;
-    if (this.#submitAll !== undefined && !this.#async && this.#bufferSize === Infinity) this.#fillAll(this.#submitAll);
+    if (this.#tasks.submitAll !== undefined && !this.#async && this.#bufferSize === Infinity) this.#fillAll(this.#tasks);
     else {
       while (!this.#inputDone && !this.#pulling && this.#count < this.#bufferSize) {
         const values = this.#read(0, new Array<unknown>(this.#iterators.length));
@@ -664,7 +683,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
    * Sync inputs without a bound: reads them to the end, then submits every task at once (the
    * executor then keeps their arguments and nothing else until each starts).
    */
-  #fillAll(submitAll: SubmitAll): void {
+  #fillAll(tasks: MapTasks): void {
     if (this.#inputDone) return;
     // One input: its items alone, not in tuples (the executor keeps them so while they are queued).
     const arity = this.#iterators.length;
@@ -680,7 +699,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     if (tuples.length === 0) return;
     let source: MapItem;
     try {
-      source = submitAll(tuples, arity, this.#onTake);
+      source = tasks.submitAll!(tuples, arity, this);
     } catch (error) {
       // Shut down (or broken) while the input was read: thrown once the results are yielded.
       this.#inputError = { error };
@@ -701,7 +720,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     this.#unfinished += tuples.length;
     this.#sourceLeft += tuples.length;
     this.#listen();
-    source.whenDone(this.#onSourceEnded);
+    source.whenDone(this);
   }
 
   /**
@@ -772,7 +791,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   #submitOne(values: unknown[]): boolean {
     let item: MapItem;
     try {
-      const submitted = this.#submit(values);
+      const submitted = this.#tasks.submit(values);
       item = submitted instanceof Future ? new FutureItem(submitted) : submitted;
     } catch (error) {
       // The executor was shut down (or broke): yield what was submitted, then throw this.
@@ -784,7 +803,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     if (this.#ordered) this.#order.push(item);
     else this.#unsettled.add(item);
     this.#listen();
-    item.whenDone(this.#onSettled);
+    item.whenDone(this);
     return true;
   }
 

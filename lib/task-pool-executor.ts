@@ -4,6 +4,7 @@ import type { AnyIterable, MapOptions, MapResults } from './map.js';
 import type { WorkItem } from './work-item.js';
 import { builtinModule } from './internal/runtime.js';
 import { checkFunction } from './internal/validate.js';
+import { keepShape } from './internal/shapes.js';
 
 /**
  * What `run()` hands to its task.
@@ -176,6 +177,11 @@ export interface TaskPoolExecutor {
  */
 // eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class TaskPoolExecutor extends Executor {
+  static {
+    // See internal/shapes.ts.
+    keepShape(new TaskPoolExecutor({ name: 'TaskPoolExecutor-shape' }));
+  }
+
   /**
    * @param options - `{ maxWorkers, name, taskTimeout }`.
    * @throws {RangeError} `maxWorkers` not a positive integer, a negative `taskTimeout`.

@@ -1,11 +1,11 @@
 import { CancelledError } from './errors.js';
 import { internals, type Future } from './future.js';
 import type { Context } from './internal/async-context.js';
-import type { MapItem } from './map.js';
+import type { MapItem, MapListener } from './map.js';
 import type { TimerHandle } from './internal/timers.js';
 import type { CircuitPermit } from './policies/circuit-breaker.js';
 import type { RetryPolicy } from './policies/retry.js';
-
+import { keepShape } from './internal/shapes.js';
 /** The options in force for a task whose options differ from its executor's plain defaults. @internal */
 export interface TaskPolicy {
   /** Milliseconds an attempt may run. */
@@ -46,6 +46,9 @@ export const Phase = {
 /** One of the {@link Phase} values. @internal */
 export type Phase = (typeof Phase)[keyof typeof Phase];
 
+/** The owner of the items kept for their shapes (see internal/shapes.ts), which never run. */
+const NO_OWNER: ItemOwner = { itemCancelled() {}, restEnded() {}, newMapItem: () => undefined as never };
+
 /**
  * What the scheduler keeps for one task (CPython's `_WorkItem`): the backend's description of
  * the task, the async context it was scheduled in, its future, and where it stands. Per-task
@@ -70,7 +73,11 @@ export type Phase = (typeof Phase)[keyof typeof Phase];
  * }
  * ```
  */
-export abstract class WorkItem {
+export class WorkItem {
+  static {
+    // One item kept for good, made as every other one is: see internal/shapes.ts.
+    keepShape(new WorkItem(undefined, undefined, undefined, NO_OWNER));
+  }
   /** The future the caller holds, settled from this item (single-flight: the task's own, which its followers follow). */
   future!: Future<unknown>;
   /** The backend's description of the task (a function, an export's name...). Dropped once done. */
@@ -79,20 +86,40 @@ export abstract class WorkItem {
   args: unknown;
   /** The async context to run it in (none when it started inside its `schedule` call). @internal */
   context: Context;
-  /** Where it stands. @internal */
-  phase: Phase = Phase.QUEUED;
-  /** 1-based once started. */
-  attempt = 0;
+  /** Its phase (the low two bits) and its attempt (above them): one field, 8 bytes less per queued task. */
+  #progress: number = Phase.QUEUED;
   /** The current attempt's timeout timer, or a backoff's timer. @internal */
   timer: TimerHandle | undefined;
   /** Its options and what the policies keep for it: only for a task that has any. @internal */
   state: ItemState | undefined;
+  /** Its executor: hears of a cancellation. One class of item for every executor, so that the scheduler sees one shape. @internal */
+  readonly owner: ItemOwner;
 
   /** @internal */
-  constructor(task: unknown, args: unknown, context: Context) {
+  constructor(task: unknown, args: unknown, context: Context, owner: ItemOwner) {
     this.task = task;
     this.args = args;
     this.context = context;
+    this.owner = owner;
+  }
+
+  /** Where it stands. @internal */
+  get phase(): Phase {
+    return (this.#progress & 3) as Phase;
+  }
+
+  set phase(phase: Phase) {
+    this.#progress = (this.#progress & ~3) | phase;
+  }
+
+  /** 1-based once started. */
+  get attempt(): number {
+    return this.#progress >> 2;
+  }
+
+  /** @internal */
+  set attempt(attempt: number) {
+    this.#progress = (attempt << 2) | (this.#progress & 3);
   }
 
   /**
@@ -119,8 +146,10 @@ export abstract class WorkItem {
     return this.future.cancel(reason);
   }
 
-  /** Tells its executor (each executor has a subclass of its own, so that this costs a task nothing). @internal */
-  abstract futureCancelled(future: Future<unknown>, wasRunning: boolean, error: unknown): void;
+  /** Its future was cancelled: tells its executor. @internal */
+  futureCancelled(future: Future<unknown>, _wasRunning: boolean, error: unknown): void {
+    this.owner.itemCancelled(this, future, error);
+  }
 }
 
 /** How a {@link MapWorkItem} ended. @internal */
@@ -134,50 +163,53 @@ export const Settled = {
 /** One of the {@link Settled} values. @internal */
 export type Settled = (typeof Settled)[keyof typeof Settled];
 
-/** What a map item and a map source tell their executor. @internal */
-export interface MapOwner {
-  /** A map item was cancelled (as a future's owner hears). */
-  itemCancelled(item: MapWorkItem, error: unknown): void;
+/** What work items tell their executor. @internal */
+export interface ItemOwner {
+  /** An item was cancelled: through its future (`future`), or a map item (no future). */
+  itemCancelled(item: WorkItem, future: Future<unknown> | undefined, error: unknown): void;
   /** `count` queued tasks of a map source were cancelled, or failed. */
   restEnded(count: number, cancelled: boolean): void;
+  /** The work item of one task of a map source. */
+  newMapItem(task: unknown, args: unknown[], context: Context): MapWorkItem;
 }
 
-/** What a map item and a map source have in common: an outcome the map reads, and one callback. @internal */
+/** What a map item and a map source have in common: an outcome the map reads, and one listener. @internal */
 abstract class MapHandle extends WorkItem implements MapItem {
   /** Once settled: the value, the error or the `CancelledError`. */
   outcome: unknown;
   settled: Settled = Settled.NOT_YET;
   /** Where its map keeps it. */
   position = 0;
-  readonly owner: MapOwner;
-  /** The map's callback, once it has asked; called once, when it settles. */
-  #onDone: ((item: MapItem) => void) | undefined;
+  /** Its map, once it has asked: told once, when it settles. */
+  #listener: MapListener | undefined;
 
-  constructor(task: unknown, args: unknown, context: Context, owner: MapOwner) {
-    super(task, args, context);
-    this.owner = owner;
+  constructor(task: unknown, args: unknown, context: Context, owner: ItemOwner) {
+    super(task, args, context, owner);
   }
 
   done(): boolean {
     return this.settled !== Settled.NOT_YET;
   }
 
-  whenDone(callback: (item: MapItem) => void): void {
-    if (this.settled !== Settled.NOT_YET) callback(this);
-    else this.#onDone = callback;
+  whenDone(listener: MapListener): void {
+    if (this.settled !== Settled.NOT_YET) this.notify(listener);
+    else this.#listener = listener;
   }
+
+  /** Tells its map that it has settled. */
+  protected abstract notify(listener: MapListener): void;
 
   /** Settles as `settled` with `outcome`; `tell` (the executor) hears of it before the map. */
   protected end(settled: Settled, outcome: unknown, tell?: () => void): void {
     this.settled = settled;
     this.outcome = outcome;
     tell?.();
-    const callback = this.#onDone;
-    this.#onDone = undefined;
-    callback?.(this);
+    const listener = this.#listener;
+    this.#listener = undefined;
+    if (listener !== undefined) this.notify(listener);
   }
 
-  futureCancelled(): void {}
+  override futureCancelled(): void {}
 }
 
 /**
@@ -188,6 +220,10 @@ abstract class MapHandle extends WorkItem implements MapItem {
  * @internal
  */
 export class MapWorkItem extends MapHandle {
+  static {
+    // See internal/shapes.ts.
+    keepShape(new MapWorkItem(undefined, undefined, undefined, NO_OWNER));
+  }
   /** Made when the task reads its signal, or when an attempt is aborted. */
   #controller: AbortController | undefined;
 
@@ -197,6 +233,10 @@ export class MapWorkItem extends MapHandle {
       if (this.settled === Settled.CANCELLED) this.#controller.abort(this.outcome);
     }
     return this.#controller.signal;
+  }
+
+  protected notify(listener: MapListener): void {
+    listener.itemSettled(this);
   }
 
   /** The first attempt starts (nothing to do: `phase` and `attempt` say it). */
@@ -224,7 +264,7 @@ export class MapWorkItem extends MapHandle {
     const error = new CancelledError(message, reason === undefined ? undefined : { cause: reason });
     this.end(Settled.CANCELLED, error, () => {
       this.#controller?.abort(error);
-      this.owner.itemCancelled(this, error);
+      this.owner.itemCancelled(this, undefined, error);
     });
     return true;
   }
@@ -234,22 +274,27 @@ export class MapWorkItem extends MapHandle {
 export const MAP_SOURCE: unique symbol = Symbol('map source');
 
 export class MapSource extends MapHandle {
+  static {
+    // See internal/shapes.ts.
+    keepShape(new MapSource(undefined, [], 1, undefined, NO_OWNER));
+  }
   /** The tasks' arguments, from `next` on those not yet taken: tuples, or with `arity` 1 the arguments themselves. */
   #tuples: unknown[] | undefined;
   readonly #arity: number;
   #next = 0;
-  /** Makes the work item of one task. */
-  readonly #make: (args: unknown[]) => MapWorkItem;
-  /** Given each item as it is taken, before it starts. */
-  readonly #onTake: (item: MapWorkItem) => void;
+  /** Told of each item as it is taken, before it starts. */
+  readonly #map: MapListener | undefined;
 
   /** @internal */
-  constructor(task: unknown, tuples: unknown[], arity: number, context: Context, owner: MapOwner, make: (args: unknown[]) => MapWorkItem, onTake: (item: MapWorkItem) => void) {
+  constructor(task: unknown, tuples: unknown[], arity: number, context: Context, owner: ItemOwner, map?: MapListener) {
     super(task, MAP_SOURCE, context, owner);
     this.#tuples = tuples;
     this.#arity = arity;
-    this.#make = make;
-    this.#onTake = onTake;
+    this.#map = map;
+  }
+
+  protected notify(listener: MapListener): void {
+    listener.sourceEnded(this);
   }
 
   /** How many tasks are not yet taken (0 once settled). */
@@ -263,9 +308,9 @@ export class MapSource extends MapHandle {
     const entry = tuples[this.#next];
     tuples[this.#next++] = undefined;
     // A one-argument task keeps its argument alone while queued: the array is made as it starts.
-    const item = this.#make(this.#arity === 1 ? [entry] : (entry as unknown[]));
+    const item = this.owner.newMapItem(this.task, this.#arity === 1 ? [entry] : (entry as unknown[]), this.context);
     if (this.#next === tuples.length) this.#drop();
-    this.#onTake(item);
+    this.#map!.itemTaken(item);
     return item;
   }
 

@@ -1,3 +1,5 @@
+import { keepShape } from './shapes.js';
+
 /**
  * Queues behind the start gate.
  *
@@ -12,6 +14,10 @@ const COMPACT_AT = 1024;
 
 /** A first-in, first-out queue with amortised O(1) `push` and `shift`. */
 export class FifoQueue<T> {
+  static {
+    // See shapes.ts.
+    keepShape(new FifoQueue<unknown>());
+  }
   #items: (T | undefined)[] = [];
   #head = 0;
 
@@ -71,8 +77,18 @@ export class FifoQueue<T> {
 
 /** One FIFO per priority; `shift()` takes from the highest priority first, ties in FIFO order. */
 export class PriorityQueue<T> {
+  static {
+    // See shapes.ts.
+    keepShape(PriorityQueue.#withBucket());
+  }
   /** Buckets sorted by priority, highest first. */
   #buckets: { priority: number; queue: FifoQueue<T> }[] = [];
+
+  static #withBucket(): PriorityQueue<unknown> {
+    const queue = new PriorityQueue<unknown>();
+    queue.#bucket(0);
+    return queue;
+  }
 
   /** Appends `item` behind the others of the same priority. */
   push(item: T, priority = 0): void {

@@ -10,6 +10,7 @@
 import { CancelledError, TaskPoolExecutor, TimeoutError, type ExecutorOptions, type Future, type RunOptions, type TaskContext } from '../../lib/index.js';
 import { internals } from '../../lib/future.js';
 import { MapWorkItem, Settled, type MapSource, type WorkItem } from '../../lib/work-item.js';
+import type { MapListener } from '../../lib/map.js';
 import type { FakeClock } from './clock.js';
 import type { ReasonKind, TaskKind, TaskSpec, ValueKind } from './program.js';
 
@@ -172,16 +173,20 @@ export class Probe extends TaskPoolExecutor {
   }
 
   /** The tasks of a map submitted at once: each is scheduled now, and followed once it starts. */
-  protected override scheduleMapSource(task: unknown, tuples: unknown[], arity: number, onTake: (item: MapWorkItem) => void): MapSource {
+  protected override scheduleMapSource(task: unknown, tuples: unknown[], arity: number, map: MapListener): MapSource {
     const all = tuples.map((entry) => (arity === 1 ? [entry] : (entry as unknown[])));
     const records = all.map((args) => this.#model.scheduling(task, args));
     // Taken in input order: each item takes the next mirror.
     const made = all.map(() => newMirror());
     const waiting = [...made];
-    const taken = (item: MapWorkItem): void => {
-      mirrors.set(item.args as unknown[], waiting.shift()!);
-      follow(item);
-      onTake(item);
+    const taken: MapListener = {
+      itemTaken: (item) => {
+        mirrors.set((item as MapWorkItem).args as unknown[], waiting.shift()!);
+        follow(item as MapWorkItem);
+        map.itemTaken(item);
+      },
+      itemSettled: (item) => map.itemSettled(item),
+      sourceEnded: (source) => map.sourceEnded(source),
     };
     let source: MapSource;
     try {
