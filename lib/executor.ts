@@ -391,7 +391,8 @@ export abstract class Executor implements AsyncDisposable {
     const startNow = signal === undefined && key === undefined && this.#running < this.maxWorkers && this.#pending === 0 && this.#ungated;
     // A task that starts now runs in its caller's context (#work continues in it): none is captured.
     const item = new WorkItem(task, args, startNow ? undefined : captureContext(), this.#owner);
-    if (policy !== undefined || priority !== 0) item.state = this.#newState(policy, priority);
+    // A task with the executor's own policy has no state until it needs one (a retry): see #policyOf.
+    if (policy !== this.#defaultPolicy || priority !== 0) item.state = this.#newState(policy, priority);
     const future = (item.future = internals.create<unknown>(item));
     if (startNow) {
       this.#running++;
@@ -454,9 +455,7 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   #newMapItem(task: unknown, args: unknown[], context: Context): MapWorkItem {
-    const item = new MapWorkItem(task, args, context, this.#owner);
-    if (this.#defaultPolicy !== undefined) item.state = this.#newState(this.#defaultPolicy, 0);
-    return item;
+    return new MapWorkItem(task, args, context, this.#owner);
   }
 
   /** The tasks of a map source not yet taken were cancelled, or failed: `count` queued tasks at once. */
@@ -552,7 +551,16 @@ export abstract class Executor implements AsyncDisposable {
 
   /** The policies' state of an item, made on first need. */
   #stateOf(item: WorkItem): ItemState {
-    return (item.state ??= this.#newState(undefined, 0));
+    return (item.state ??= this.#newState(this.#defaultPolicy, 0));
+  }
+
+  /**
+   * The options in force for an item: its own, or, when it has no state, the executor's (a
+   * task scheduled with none makes no state object unless a policy needs one, retrying or not).
+   */
+  #policyOf(item: WorkItem): TaskPolicy | undefined {
+    const state = item.state;
+    return state === undefined ? this.#defaultPolicy : state.policy;
   }
 
   /** Single-flight: a new future that follows `item` (same outcome); cancelling it cancels only it. */
@@ -581,7 +589,7 @@ export abstract class Executor implements AsyncDisposable {
       if (future !== undefined) internals.start(future);
       else (item as MapWorkItem).start();
       if (item.state !== undefined) this.#flights.started(item);
-      const deadline = item.state?.policy?.deadline;
+      const deadline = this.#policyOf(item)?.deadline;
       if (deadline !== undefined) this.#stateOf(item).deadlineTimer = startTimer(deadline, () => this.#deadlinePassed(item, deadline));
     } else {
       const future = item.future;
@@ -750,7 +758,7 @@ export abstract class Executor implements AsyncDisposable {
       // Cancelled between the gate and now: the task is never called.
       if (item.phase === Phase.RUNNING) {
         const attempt = item.attempt;
-        const policy = item.state?.policy;
+        const policy = this.#policyOf(item);
         const timeout = policy === undefined ? this.#taskTimeout : policy.timeout;
         if (timeout !== undefined) item.timer = this.#startTimeout(item, timeout);
         let fulfilled = true;
@@ -805,7 +813,7 @@ export abstract class Executor implements AsyncDisposable {
    * with the error, unchanged.
    */
   #attemptFailed(item: WorkItem, error: unknown): void {
-    const retry = item.state?.policy?.retry;
+    const retry = this.#policyOf(item)?.retry;
     let delay: number | undefined;
     if (retry !== undefined && retry.attempts > item.attempt) {
       const state = this.#stateOf(item);

@@ -1,6 +1,6 @@
 import { TimeoutError } from './errors.js';
 import { Future, internals } from './future.js';
-import { FifoQueue } from './internal/queue.js';
+import { FifoQueue, compactInPlace } from './internal/queue.js';
 import { Settled } from './work-item.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkBoolean, checkOptions, checkPositiveInteger, checkSignal, checkTimeout, fail, isSyncIterable, type OptionChecks } from './internal/validate.js';
@@ -145,8 +145,9 @@ class InputOrder {
     this.#values[head] = undefined;
     this.#head = head + 1;
     if (this.#head >= COMPACT_AT && this.#head * 2 >= this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#values = this.#values.slice(this.#head);
+      // In place: the arrays stay the same objects (see compactInPlace).
+      compactInPlace(this.#items, this.#head);
+      compactInPlace(this.#values, this.#head);
       this.#base += this.#head;
       this.#head = 0;
     }
@@ -162,8 +163,7 @@ class InputOrder {
   drain(): MapItem[] {
     const items = this.items();
     this.#base += this.#items.length;
-    this.#items = [];
-    this.#values = [];
+    this.#items.length = this.#values.length = 0;
     this.#head = 0;
     return items;
   }

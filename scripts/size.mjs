@@ -21,8 +21,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const argument = (name, fallback) => Number(process.argv.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback);
 /** What the core should weigh (issue: 8 kB with the policies in). */
 const TARGET = argument('target', 8192);
-/** What it may not exceed: the size once the policies and map's future-less items landed, plus a small margin. */
-const BUDGET = argument('budget', 11_900);
+/** What it may not exceed: the size once the policies, map's future-less items and the kept shapes (internal/shapes.ts) landed, plus a small margin. */
+const BUDGET = argument('budget', 12_100);
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 
 /** The ESM file of an `exports` entry: its `import` condition (or the entry itself when a string). */

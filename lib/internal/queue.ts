@@ -12,6 +12,16 @@ import { keepShape } from './shapes.js';
 
 const COMPACT_AT = 1024;
 
+/**
+ * Drops the first `count` elements of `array`, which stays the same object. Optimized code
+ * relies on what a field held: assigning a new array to a hot field throws that code away.
+ * @internal
+ */
+export function compactInPlace(array: unknown[], count: number): void {
+  array.copyWithin(0, count);
+  array.length -= count;
+}
+
 /** A first-in, first-out queue with amortised O(1) `push` and `shift`. */
 export class FifoQueue<T> {
   static {
@@ -48,9 +58,9 @@ export class FifoQueue<T> {
     if (this.#head === items.length) return undefined;
     const item = items[this.#head];
     items[this.#head++] = undefined;
-    // Once empty, or once the consumed prefix is large: start again from a fresh array.
+    // Once empty, or once the consumed prefix is large: the rest moves to the front.
     if (this.#head === items.length || (this.#head >= COMPACT_AT && this.#head * 2 >= items.length)) {
-      this.#items = items.slice(this.#head);
+      compactInPlace(items, this.#head);
       this.#head = 0;
     }
     return item;
@@ -58,18 +68,19 @@ export class FifoQueue<T> {
 
   /** Removes every item for which `isDropped` is true (a whole pass: call it rarely). */
   compact(isDropped: (item: T) => boolean): void {
-    this.#items = this.drain().filter((item) => !isDropped(item));
+    const kept = this.drain().filter((item) => !isDropped(item));
+    for (const item of kept) this.#items.push(item);
   }
 
-  /** Removes and returns every item, oldest first. */
   /** The items, oldest first. */
   toArray(): T[] {
     return this.#items.slice(this.#head) as T[];
   }
 
+  /** Removes and returns every item, oldest first. */
   drain(): T[] {
     const rest = this.toArray();
-    this.#items = [];
+    this.#items.length = 0;
     this.#head = 0;
     return rest;
   }
