@@ -43,7 +43,6 @@ function isStale(item: WorkItem): boolean {
 let friend: {
   itemCancelled(executor: Executor, item: WorkItem, future: Future<unknown> | undefined, error: unknown): void;
   restEnded(executor: Executor, count: number, cancelled: boolean): void;
-  newMapItem(executor: Executor, task: unknown, args: unknown[], context: Context): MapWorkItem;
   scheduleMapItem(executor: Executor, task: unknown, args: unknown[]): MapWorkItem;
   scheduleMapSource(executor: Executor, task: unknown, tuples: unknown[], arity: number, map: MapListener): MapSource;
 };
@@ -65,10 +64,6 @@ class ItemOwnerOf implements ItemOwner {
 
   restEnded(count: number, cancelled: boolean): void {
     friend.restEnded(this.#executor, count, cancelled);
-  }
-
-  newMapItem(task: unknown, args: unknown[], context: Context): MapWorkItem {
-    return friend.newMapItem(this.#executor, task, args, context);
   }
 }
 
@@ -119,7 +114,6 @@ export abstract class Executor implements AsyncDisposable {
     friend = {
       itemCancelled: (executor, item, future, error) => executor.#itemCancelled(item, future as Future<unknown>, error),
       restEnded: (executor, count, cancelled) => executor.#restEnded(count, cancelled),
-      newMapItem: (executor, task, args, context) => executor.#newMapItem(task, args, context),
       scheduleMapItem: (executor, task, args) => executor.scheduleMapItem(task, args),
       scheduleMapSource: (executor, task, tuples, arity, map) => executor.scheduleMapSource(task, tuples, arity, map),
     };
@@ -425,7 +419,7 @@ export abstract class Executor implements AsyncDisposable {
   protected scheduleMapItem(task: unknown, args: unknown[]): MapWorkItem {
     this.assertOpen();
     const startNow = this.#running < this.maxWorkers && this.#pending === 0 && this.#ungated;
-    const item = this.#newMapItem(task, args, startNow ? undefined : captureContext());
+    const item = new MapWorkItem(task, args, startNow ? undefined : captureContext(), this.#owner);
     if (startNow) {
       this.#running++;
       this.#begin(item);
@@ -452,10 +446,6 @@ export abstract class Executor implements AsyncDisposable {
     // The workers started here run in the source's context already.
     this.#startWorkers(source.context);
     return source;
-  }
-
-  #newMapItem(task: unknown, args: unknown[], context: Context): MapWorkItem {
-    return new MapWorkItem(task, args, context, this.#owner);
   }
 
   /** The tasks of a map source not yet taken were cancelled, or failed: `count` queued tasks at once. */
@@ -584,7 +574,7 @@ export abstract class Executor implements AsyncDisposable {
   #begin(item: WorkItem): void {
     item.phase = Phase.RUNNING;
     if (item.attempt++ === 0) {
-      // Through the future, without a call on the item (each executor's items have a class of their own); a map item has none.
+      // Through the future, without a call on the item; a map item has none.
       const future = item.future;
       if (future !== undefined) internals.start(future);
       else (item as MapWorkItem).start();

@@ -47,7 +47,7 @@ export const Phase = {
 export type Phase = (typeof Phase)[keyof typeof Phase];
 
 /** The owner of the items kept for their shapes (see internal/shapes.ts), which never run. */
-const NO_OWNER: ItemOwner = { itemCancelled() {}, restEnded() {}, newMapItem: () => undefined as never };
+const NO_OWNER: ItemOwner = { itemCancelled() {}, restEnded() {} };
 
 /**
  * What the scheduler keeps for one task (CPython's `_WorkItem`): the backend's description of
@@ -169,8 +169,6 @@ export interface ItemOwner {
   itemCancelled(item: WorkItem, future: Future<unknown> | undefined, error: unknown): void;
   /** `count` queued tasks of a map source were cancelled, or failed. */
   restEnded(count: number, cancelled: boolean): void;
-  /** The work item of one task of a map source. */
-  newMapItem(task: unknown, args: unknown[], context: Context): MapWorkItem;
 }
 
 /** What a map item and a map source have in common: an outcome the map reads, and one listener. @internal */
@@ -308,7 +306,7 @@ export class MapSource extends MapHandle {
     const entry = tuples[this.#next];
     tuples[this.#next++] = undefined;
     // A one-argument task keeps its argument alone while queued: the array is made as it starts.
-    const item = this.owner.newMapItem(this.task, this.#arity === 1 ? [entry] : (entry as unknown[]), this.context);
+    const item = new MapWorkItem(this.task, this.#arity === 1 ? [entry] : (entry as unknown[]), this.context, this.owner);
     if (this.#next === tuples.length) this.#drop();
     this.#map!.itemTaken(item);
     return item;
