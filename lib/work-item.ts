@@ -108,11 +108,19 @@ export class WorkItem {
     return (this.#progress & 3) as Phase;
   }
 
+  /** @internal */
   set phase(phase: Phase) {
     this.#progress = (this.#progress & ~3) | phase;
   }
 
-  /** 1-based once started. */
+  /**
+   * The current attempt, 1-based once started (above 1 only for a task with a `retry` policy).
+   *
+   * @example
+   * ```ts
+   * const execute = (item: WorkItem) => console.log(`attempt ${item.attempt} of ${String(item.task)}`);
+   * ```
+   */
   get attempt(): number {
     return this.#progress >> 2;
   }
