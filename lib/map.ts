@@ -4,7 +4,7 @@ import { FifoQueue, compactInPlace } from './internal/queue.js';
 import { Settled } from './work-item.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkBoolean, checkOptions, checkPositiveInteger, checkSignal, checkTimeout, fail, isSyncIterable, type OptionChecks } from './internal/validate.js';
-import { keepShape } from './internal/shapes.js';
+import { keepShape, newList } from './internal/shapes.js';
 /**
  * A sync or async iterable of `T`: what `map()` accepts as input.
  *
@@ -100,8 +100,8 @@ class InputOrder {
     keepShape(new InputOrder());
   }
   /** The item of each position, `undefined` once it fulfilled (its value is then in `#values`). */
-  #items: (MapItem | undefined)[] = [];
-  #values: unknown[] = [];
+  #items: (MapItem | undefined)[] = newList();
+  #values: unknown[] = newList();
   /** The next position to yield, in the arrays. */
   #head = 0;
   /** The position of the arrays' first element. */
@@ -386,7 +386,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   #listening = false;
   #timer: TimerHandle | undefined;
   /** The calls not yet settled, oldest first; the first one is being served. */
-  readonly #calls: Call<R>[] = [];
+  readonly #calls: Call<R>[] = newList();
   /** The first call waits for `#wake()`. */
   #asleep = false;
 
@@ -687,7 +687,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     if (this.#inputDone) return;
     // One input: its items alone, not in tuples (the executor keeps them so while they are queued).
     const arity = this.#iterators.length;
-    const tuples: unknown[] = [];
+    const tuples: unknown[] = newList();
     this.#batch = tuples;
     const one = arity === 1 ? [undefined] : undefined;
     for (;;) {

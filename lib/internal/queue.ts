@@ -1,4 +1,4 @@
-import { keepShape } from './shapes.js';
+import { keepShape, newList } from './shapes.js';
 
 /**
  * Queues behind the start gate.
@@ -28,7 +28,7 @@ export class FifoQueue<T> {
     // See shapes.ts.
     keepShape(new FifoQueue<unknown>());
   }
-  #items: (T | undefined)[] = [];
+  #items: (T | undefined)[] = newList();
   #head = 0;
 
   /** Number of items not yet shifted (dropped items included until compaction). */

@@ -16,6 +16,19 @@
 
 const kept = new Set<object>();
 
+/**
+ * An empty array that can hold anything from the start. An array literal starts out holding
+ * only small integers, and V8 remembers per literal what its arrays came to hold; once that
+ * memory is dropped (a full collection may), the next array starts small again, and code
+ * optimized for the general kind is thrown away when it meets one ("not a Smi", at every burst).
+ * For the scheduler's queues and lists, which hold objects and `undefined`.
+ */
+export function newList<T>(): T[] {
+  const list: T[] = [undefined as T];
+  list.pop();
+  return list;
+}
+
 /** Keeps `object`, and so its shape, alive for good. */
 export function keepShape(object: object): void {
   kept.add(object);
