@@ -30,7 +30,7 @@ describe('wait', () => {
     const waiting = wait(futures, { returnWhen: FIRST_COMPLETED });
     gates[1]!.resolve(1);
     const { done, notDone } = await waiting;
-    expect([...done]).to.deep.equal([futures[1]]);
+    expect([...done]).to.have.ordered.members([futures[1]]);
     expect([...notDone]).to.have.members([futures[0], futures[2]]);
   });
 
@@ -38,7 +38,7 @@ describe('wait', () => {
     const { futures } = gated(2);
     const waiting = wait(futures, { returnWhen: 'FIRST_COMPLETED' });
     futures[0]!.cancel();
-    expect([...(await waiting).done]).to.deep.equal([futures[0]]);
+    expect([...(await waiting).done]).to.have.ordered.members([futures[0]]);
   });
 
   it('FIRST_EXCEPTION resolves at the first rejection, not at a fulfilment or a cancellation', async () => {
@@ -55,7 +55,7 @@ describe('wait', () => {
     gates[2]!.reject(undefined);
     const { done, notDone } = await waiting;
     expect([...done]).to.have.members([futures[0], futures[1], futures[2]]);
-    expect([...notDone]).to.deep.equal([futures[3]]);
+    expect([...notDone]).to.have.ordered.members([futures[3]]);
   });
 
   it('FIRST_EXCEPTION waits for all when none rejects', async () => {
@@ -84,7 +84,7 @@ describe('wait', () => {
     gates[0]!.resolve(0);
     await flush();
     const { done, notDone } = await wait(futures, { timeout: 5 });
-    expect([...done]).to.deep.equal([futures[0]]);
+    expect([...done]).to.have.ordered.members([futures[0]]);
     expect([...notDone]).to.have.members([futures[1], futures[2]]);
     expect(futures.map((future) => future.state)).to.deep.equal(['fulfilled', 'running', 'running']);
   });
@@ -96,8 +96,8 @@ describe('wait', () => {
     const spy = callbackSpy(futures as Future<unknown>[]);
     try {
       const { done, notDone } = await wait(futures, { timeout: 0 });
-      expect([...done]).to.deep.equal([futures[0]]);
-      expect([...notDone]).to.deep.equal([futures[1]]);
+      expect([...done]).to.have.ordered.members([futures[0]]);
+      expect([...notDone]).to.have.ordered.members([futures[1]]);
       expect(spy.added(futures[1] as Future<unknown>)).to.equal(0);
     } finally {
       spy.restore();
