@@ -29,7 +29,7 @@ describe('asCompleted', () => {
     await flush();
     gates[1]!.resolve(1);
     const { items } = await collected;
-    expect(items.map((item) => item.future)).to.deep.equal([futures[0], futures[2], futures[3], futures[1]]);
+    expect(items.map((item) => item.future)).to.have.ordered.members([futures[0], futures[2], futures[3], futures[1]]);
     expect(items.map((item) => item.result)).to.deep.equal([ok(0), ok(2), ok(3), ok(1)]);
   });
 
@@ -43,11 +43,13 @@ describe('asCompleted', () => {
     await flush();
     gates[2]!.reject(0);
     const { items } = await collected;
-    expect(items[0]).to.deep.equal({ future: futures[0], result: err(error) });
+    expect(items[0]!.future).to.equal(futures[0]);
+    expect(items[0]!.result).to.deep.equal(err(error));
     expect(items[1]!.future).to.equal(futures[1]);
     expect(items[1]!.result.ok).to.equal(false);
     expect(!items[1]!.result.ok && items[1]!.result.error).to.be.instanceOf(CancelledError);
-    expect(items[2]).to.deep.equal({ future: futures[2], result: err(0) });
+    expect(items[2]!.future).to.equal(futures[2]);
+    expect(items[2]!.result).to.deep.equal(err(0));
   });
 
   it('yields each future once, duplicates included', async () => {
@@ -59,7 +61,7 @@ describe('asCompleted', () => {
     await flush();
     gates[0]!.resolve(0);
     const { items } = await collected;
-    expect(items.map((item) => item.future)).to.deep.equal([futures[1], futures[0]]);
+    expect(items.map((item) => item.future)).to.have.ordered.members([futures[1], futures[0]]);
   });
 
   it('accepts plain promises, each wrapped once per call in a future of its own (not the one Future.from caches)', async () => {
@@ -85,7 +87,7 @@ describe('asCompleted', () => {
     gates[1]!.resolve(1);
     await flush();
     const { items, error } = await collect(asCompleted(futures, { timeout: 5 }));
-    expect(items.map((item) => item.future)).to.deep.equal([futures[1]]);
+    expect(items.map((item) => item.future)).to.have.ordered.members([futures[1]]);
     expect(error).to.be.instanceOf(TimeoutError);
     expect((error as Error).message).to.equal("Cannot iterate futures as completed beyond its 'timeout' of 5 ms: 2 unfinished");
     expect(futures.map((future) => future.state)).to.deep.equal(['running', 'fulfilled', 'running']);

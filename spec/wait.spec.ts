@@ -75,7 +75,7 @@ describe('wait', () => {
       throw new Error('early');
     });
     const { done, notDone } = await wait([...futures, failed], { returnWhen: FIRST_EXCEPTION });
-    expect([...done]).to.deep.equal([failed]);
+    expect([...done]).to.have.ordered.members([failed]);
     expect(notDone.size).to.equal(2);
   });
 
