@@ -4,7 +4,7 @@
  * benchmark's scenarios 1 and 2 mix together: the first bursts of a process, while V8 is still
  * optimizing the code, and the later ones. Each library runs in its own process.
  *
- * Usage: node bench/bursts.mjs [--bursts N] [--concurrency C] (after `npm run build`)
+ * Usage: npm run bench:bursts [-- --bursts N --concurrency C], or node bench/bursts.mjs after a build
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
