@@ -229,6 +229,26 @@ export function policiesContract(adapter: PoliciesAdapter): void {
         expect(harness.hasStarted(3)).to.equal(false);
       });
 
+      it("keeps the executor's retry for a task that also has a signal, a priority or a circuit breaker's permit", async () => {
+        const breaker = new CircuitBreaker({ consecutiveFailures: 100, halfOpenAfter: 1_000 });
+        const harness = adapter.create({ maxWorkers: 3, retry: { attempts: 2, backoff: 5 }, breaker });
+        const futures = [
+          harness.attempts([0, 1], { signal: new AbortController().signal }),
+          harness.attempts([2, 3], { priority: 1 }),
+          harness.attempts([4, 5]),
+        ];
+        for (const id of [0, 2, 4]) await harness.started(id);
+        for (const id of [0, 2, 4]) harness.fail(id);
+        await settleDown();
+        await advance(5);
+        for (const id of [1, 3, 5]) {
+          await harness.started(id);
+          harness.release(id);
+        }
+        expect(await Promise.all(futures)).to.deep.equal([1, 3, 5]);
+        expect(futures.map((future) => future.attempt)).to.deep.equal([2, 2, 2]);
+      });
+
       it('stays running through the backoff wait, holding no slot (stats.retrying)', async () => {
         const harness = adapter.create({ maxWorkers: 1 });
         const flaky = harness.attempts([0, 1], { retry: { attempts: 2, backoff: 100 } });

@@ -162,6 +162,7 @@ export function queuePoliciesAdapter(h: Harness): PoliciesAdapter & { dispose():
     notApplicable: {
       'calls the task at most `attempts` times and rejects with the last error': RETRY_COVERED,
       'takes the executor default and lets run() override it': NOT_CLIENT_OPTION,
+      "keeps the executor's retry for a task that also has a signal, a priority or a circuit breaker's permit": `${NOT_CLIENT_OPTION}; ${NO_BREAKER}`,
       'stays running through the backoff wait, holding no slot (stats.retrying)': RETRY_COVERED,
       'queues a retry ahead of tasks of the same priority submitted after it': `${WORKER_CLOCK} (spec/queue/policies.test.ts checks the order of a retry among waiting jobs, ending its backoff by hand)`,
       "gives each attempt its number in the task's context and on future.attempt": RETRY_COVERED,
