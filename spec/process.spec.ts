@@ -1,11 +1,11 @@
 import { expect } from 'chai';
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { asCompleted, CancelledError, settle, TimeoutError } from '../lib/index.js';
 import { ProcessError, runProcess, type ProcessResult } from '../lib/process/index.js';
-import { BUILD_PROCESS, DIST_PROCESS_CJS, isAlive, readPid, tempDir, waitForFile, waitGone } from './fixtures/process/helpers.js';
+import { BUILD_PROCESS, DIST_PROCESS_CJS, isAlive, readPid, tempDir, waitFor, waitForExec, waitForFile, waitGone } from './fixtures/process/helpers.js';
 import { pool } from './helpers.js';
 
 const SH = 'sh';
@@ -246,6 +246,11 @@ describe('taskpool/process: runProcess', () => {
       const parent = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
       const exited = new Promise<NodeJS.Signals | null>((resolve) => parent.on('exit', (_code, signal) => resolve(signal)));
       await waitForFile(dir.file('inner'));
+      // The pid file is written by the shell before it becomes `sleep`: a Ctrl-C in between is
+      // caught by that shell and lost in its `exec` (seen under load), which no terminal's Ctrl-C
+      // would do better. The signal goes once the command runs.
+      await waitFor(() => readFileSync(dir.file('inner'), 'utf8').endsWith('\n'), 'the pid file written');
+      await waitForExec(readPid(dir.file('inner')), 'sleep');
       parent.kill('SIGINT');
       expect(await exited).to.equal('SIGINT');
       const pids = [readPid(dir.file('outer')), readPid(dir.file('inner'))];

@@ -218,6 +218,9 @@ class ChildRun {
 
   start(): void {
     const { cwd, env, input, timeout, signal } = this.#options;
+    // Watched before the child exists: a signal that comes while it starts (the child may run
+    // before spawn() returns here) is handled once this turn ends, when the child is in `live`.
+    if (live.size === 0) watchParent();
     let child: ChildProcess;
     try {
       child = spawn(this.#command, this.#args, {
@@ -229,14 +232,18 @@ class ChildRun {
       });
     } catch (error) {
       // Node throws at once for some failures (a cwd that is a file: ENOTDIR).
+      if (live.size === 0) unwatchParent();
       this.#reject(spawnError(error, this.#command, cwd));
       return;
     }
     this.#child = child;
     child.on('error', this.#onError);
-    if (child.pid === undefined) return; // could not start: 'error' follows
+    if (child.pid === undefined) {
+      // Could not start: 'error' follows.
+      if (live.size === 0) unwatchParent();
+      return;
+    }
     live.add(this);
-    if (live.size === 1) watchParent();
     child.stdout!.on('data', this.#stdout.add);
     child.stderr!.on('data', this.#stderr.add);
     if (input !== undefined) {
