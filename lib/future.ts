@@ -4,6 +4,7 @@ import { reportError } from './internal/report.js';
 import { cancelTimer, startTimer } from './internal/timers.js';
 import { checkFunction, checkTimeout, fail, isSyncIterable, isThenable } from './internal/validate.js';
 import { keepShape } from './internal/shapes.js';
+
 /**
  * The states of a {@link Future}, as constants: `FutureState.PENDING` is `'pending'`, and so on.
  *
@@ -525,4 +526,3 @@ export interface Future<T> {
    */
   catch<R = never>(onrejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R>;
 }
-

@@ -5,6 +5,7 @@ import { Settled } from './work-item.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkBoolean, checkOptions, checkPositiveInteger, checkSignal, checkTimeout, fail, isSyncIterable, type OptionChecks } from './internal/validate.js';
 import { keepShape, newList } from './internal/shapes.js';
+
 /**
  * A sync or async iterable of `T`: what `map()` accepts as input.
  *

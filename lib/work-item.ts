@@ -6,6 +6,7 @@ import type { TimerHandle } from './internal/timers.js';
 import type { CircuitPermit } from './policies/circuit-breaker.js';
 import type { RetryPolicy } from './policies/retry.js';
 import { keepShape } from './internal/shapes.js';
+
 /** The options in force for a task whose options differ from its executor's plain defaults. @internal */
 export interface TaskPolicy {
   /** Milliseconds an attempt may run. */
@@ -46,8 +47,9 @@ export const Phase = {
 /** One of the {@link Phase} values. @internal */
 export type Phase = (typeof Phase)[keyof typeof Phase];
 
-/** The owner of the items kept for their shapes (see internal/shapes.ts), which never run. */
+/** The owner and the map of the items kept for their shapes (see internal/shapes.ts), which never run. */
 const NO_OWNER: ItemOwner = { itemCancelled() {}, restEnded() {} };
+const NO_MAP: MapListener = { itemSettled() {}, itemTaken() {}, sourceEnded() {} };
 
 /**
  * What the scheduler keeps for one task (CPython's `_WorkItem`): the backend's description of
@@ -189,10 +191,6 @@ abstract class MapHandle extends WorkItem implements MapItem {
   /** Its map, once it has asked: told once, when it settles. */
   #listener: MapListener | undefined;
 
-  constructor(task: unknown, args: unknown, context: Context, owner: ItemOwner) {
-    super(task, args, context, owner);
-  }
-
   done(): boolean {
     return this.settled !== Settled.NOT_YET;
   }
@@ -282,17 +280,17 @@ export const MAP_SOURCE: unique symbol = Symbol('map source');
 export class MapSource extends MapHandle {
   static {
     // See internal/shapes.ts.
-    keepShape(new MapSource(undefined, [], 1, undefined, NO_OWNER));
+    keepShape(new MapSource(undefined, [], 1, undefined, NO_OWNER, NO_MAP));
   }
   /** The tasks' arguments, from `next` on those not yet taken: tuples, or with `arity` 1 the arguments themselves. */
   #tuples: unknown[] | undefined;
   readonly #arity: number;
   #next = 0;
   /** Told of each item as it is taken, before it starts. */
-  readonly #map: MapListener | undefined;
+  readonly #map: MapListener;
 
   /** @internal */
-  constructor(task: unknown, tuples: unknown[], arity: number, context: Context, owner: ItemOwner, map?: MapListener) {
+  constructor(task: unknown, tuples: unknown[], arity: number, context: Context, owner: ItemOwner, map: MapListener) {
     super(task, MAP_SOURCE, context, owner);
     this.#tuples = tuples;
     this.#arity = arity;
@@ -316,7 +314,7 @@ export class MapSource extends MapHandle {
     // A one-argument task keeps its argument alone while queued: the array is made as it starts.
     const item = new MapWorkItem(this.task, this.#arity === 1 ? [entry] : (entry as unknown[]), this.context, this.owner);
     if (this.#next === tuples.length) this.#drop();
-    this.#map!.itemTaken(item);
+    this.#map.itemTaken(item);
     return item;
   }
 

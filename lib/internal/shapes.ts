@@ -11,10 +11,16 @@
  * compiled again at each burst.
  *
  * Each class keeps one object made as every other one is (same constructor, same fields in
- * the same order), which so holds the very shapes the others have.
+ * the same order), which so holds the very shapes the others have. The scheduler's lists are
+ * made by `newList()` for a like reason.
  */
 
 const kept = new Set<object>();
+
+/** Keeps `object`, and so its shape, alive for good. */
+export function keepShape(object: object): void {
+  kept.add(object);
+}
 
 /**
  * An empty array that can hold anything from the start. An array literal starts out holding
@@ -27,9 +33,4 @@ export function newList<T>(): T[] {
   const list: T[] = [undefined as T];
   list.pop();
   return list;
-}
-
-/** Keeps `object`, and so its shape, alive for good. */
-export function keepShape(object: object): void {
-  kept.add(object);
 }
