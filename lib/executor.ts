@@ -7,11 +7,11 @@ import { SingleFlight } from './policies/single-flight.js';
 import type { ExecutorOptions, ExecutorStats, RunOptions, ShutdownOptions } from './executor-options.js';
 
 export type { ExecutorOptions, ExecutorStats, RunOptions, ShutdownOptions } from './executor-options.js';
-import { internals, type Future } from './future.js';
+import { internals, type Future, type FutureOwner } from './future.js';
 import { captureContext, type Context } from './internal/async-context.js';
 import { mapWorkItems, splitMapArguments, type MapListener, type MapResults, type MapTasks } from './map.js';
 import { keepShape } from './internal/shapes.js';
-import { MAP_SOURCE, MapSource, MapWorkItem, WorkItem, Phase, type ItemState, type ItemOwner, type TaskPolicy } from './work-item.js';
+import { MAP_SOURCE, MapSource, MapWorkItem, Phase, TaskItem, type Item, type ItemState, type ItemOwner, type TaskPolicy, type WorkItem } from './work-item.js';
 import { PriorityQueue } from './internal/queue.js';
 import { cancelTimer, now, startTimer, type TimerHandle } from './internal/timers.js';
 import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, checkSignal, checkString, checkTimeout, fail, isThenable, type OptionChecks } from './internal/validate.js';
@@ -35,35 +35,46 @@ function defaultName(kind: string): string {
   return `${kind}-${count}`;
 }
 
-function isStale(item: WorkItem): boolean {
+function isStale(item: Item): boolean {
   return item.phase !== Phase.QUEUED;
 }
 
 /** What the classes below reach of an executor (set by `Executor`). */
 let friend: {
-  itemCancelled(executor: Executor, item: WorkItem, future: Future<unknown> | undefined, error: unknown): void;
+  itemCancelled(executor: Executor, item: Item, future: Future<unknown> | undefined, error: unknown): void;
   restEnded(executor: Executor, count: number, cancelled: boolean): void;
   scheduleMapItem(executor: Executor, task: unknown, args: unknown[]): MapWorkItem;
   scheduleMapSource(executor: Executor, task: unknown, tuples: unknown[], arity: number, map: MapListener): MapSource;
 };
 
 /**
- * What an executor's work items call back into. A class, one object per executor, rather than
- * closures: see internal/shapes.ts.
+ * What an executor's work items call back into, and the owner of its tasks' futures (a task of
+ * `submit` or `run` is its own future). A class, one object per executor, rather than closures:
+ * see internal/shapes.ts.
  */
-class ItemOwnerOf implements ItemOwner {
+class ItemOwnerOf implements ItemOwner, FutureOwner {
   readonly #executor: Executor;
 
   constructor(executor: Executor) {
     this.#executor = executor;
   }
 
-  itemCancelled(item: WorkItem, future: Future<unknown> | undefined, error: unknown): void {
+  itemCancelled(item: Item, future: Future<unknown> | undefined, error: unknown): void {
     friend.itemCancelled(this.#executor, item, future, error);
   }
 
   restEnded(count: number, cancelled: boolean): void {
     friend.restEnded(this.#executor, count, cancelled);
+  }
+
+  /** Never asked: a task's future is its item, which gives its own attempt. */
+  get attempt(): number {
+    return 0;
+  }
+
+  /** A task's own future (its item) was cancelled. */
+  futureCancelled(future: Future<unknown>, _wasRunning: boolean, error: unknown): void {
+    friend.itemCancelled(this.#executor, future as TaskItem, future, error);
   }
 }
 
@@ -132,10 +143,10 @@ export abstract class Executor implements AsyncDisposable {
   /** Set while the gate waits for the rate limit or a breaker's probe (nothing starts meanwhile): stops the wait. */
   #gateWait: (() => void) | undefined;
   /** What its work items call back into. */
-  readonly #owner: ItemOwner = new ItemOwnerOf(this);
+  readonly #owner = new ItemOwnerOf(this);
   /** Single-flight: the task in flight for each key. */
   readonly #flights = new SingleFlight();
-  readonly #queue = new PriorityQueue<WorkItem>();
+  readonly #queue = new PriorityQueue<Item>();
   #pending = 0;
   #running = 0;
   #retrying = 0;
@@ -384,10 +395,10 @@ export abstract class Executor implements AsyncDisposable {
     }
     const startNow = signal === undefined && key === undefined && this.#running < this.maxWorkers && this.#pending === 0 && this.#ungated;
     // A task that starts now runs in its caller's context (#work continues in it): none is captured.
-    const item = new WorkItem(task, args, startNow ? undefined : captureContext(), this.#owner);
+    const item = new TaskItem(task, args, startNow ? undefined : captureContext(), this.#owner);
     // A task with the executor's own policy has no state until it needs one (a retry): see #policyOf.
-    if (policy !== this.#defaultPolicy || priority !== 0) item.state = this.#newState(policy, priority);
-    const future = (item.future = internals.create<unknown>(item));
+    if (policy !== this.#defaultPolicy || priority !== 0) item.policyState = this.#newState(policy, priority);
+    const future = item;
     if (startNow) {
       this.#running++;
       this.#begin(item);
@@ -494,10 +505,10 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /** Items waiting out a retry's backoff. */
-  readonly #backoff = new Set<WorkItem>();
+  readonly #backoff = new Set<Item>();
 
   /** One of its work items was cancelled: through one of its futures, or a map item (`future` is then undefined). */
-  #itemCancelled(item: WorkItem, future: Future<unknown>, error: unknown): void {
+  #itemCancelled(item: Item, future: Future<unknown>, error: unknown): void {
     this.#unwatch(future);
     // Single-flight: a follower left (the task is cancelled once none is left).
     if (this.#flights.cancelled(item, future, error)) return;
@@ -513,7 +524,7 @@ export abstract class Executor implements AsyncDisposable {
    * The item leaves `phase` for good: a running attempt gives its breaker permit back (as
    * `outcome`) and is interrupted with `error`; an item in backoff or queued is no longer counted.
    */
-  #leave(item: WorkItem, phase: Phase, outcome?: 'failure', error?: unknown): void {
+  #leave(item: Item, phase: Phase, outcome?: 'failure', error?: unknown): void {
     if (phase === Phase.RUNNING) {
       this.#releasePermit(item, outcome);
       this.interrupt(item, error);
@@ -540,21 +551,21 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /** The policies' state of an item, made on first need. */
-  #stateOf(item: WorkItem): ItemState {
-    return (item.state ??= this.#newState(this.#defaultPolicy, 0));
+  #stateOf(item: Item): ItemState {
+    return (item.policyState ??= this.#newState(this.#defaultPolicy, 0));
   }
 
   /**
    * The options in force for an item: its own, or, when it has no state, the executor's (a
    * task scheduled with none makes no state object unless a policy needs one, retrying or not).
    */
-  #policyOf(item: WorkItem): TaskPolicy | undefined {
-    const state = item.state;
+  #policyOf(item: Item): TaskPolicy | undefined {
+    const state = item.policyState;
     return state === undefined ? this.#defaultPolicy : state.policy;
   }
 
   /** Single-flight: a new future that follows `item` (same outcome); cancelling it cancels only it. */
-  #follow<T>(item: WorkItem, signal: AbortSignal | undefined): Future<T> {
+  #follow<T>(item: TaskItem, signal: AbortSignal | undefined): Future<T> {
     const follower = this.#flights.follow(item, this.#stateOf(item));
     if (signal !== undefined) {
       try {
@@ -571,14 +582,14 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /** Starts an attempt of an item that holds a slot: the future is `running` from the first one on. */
-  #begin(item: WorkItem): void {
+  #begin(item: Item): void {
     item.phase = Phase.RUNNING;
     if (item.attempt++ === 0) {
       // Through the future, without a call on the item; a map item has none.
       const future = item.future;
       if (future !== undefined) internals.start(future);
       else (item as MapWorkItem).start();
-      if (item.state !== undefined) this.#flights.started(item);
+      if (item.policyState !== undefined) this.#flights.started(item);
       const deadline = this.#policyOf(item)?.deadline;
       if (deadline !== undefined) this.#stateOf(item).deadlineTimer = startTimer(deadline, () => this.#deadlinePassed(item, deadline));
     } else {
@@ -606,7 +617,8 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /** No signal watches `future` any more; the last future of a signal takes the listener off. */
-  #unwatch(future: Future<unknown>): void {
+  #unwatch(future: Future<unknown> | undefined): void {
+    if (future === undefined) return;
     const signal = this.#watchOf.get(future);
     if (signal === undefined) return;
     this.#watchOf.delete(future);
@@ -619,12 +631,12 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /** The item is done: it keeps nothing of the task, its timers stop, its key is free again. */
-  #retire(item: WorkItem): void {
+  #retire(item: Item): void {
     item.phase = Phase.DONE;
-    item.task = item.args = item.context = undefined;
+    item.release();
     cancelTimer(item.timer);
     item.timer = undefined;
-    const state = item.state;
+    const state = item.policyState;
     // The common task has no state: no signal, no deadline, no key.
     if (state === undefined) return;
     this.#unwatch(item.future);
@@ -635,7 +647,7 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /** Settles an item's future (and its followers) with the outcome of its last attempt. */
-  #finish(item: WorkItem, fulfilled: boolean, outcome: unknown): void {
+  #finish(item: Item, fulfilled: boolean, outcome: unknown): void {
     this.#retire(item);
     if (fulfilled) this.#completed++;
     else this.#failed++;
@@ -643,7 +655,7 @@ export abstract class Executor implements AsyncDisposable {
     if (future === undefined) (item as MapWorkItem).settle(fulfilled, outcome);
     else if (fulfilled) internals.resolve(future, outcome);
     else internals.reject(future, outcome);
-    if (item.state !== undefined) this.#flights.settled(item, fulfilled, outcome);
+    if (item.policyState !== undefined) this.#flights.settled(item, fulfilled, outcome);
   }
 
   /**
@@ -664,7 +676,7 @@ export abstract class Executor implements AsyncDisposable {
    * still pending, now running, when a slot is free. Cancelled items are dropped here and
    * nowhere else.
    */
-  #takeNext(): WorkItem | undefined {
+  #takeNext(): Item | undefined {
     while (this.#running < this.maxWorkers && this.#gateWait === undefined) {
       const limiter = this.#limiter;
       if (limiter !== undefined && this.#pending > 0) {
@@ -692,7 +704,7 @@ export abstract class Executor implements AsyncDisposable {
       if (breaker !== undefined) {
         const permit = breaker.acquire(now());
         if (permit === 'wait') {
-          this.#queue.unshift(item, item.state?.priority);
+          this.#queue.unshift(item, item.policyState?.priority);
           this.#closeGate(undefined);
           return undefined;
         }
@@ -740,7 +752,7 @@ export abstract class Executor implements AsyncDisposable {
    * task function is ever called inside the `submit` that scheduled it. A loop runs in the
    * context it was started in: a task of that context (`home`) is called as it is.
    */
-  async #work(item: WorkItem, home?: Context): Promise<void> {
+  async #work(item: Item, home?: Context): Promise<void> {
     await undefined;
     // The parameter is reassigned for each task: a suspended async function keeps its
     // parameters alive, so a copy of it would pin the first task's item.
@@ -779,7 +791,7 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /** An attempt ended (its task settled, or it timed out): the item settles, or retries. */
-  #attemptEnded(item: WorkItem, fulfilled: boolean, outcome: unknown): void {
+  #attemptEnded(item: Item, fulfilled: boolean, outcome: unknown): void {
     cancelTimer(item.timer);
     item.timer = undefined;
     const verdict = fulfilled ? 'success' : this.#breaker?.classify(outcome);
@@ -790,8 +802,8 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /** Tells the breaker how the running attempt ended (`undefined`: it was cancelled). */
-  #releasePermit(item: WorkItem, outcome: 'success' | 'failure' | 'ignore' | undefined): void {
-    const state = item.state;
+  #releasePermit(item: Item, outcome: 'success' | 'failure' | 'ignore' | undefined): void {
+    const state = item.policyState;
     if (state?.permit === undefined) return;
     this.#breaker!.release(state.permit, outcome ?? 'ignore', now());
     state.permit = undefined;
@@ -802,7 +814,7 @@ export abstract class Executor implements AsyncDisposable {
    * says so (then it queues again ahead of the tasks of its priority); otherwise it rejects
    * with the error, unchanged.
    */
-  #attemptFailed(item: WorkItem, error: unknown): void {
+  #attemptFailed(item: Item, error: unknown): void {
     const retry = this.#policyOf(item)?.retry;
     let delay: number | undefined;
     if (retry !== undefined && retry.attempts > item.attempt) {
@@ -835,7 +847,7 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /** The backoff is over: the item queues again, ahead of the tasks of its priority. */
-  #backoffEnded(item: WorkItem): void {
+  #backoffEnded(item: Item): void {
     if (item.phase !== Phase.BACKOFF) return;
     item.timer = undefined;
     this.#leave(item, Phase.BACKOFF);
@@ -846,13 +858,13 @@ export abstract class Executor implements AsyncDisposable {
     }
     item.phase = Phase.QUEUED;
     this.#pending++;
-    this.#queue.unshift(item, item.state?.priority);
+    this.#queue.unshift(item, item.policyState?.priority);
     this.#startWorkers();
   }
 
   /** The deadline of a task passed: whatever it is doing stops, and it rejects with a TimeoutError. */
-  #deadlinePassed(item: WorkItem, deadline: number): void {
-    const state = item.state!;
+  #deadlinePassed(item: Item, deadline: number): void {
+    const state = item.policyState!;
     state.deadlineTimer = undefined;
     const error = new TimeoutError(`Task on executor '${this.name}' passed its deadline of ${deadline} ms`);
     const phase = item.phase;
@@ -864,7 +876,7 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /** Out of `#work`: a closure made there would keep the loop's variables alive. */
-  #startTimeout(item: WorkItem, timeout: number): TimerHandle | undefined {
+  #startTimeout(item: Item, timeout: number): TimerHandle | undefined {
     const attempt = item.attempt;
     return startTimer(timeout, () => {
       if (item.phase !== Phase.RUNNING || item.attempt !== attempt) return;

@@ -76,6 +76,12 @@ export interface FutureInternals {
 
 type AnyCallback = (future: never) => void;
 
+/**
+ * What a pending future with done callbacks keeps: its promise's `resolve`, then the callbacks
+ * (typed loosely so that `Future<T>` stays covariant in `T`).
+ */
+type PendingSlot = [(value: unknown) => void, ...AnyCallback[]];
+
 const wrappers = new WeakMap<object, Future<unknown>>();
 
 /** @internal */
@@ -131,12 +137,11 @@ export class Future<T> extends Promise<T> {
       reject: (future, error) => Future.#settle(future, 'rejected', error),
       cancel: (future, error) => Future.#settle(future, 'cancelled', error),
       removeDoneCallback: (future, callback) => {
-        const callbacks = future.#callbacks;
-        if (callbacks === callback) future.#callbacks = undefined;
-        else if (Array.isArray(callbacks)) {
-          const index = callbacks.indexOf(callback);
-          if (index !== -1) callbacks.splice(index, 1);
-        }
+        const slot = future.#slot;
+        if (future.done() || typeof slot === 'function') return;
+        const pending = slot as PendingSlot;
+        const index = pending.indexOf(callback, 1);
+        if (index !== -1) pending.splice(index, 1);
       },
     };
   }
@@ -148,12 +153,12 @@ export class Future<T> extends Promise<T> {
 
   #state: FutureState = 'pending';
   /**
-   * Until settled, the `resolve` of the promise this future is; then the value, the error or
-   * the `CancelledError`. One field for both: a queued task costs 8 bytes less.
+   * Until settled, the `resolve` of the promise this future is, or, once somebody has added a
+   * done callback, an array of that `resolve` followed by the callbacks (a {@link PendingSlot});
+   * then the value, the error or the `CancelledError`. One field for the three: a queued task
+   * costs 16 bytes less.
    */
   #slot: unknown;
-  /** Typed loosely so that `Future<T>` stays covariant in `T`. */
-  #callbacks: AnyCallback | AnyCallback[] | undefined;
   #controller: AbortController | undefined;
   /** The work this future follows: told of a cancellation, asked for the attempt. */
   readonly #owner: FutureOwner | undefined;
@@ -389,10 +394,9 @@ export class Future<T> extends Promise<T> {
       Future.#invoke(this as Future<unknown>, callback as DoneCallback<unknown>);
       return;
     }
-    const callbacks = this.#callbacks;
-    if (callbacks === undefined) this.#callbacks = callback as AnyCallback;
-    else if (typeof callbacks === 'function') this.#callbacks = [callbacks, callback as AnyCallback];
-    else callbacks.push(callback as AnyCallback);
+    const slot = this.#slot as ((value: unknown) => void) | PendingSlot;
+    if (typeof slot === 'function') this.#slot = [slot, callback as AnyCallback] satisfies PendingSlot;
+    else slot.push(callback as AnyCallback);
   }
 
   // The helpers below are static: a private instance method would cost every future a slot.
@@ -425,7 +429,8 @@ export class Future<T> extends Promise<T> {
   static #settle(future: Future<unknown>, state: 'fulfilled' | 'rejected' | 'cancelled', outcome: unknown): boolean {
     const current = future.#state;
     if (current !== 'pending' && current !== 'running') return false;
-    const resolve = future.#slot as (value: unknown) => void;
+    const slot = future.#slot as ((value: unknown) => void) | PendingSlot;
+    const resolve = typeof slot === 'function' ? slot : slot[0];
     future.#state = state;
     future.#slot = outcome;
     if (state === 'cancelled') {
@@ -440,12 +445,7 @@ export class Future<T> extends Promise<T> {
       promiseThen.call(rejected, undefined, ignore);
       resolve(rejected);
     }
-    const callbacks = future.#callbacks;
-    if (callbacks !== undefined) {
-      future.#callbacks = undefined;
-      if (typeof callbacks === 'function') Future.#invoke(future, callbacks as DoneCallback<unknown>);
-      else for (const callback of callbacks) Future.#invoke(future, callback as DoneCallback<unknown>);
-    }
+    if (typeof slot !== 'function') for (let index = 1; index < slot.length; index++) Future.#invoke(future, slot[index] as DoneCallback<unknown>);
     return true;
   }
 

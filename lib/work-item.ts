@@ -1,5 +1,5 @@
 import { CancelledError } from './errors.js';
-import { internals, type Future } from './future.js';
+import { Future, internals, type FutureOwner } from './future.js';
 import type { Context } from './internal/async-context.js';
 import type { MapItem, MapListener } from './map.js';
 import type { TimerHandle } from './internal/timers.js';
@@ -47,18 +47,14 @@ export const Phase = {
 /** One of the {@link Phase} values. @internal */
 export type Phase = (typeof Phase)[keyof typeof Phase];
 
-/** The owner and the map of the items kept for their shapes (see internal/shapes.ts), which never run. */
+/** The owners and the map of the items kept for their shapes (see internal/shapes.ts), which never run. */
 const NO_OWNER: ItemOwner = { itemCancelled() {}, restEnded() {} };
+const NO_FUTURE_OWNER: FutureOwner = { attempt: 0, futureCancelled() {} };
 const NO_MAP: MapListener = { itemSettled() {}, itemTaken() {}, sourceEnded() {} };
 
 /**
- * What the scheduler keeps for one task (CPython's `_WorkItem`): the backend's description of
- * the task, the async context it was scheduled in, its future, and where it stands. Per-task
- * options and policies (priority, retry, deadline, breaker permit, single-flight followers...)
- * are kept in `state`, which stays `undefined` for the common task that uses none.
- *
- * A backend sees it in `execute(item)`: `task` and `args` as given to `schedule`, `attempt`,
- * and `signal`, the current attempt's `AbortSignal`.
+ * One task as a backend sees it in `execute(item)` (CPython's `_WorkItem`): `task` and `args`
+ * as given to `schedule`, `attempt`, and `signal`, the current attempt's `AbortSignal`.
  *
  * @example
  * ```ts
@@ -75,92 +71,140 @@ const NO_MAP: MapListener = { itemSettled() {}, itemTaken() {}, sourceEnded() {}
  * }
  * ```
  */
-export class WorkItem {
+export interface WorkItem {
+  /** The backend's description of the task (a function, an export's name...). Dropped once done. */
+  readonly task: unknown;
+  /** The backend's description of its arguments. Dropped once done. */
+  readonly args: unknown;
+  /** The current attempt, 1-based once started (above 1 only for a task with a `retry` policy). */
+  readonly attempt: number;
+  /** The current attempt's signal: aborts on cancellation, on the attempt's timeout and on the deadline. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * What the scheduler keeps for one task: the backend's description of it, the async context it
+ * was scheduled in, where it stands, and its future. Per-task options and policies (priority,
+ * retry, deadline, breaker permit, single-flight followers...) are kept in `policyState`, which
+ * stays `undefined` for the common task that uses none. Two kinds: a {@link TaskItem} (a task
+ * of `submit` or `run`, which is its own future) and the items of a `map` call (no future).
+ * @internal
+ */
+export interface Item extends WorkItem {
+  /** The future the caller holds (single-flight: the task's own, which its followers follow); none for a map item. */
+  readonly future: Future<unknown> | undefined;
+  /** The async context to run it in (none when it started inside its `schedule` call). */
+  readonly context: Context;
+  phase: Phase;
+  attempt: number;
+  /** The current attempt's timeout timer, or a backoff's timer. */
+  timer: TimerHandle | undefined;
+  /** Its options and what the policies keep for it: only for a task that has any. */
+  policyState: ItemState | undefined;
+  /** Aborts the current attempt's signal with `reason`. */
+  abortAttempt(reason: unknown): void;
+  /** Done: keeps nothing of the task (its function, its arguments, its context). */
+  release(): void;
+  /** Cancels the task (as `future.cancel()`). */
+  cancel(reason?: unknown): boolean;
+}
+
+/** Future's constructor, which only the scheduler's own futures call. */
+const FutureOf = Future as unknown as new (owner: FutureOwner) => Future<unknown>;
+
+/**
+ * A task of `submit` or `run`: its own future. One object per queued task rather than a
+ * future and a record beside it: a queued task costs a header and two references less (40 B).
+ * What the scheduler keeps is in private fields, read through accessors that the futures of
+ * other sources (`Future.from`, single-flight followers) do not have.
+ * The future's owner is its executor (it hears of a cancellation); for a single-flight
+ * follower, the item is the owner.
+ * @internal
+ */
+export class TaskItem extends FutureOf implements Item, FutureOwner {
   static {
     // One item kept for good, made as every other one is: see internal/shapes.ts.
-    keepShape(new WorkItem(undefined, undefined, undefined, NO_OWNER));
+    keepShape(new TaskItem(undefined, undefined, undefined, NO_FUTURE_OWNER));
   }
-  /** The future the caller holds, settled from this item (single-flight: the task's own, which its followers follow). */
-  future!: Future<unknown>;
-  /** The backend's description of the task (a function, an export's name...). Dropped once done. */
-  task: unknown;
-  /** The backend's description of its arguments. Dropped once done. */
-  args: unknown;
-  /** The async context to run it in (none when it started inside its `schedule` call). @internal */
-  context: Context;
-  /** Its phase (the low two bits) and its attempt (above them): one field, 8 bytes less per queued task. */
+  #task: unknown;
+  #args: unknown;
+  #context: Context;
+  /** Its phase (the low two bits) and its attempt (above them): one field. */
   #progress: number = Phase.QUEUED;
-  /** The current attempt's timeout timer, or a backoff's timer. @internal */
-  timer: TimerHandle | undefined;
-  /** Its options and what the policies keep for it: only for a task that has any. @internal */
-  state: ItemState | undefined;
-  /** Its executor: hears of a cancellation. One class of item for every executor, so that the scheduler sees one shape. @internal */
-  readonly owner: ItemOwner;
+  #timer: TimerHandle | undefined;
+  #policyState: ItemState | undefined;
 
-  /** @internal */
-  constructor(task: unknown, args: unknown, context: Context, owner: ItemOwner) {
-    this.task = task;
-    this.args = args;
-    this.context = context;
-    this.owner = owner;
+  constructor(task: unknown, args: unknown, context: Context, owner: FutureOwner) {
+    super(owner);
+    this.#task = task;
+    this.#args = args;
+    this.#context = context;
   }
 
-  /** Where it stands. @internal */
+  get future(): Future<unknown> {
+    return this;
+  }
+
+  get task(): unknown {
+    return this.#task;
+  }
+
+  get args(): unknown {
+    return this.#args;
+  }
+
+  get context(): Context {
+    return this.#context;
+  }
+
+  release(): void {
+    this.#task = this.#args = this.#context = undefined;
+  }
+
   get phase(): Phase {
     return (this.#progress & 3) as Phase;
   }
 
-  /** @internal */
   set phase(phase: Phase) {
     this.#progress = (this.#progress & ~3) | phase;
   }
 
-  /**
-   * The current attempt, 1-based once started (above 1 only for a task with a `retry` policy).
-   *
-   * @example
-   * ```ts
-   * const execute = (item: WorkItem) => console.log(`attempt ${item.attempt} of ${String(item.task)}`);
-   * ```
-   */
-  get attempt(): number {
+  override get attempt(): number {
     return this.#progress >> 2;
   }
 
-  /** @internal */
-  set attempt(attempt: number) {
+  override set attempt(attempt: number) {
     this.#progress = (attempt << 2) | (this.#progress & 3);
   }
 
-  /**
-   * The current attempt's signal: aborts on cancellation, on the attempt's timeout and on the deadline.
-   *
-   * @example
-   * ```ts
-   * const execute = (item: WorkItem) => fetch(item.task as string, { signal: item.signal });
-   * ```
-   */
-  get signal(): AbortSignal {
-    return this.future.signal;
+  get timer(): TimerHandle | undefined {
+    return this.#timer;
   }
 
-  // The scheduler starts and settles a task through its future; a map item, which has none, through itself.
+  set timer(timer: TimerHandle | undefined) {
+    this.#timer = timer;
+  }
 
-  /** Aborts the current attempt's signal with `reason`. @internal */
+  get policyState(): ItemState | undefined {
+    return this.#policyState;
+  }
+
+  set policyState(state: ItemState | undefined) {
+    this.#policyState = state;
+  }
+
   abortAttempt(reason: unknown): void {
-    internals.abortAttempt(this.future, reason);
+    internals.abortAttempt(this, reason);
   }
 
-  /** Cancels the task (as `future.cancel()`). @internal */
-  cancel(reason?: unknown): boolean {
-    return this.future.cancel(reason);
-  }
-
-  /** Its future was cancelled: tells its executor. @internal */
-  futureCancelled(future: Future<unknown>, _wasRunning: boolean, error: unknown): void {
-    this.owner.itemCancelled(this, future, error);
+  /** A single-flight follower of this task was cancelled: its executor hears of it. */
+  futureCancelled(follower: Future<unknown>, _wasRunning: boolean, error: unknown): void {
+    (internals.owner(this) as unknown as ItemOwner).itemCancelled(this, follower, error);
   }
 }
+
+// Promises derived from it (`then`...) are plain ones, and `await` takes the native fast path: as for Future.
+TaskItem.prototype.constructor = Promise;
 
 /** How a {@link MapWorkItem} ended. @internal */
 export const Settled = {
@@ -176,13 +220,25 @@ export type Settled = (typeof Settled)[keyof typeof Settled];
 /** What work items tell their executor. @internal */
 export interface ItemOwner {
   /** An item was cancelled: through its future (`future`), or a map item (no future). */
-  itemCancelled(item: WorkItem, future: Future<unknown> | undefined, error: unknown): void;
+  itemCancelled(item: Item, future: Future<unknown> | undefined, error: unknown): void;
   /** `count` queued tasks of a map source were cancelled, or failed. */
   restEnded(count: number, cancelled: boolean): void;
 }
 
-/** What a map item and a map source have in common: an outcome the map reads, and one listener. @internal */
-abstract class MapHandle extends WorkItem implements MapItem {
+/**
+ * What a map item and a map source have in common: the scheduler's fields, an outcome the map
+ * reads, and one listener. No future: nobody but the map sees the outcome.
+ */
+abstract class MapHandle implements Item, MapItem {
+  task: unknown;
+  args: unknown;
+  context: Context;
+  /** Its phase (the low two bits) and its attempt (above them): one field. */
+  #progress: number = Phase.QUEUED;
+  timer: TimerHandle | undefined;
+  policyState: ItemState | undefined;
+  /** Its executor: hears of a cancellation. */
+  readonly owner: ItemOwner;
   /** Once settled: the value, the error or the `CancelledError`. */
   outcome: unknown;
   settled: Settled = Settled.NOT_YET;
@@ -190,6 +246,41 @@ abstract class MapHandle extends WorkItem implements MapItem {
   position = 0;
   /** Its map, once it has asked: told once, when it settles. */
   #listener: MapListener | undefined;
+
+  constructor(task: unknown, args: unknown, context: Context, owner: ItemOwner) {
+    this.task = task;
+    this.args = args;
+    this.context = context;
+    this.owner = owner;
+  }
+
+  get future(): undefined {
+    return undefined;
+  }
+
+  get phase(): Phase {
+    return (this.#progress & 3) as Phase;
+  }
+
+  set phase(phase: Phase) {
+    this.#progress = (this.#progress & ~3) | phase;
+  }
+
+  get attempt(): number {
+    return this.#progress >> 2;
+  }
+
+  set attempt(attempt: number) {
+    this.#progress = (attempt << 2) | (this.#progress & 3);
+  }
+
+  release(): void {
+    this.task = this.args = this.context = undefined;
+  }
+
+  abstract get signal(): AbortSignal;
+  abstract abortAttempt(reason: unknown): void;
+  abstract cancel(reason?: unknown): boolean;
 
   done(): boolean {
     return this.settled !== Settled.NOT_YET;
@@ -212,8 +303,6 @@ abstract class MapHandle extends WorkItem implements MapItem {
     this.#listener = undefined;
     if (listener !== undefined) this.notify(listener);
   }
-
-  override futureCancelled(): void {}
 }
 
 /**
@@ -231,7 +320,7 @@ export class MapWorkItem extends MapHandle {
   /** Made when the task reads its signal, or when an attempt is aborted. */
   #controller: AbortController | undefined;
 
-  override get signal(): AbortSignal {
+  get signal(): AbortSignal {
     if (this.#controller === undefined) {
       this.#controller = new AbortController();
       if (this.settled === Settled.CANCELLED) this.#controller.abort(this.outcome);
@@ -251,7 +340,7 @@ export class MapWorkItem extends MapHandle {
     if (this.settled === Settled.NOT_YET) this.#controller = undefined;
   }
 
-  override abortAttempt(reason: unknown): void {
+  abortAttempt(reason: unknown): void {
     (this.#controller ??= new AbortController()).abort(reason);
   }
 
@@ -261,7 +350,7 @@ export class MapWorkItem extends MapHandle {
   }
 
   /** As `future.cancel()`: the executor hears of it (as from a future), then the map. */
-  override cancel(reason?: unknown): boolean {
+  cancel(reason?: unknown): boolean {
     if (this.settled !== Settled.NOT_YET) return this.settled === Settled.CANCELLED;
     const running = this.attempt !== 0;
     const message = typeof reason === 'string' ? reason : running ? 'Cancelled while running' : 'Cancelled before it started';
@@ -279,7 +368,6 @@ export const MAP_SOURCE: unique symbol = Symbol('map source');
 
 export class MapSource extends MapHandle {
   static {
-    // See internal/shapes.ts.
     keepShape(new MapSource(undefined, [], 1, undefined, NO_OWNER, NO_MAP));
   }
   /** The tasks' arguments, from `next` on those not yet taken: tuples, or with `arity` 1 the arguments themselves. */
@@ -301,6 +389,13 @@ export class MapSource extends MapHandle {
     listener.sourceEnded(this);
   }
 
+  /** Never asked: a source is never run, its tasks are (as {@link MapWorkItem}s). */
+  get signal(): AbortSignal {
+    throw new TypeError('A map source never runs');
+  }
+
+  abortAttempt(): void {}
+
   /** How many tasks are not yet taken (0 once settled). */
   get remaining(): number {
     return this.#tuples === undefined ? 0 : this.#tuples.length - this.#next;
@@ -319,7 +414,7 @@ export class MapSource extends MapHandle {
   }
 
   /** Cancels every task not yet taken (the items taken are the map's to cancel). */
-  override cancel(reason?: unknown): boolean {
+  cancel(reason?: unknown): boolean {
     if (this.settled !== Settled.NOT_YET) return this.settled === Settled.CANCELLED;
     if (this.remaining === 0) return false;
     const message = typeof reason === 'string' ? reason : 'Cancelled before it started';

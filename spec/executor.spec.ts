@@ -14,8 +14,7 @@ import {
   type ExecutorOptions,
   type RunOptions,
 } from '../lib/index.js';
-import { internals } from '../lib/future.js';
-import type { WorkItem } from '../lib/work-item.js';
+import type { Item, WorkItem } from '../lib/work-item.js';
 import { FifoQueue, PriorityQueue } from '../lib/internal/queue.js';
 import { cancelTimer, startTimer } from '../lib/internal/timers.js';
 import { flush, gate, instrumented, pool, track, watchingTimers, type Gate } from './helpers.js';
@@ -1137,7 +1136,8 @@ describe('TaskPoolExecutor', () => {
       const running = executor.submit((arg: object) => blocker.promise.then(() => arg), { big: true });
       const queued = executor.submit((arg: object) => arg, { big: true });
       const cancelled = executor.submit((arg: object) => arg, { big: true });
-      const item = (future: Future<unknown>): WorkItem => internals.owner(future) as WorkItem;
+      // A task's future is its work item.
+      const item = (future: Future<unknown>): Item => future as unknown as Item;
       expect(item(queued as Future<unknown>).args).to.deep.equal([{ big: true }]);
       cancelled.cancel();
       for (const key of ['task', 'args', 'context'] as const) expect(item(cancelled as Future<unknown>)[key]).to.equal(undefined);
@@ -1202,7 +1202,7 @@ describe('TaskPoolExecutor', () => {
         return (item.task as () => unknown)();
       }
       protected override interrupt(item: WorkItem, reason: unknown): void {
-        this.interrupted.push([item.future, reason]);
+        this.interrupted.push([(item as Item).future!, reason]);
       }
     }
 

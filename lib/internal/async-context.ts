@@ -6,6 +6,7 @@
  */
 
 import { builtinModule } from './runtime.js';
+import { keepShape } from './shapes.js';
 
 type AsyncResourceLike = { runInAsyncScope<R>(fn: (...args: never[]) => R, thisArg?: unknown, ...args: unknown[]): R };
 type AsyncResourceClass = new (type: string) => AsyncResourceLike;
@@ -19,3 +20,7 @@ export type Context = AsyncResourceLike | undefined;
 export const captureContext: () => Context = AsyncResource
   ? () => new AsyncResource('taskpool.Task')
   : () => undefined;
+
+// The shape of a captured context is kept too: see shapes.ts.
+const kept = captureContext();
+if (kept !== undefined) keepShape(kept);

@@ -7,25 +7,25 @@
  */
 import type { CancelledError } from '../errors.js';
 import { internals, type Future } from '../future.js';
-import type { ItemState, WorkItem } from '../work-item.js';
+import type { Item, ItemState, TaskItem } from '../work-item.js';
 
 /** The tasks in flight by key on one executor. @internal */
 export class SingleFlight {
-  readonly #tasks = new Map<string, WorkItem>();
+  readonly #tasks = new Map<string, TaskItem>();
 
   /** The task in flight with `key`, if any. */
-  get(key: string): WorkItem | undefined {
+  get(key: string): TaskItem | undefined {
     return this.#tasks.get(key);
   }
 
   /** `item` (whose state is `state`) is the task in flight with `key` from now on. */
-  lead(item: WorkItem, state: ItemState, key: string): void {
+  lead(item: TaskItem, state: ItemState, key: string): void {
     state.key = key;
     this.#tasks.set(key, item);
   }
 
   /** A new future that follows `item`: `running` already when the task has started. */
-  follow(item: WorkItem, state: ItemState): Future<unknown> {
+  follow(item: TaskItem, state: ItemState): Future<unknown> {
     const follower = internals.create<unknown>(item);
     (state.followers ??= new Set()).add(follower);
     if (item.attempt > 0) internals.start(follower);
@@ -33,14 +33,14 @@ export class SingleFlight {
   }
 
   /** The task starts: so do its followers. */
-  started(item: WorkItem): void {
-    const followers = item.state?.followers;
+  started(item: Item): void {
+    const followers = item.policyState?.followers;
     if (followers !== undefined) for (const follower of followers) internals.start(follower);
   }
 
   /** The task settled: its followers settle alike. */
-  settled(item: WorkItem, fulfilled: boolean, outcome: unknown): void {
-    const followers = item.state?.followers;
+  settled(item: Item, fulfilled: boolean, outcome: unknown): void {
+    const followers = item.policyState?.followers;
     if (followers === undefined) return;
     for (const follower of followers) {
       if (fulfilled) internals.resolve(follower, outcome);
@@ -52,22 +52,22 @@ export class SingleFlight {
    * `future`, a future of `item`, was cancelled. A follower leaves (the last one to leave
    * cancels the task) and `true` is returned; `false` when it is the task's own future.
    */
-  cancelled(item: WorkItem, future: Future<unknown>, error: unknown): boolean {
+  cancelled(item: Item, future: Future<unknown>, error: unknown): boolean {
     if (future === item.future) return false;
-    const followers = item.state?.followers;
-    if (followers?.delete(future) === true && followers.size === 0) item.future.cancel((error as CancelledError).cause);
+    const followers = item.policyState?.followers;
+    if (followers?.delete(future) === true && followers.size === 0) item.future!.cancel((error as CancelledError).cause);
     return true;
   }
 
   /** The task itself was cancelled (a deadline, a shutdown...): the followers left are cancelled too. */
-  taskCancelled(item: WorkItem, error: unknown): void {
-    const followers = item.state?.followers;
+  taskCancelled(item: Item, error: unknown): void {
+    const followers = item.policyState?.followers;
     if (followers !== undefined) for (const follower of followers) follower.cancel((error as CancelledError).cause);
   }
 
   /** The task is done: its key is free. */
-  release(item: WorkItem): void {
-    const key = item.state?.key;
+  release(item: Item): void {
+    const key = item.policyState?.key;
     if (key !== undefined && this.#tasks.get(key) === item) this.#tasks.delete(key);
   }
 }
