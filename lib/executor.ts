@@ -547,7 +547,7 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   #newState(policy: TaskPolicy | undefined, priority: number): ItemState {
-    return { policy, priority, previousDelay: undefined, deadlineTimer: undefined, permit: undefined, key: undefined, followers: undefined };
+    return { policy, priority, timer: undefined, previousDelay: undefined, deadlineTimer: undefined, permit: undefined, key: undefined, followers: undefined };
   }
 
   /** The policies' state of an item, made on first need. */
@@ -634,11 +634,11 @@ export abstract class Executor implements AsyncDisposable {
   #retire(item: Item): void {
     item.phase = Phase.DONE;
     item.release();
-    cancelTimer(item.timer);
-    item.timer = undefined;
     const state = item.policyState;
-    // The common task has no state: no signal, no deadline, no key.
+    // The common task has no state: no timer, no signal, no deadline, no key.
     if (state === undefined) return;
+    cancelTimer(state.timer);
+    state.timer = undefined;
     this.#unwatch(item.future);
     if (state.followers !== undefined) for (const follower of state.followers) this.#unwatch(follower);
     cancelTimer(state.deadlineTimer);
@@ -762,7 +762,7 @@ export abstract class Executor implements AsyncDisposable {
         const attempt = item.attempt;
         const policy = this.#policyOf(item);
         const timeout = policy === undefined ? this.#taskTimeout : policy.timeout;
-        if (timeout !== undefined) item.timer = this.#startTimeout(item, timeout);
+        if (timeout !== undefined) this.#stateOf(item).timer = this.#startTimeout(item, timeout);
         let fulfilled = true;
         let outcome: unknown;
         try {
@@ -792,8 +792,11 @@ export abstract class Executor implements AsyncDisposable {
 
   /** An attempt ended (its task settled, or it timed out): the item settles, or retries. */
   #attemptEnded(item: Item, fulfilled: boolean, outcome: unknown): void {
-    cancelTimer(item.timer);
-    item.timer = undefined;
+    const state = item.policyState;
+    if (state !== undefined) {
+      cancelTimer(state.timer);
+      state.timer = undefined;
+    }
     const verdict = fulfilled ? 'success' : this.#breaker?.classify(outcome);
     if (fulfilled) this.#finish(item, true, outcome);
     else this.#attemptFailed(item, outcome);
@@ -843,13 +846,13 @@ export abstract class Executor implements AsyncDisposable {
     item.phase = Phase.BACKOFF;
     this.#retrying++;
     this.#backoff.add(item);
-    item.timer = startTimer(delay, () => this.#backoffEnded(item));
+    this.#stateOf(item).timer = startTimer(delay, () => this.#backoffEnded(item));
   }
 
   /** The backoff is over: the item queues again, ahead of the tasks of its priority. */
   #backoffEnded(item: Item): void {
     if (item.phase !== Phase.BACKOFF) return;
-    item.timer = undefined;
+    item.policyState!.timer = undefined;
     this.#leave(item, Phase.BACKOFF);
     if (this.#broken !== undefined) {
       this.#finish(item, false, this.#broken);
@@ -880,7 +883,7 @@ export abstract class Executor implements AsyncDisposable {
     const attempt = item.attempt;
     return startTimer(timeout, () => {
       if (item.phase !== Phase.RUNNING || item.attempt !== attempt) return;
-      item.timer = undefined;
+      item.policyState!.timer = undefined;
       const error = new TimeoutError(`Task on executor '${this.name}' timed out after ${timeout} ms`);
       item.abortAttempt(error);
       this.interrupt(item, error);

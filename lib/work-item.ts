@@ -22,6 +22,8 @@ export interface ItemState {
   readonly policy: TaskPolicy | undefined;
   /** Queued tasks start highest priority first (0 for a task without state). */
   readonly priority: number;
+  /** The current attempt's timeout timer, or a backoff's timer (a task with a timeout has a state). */
+  timer: TimerHandle | undefined;
   /** The last backoff delay ('decorrelated' jitter grows from it). */
   previousDelay: number | undefined;
   deadlineTimer: TimerHandle | undefined;
@@ -97,8 +99,6 @@ export interface Item extends WorkItem {
   readonly context: Context;
   phase: Phase;
   attempt: number;
-  /** The current attempt's timeout timer, or a backoff's timer. */
-  timer: TimerHandle | undefined;
   /** Its options and what the policies keep for it: only for a task that has any. */
   policyState: ItemState | undefined;
   /** Aborts the current attempt's signal with `reason`. */
@@ -131,7 +131,6 @@ export class TaskItem extends FutureOf implements Item, FutureOwner {
   #context: Context;
   /** Its phase (the low two bits) and its attempt (above them): one field. */
   #progress: number = Phase.QUEUED;
-  #timer: TimerHandle | undefined;
   #policyState: ItemState | undefined;
 
   constructor(task: unknown, args: unknown, context: Context, owner: FutureOwner) {
@@ -175,14 +174,6 @@ export class TaskItem extends FutureOf implements Item, FutureOwner {
 
   override set attempt(attempt: number) {
     this.#progress = (attempt << 2) | (this.#progress & 3);
-  }
-
-  get timer(): TimerHandle | undefined {
-    return this.#timer;
-  }
-
-  set timer(timer: TimerHandle | undefined) {
-    this.#timer = timer;
   }
 
   get policyState(): ItemState | undefined {
@@ -235,7 +226,6 @@ abstract class MapHandle implements Item, MapItem {
   context: Context;
   /** Its phase (the low two bits) and its attempt (above them): one field. */
   #progress: number = Phase.QUEUED;
-  timer: TimerHandle | undefined;
   policyState: ItemState | undefined;
   /** Its executor: hears of a cancellation. */
   readonly owner: ItemOwner;
