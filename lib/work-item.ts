@@ -78,9 +78,23 @@ export interface WorkItem {
   readonly task: unknown;
   /** The backend's description of its arguments. Dropped once done. */
   readonly args: unknown;
-  /** The current attempt, 1-based once started (above 1 only for a task with a `retry` policy). */
+  /**
+   * The current attempt, 1-based once started (above 1 only for a task with a `retry` policy).
+   *
+   * @example
+   * ```ts
+   * const execute = (item: WorkItem) => console.log(`attempt ${item.attempt} of ${String(item.task)}`);
+   * ```
+   */
   readonly attempt: number;
-  /** The current attempt's signal: aborts on cancellation, on the attempt's timeout and on the deadline. */
+  /**
+   * The current attempt's signal: aborts on cancellation, on the attempt's timeout and on the deadline.
+   *
+   * @example
+   * ```ts
+   * const execute = (item: WorkItem) => fetch(item.task as string, { signal: item.signal });
+   * ```
+   */
   readonly signal: AbortSignal;
 }
 
