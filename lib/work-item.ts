@@ -128,7 +128,8 @@ const FutureOf = Future as unknown as new (owner: FutureOwner) => Future<unknown
 
 /**
  * A task of `submit` or `run`: its own future. One object per queued task rather than a
- * future and a record beside it: a queued task costs a header and two references less (40 B).
+ * future and a record beside it: a queued task costs a header and two references less (40 B);
+ * its phase and attempt share the future's state field.
  * What the scheduler keeps is in private fields, read through accessors that the futures of
  * other sources (`Future.from`, single-flight followers) do not have.
  * The future's owner is its executor (it hears of a cancellation); for a single-flight
@@ -143,8 +144,7 @@ export class TaskItem extends FutureOf implements Item, FutureOwner {
   #task: unknown;
   #args: unknown;
   #context: Context;
-  /** Its phase (the low two bits) and its attempt (above them): one field. */
-  #progress: number = Phase.QUEUED;
+  // Its phase (the low two bits) and its attempt (above them) are kept in the future's own state field.
   #policyState: ItemState | undefined;
 
   constructor(task: unknown, args: unknown, context: Context, owner: FutureOwner) {
@@ -175,19 +175,19 @@ export class TaskItem extends FutureOf implements Item, FutureOwner {
   }
 
   get phase(): Phase {
-    return (this.#progress & 3) as Phase;
+    return (internals.progress(this) & 3) as Phase;
   }
 
   set phase(phase: Phase) {
-    this.#progress = (this.#progress & ~3) | phase;
+    internals.setProgress(this, (internals.progress(this) & ~3) | phase);
   }
 
   override get attempt(): number {
-    return this.#progress >> 2;
+    return internals.progress(this) >> 2;
   }
 
   override set attempt(attempt: number) {
-    this.#progress = (attempt << 2) | (this.#progress & 3);
+    internals.setProgress(this, (attempt << 2) | (internals.progress(this) & 3));
   }
 
   get policyState(): ItemState | undefined {
