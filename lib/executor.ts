@@ -67,11 +67,6 @@ class ItemOwnerOf implements ItemOwner, FutureOwner {
     friend.restEnded(this.#executor, count, cancelled);
   }
 
-  /** Never asked: a task's future is its item, which gives its own attempt. */
-  get attempt(): number {
-    return 0;
-  }
-
   /** A task's own future (its item) was cancelled. */
   futureCancelled(future: Future<unknown>, _wasRunning: boolean, error: unknown): void {
     friend.itemCancelled(this.#executor, future as TaskItem, future, error);
@@ -123,7 +118,7 @@ class MapTasksOf implements MapTasks {
 export abstract class Executor implements AsyncDisposable {
   static {
     friend = {
-      itemCancelled: (executor, item, future, error) => executor.#itemCancelled(item, future as Future<unknown>, error),
+      itemCancelled: (executor, item, future, error) => executor.#itemCancelled(item, future, error),
       restEnded: (executor, count, cancelled) => executor.#restEnded(count, cancelled),
       scheduleMapItem: (executor, task, args) => executor.scheduleMapItem(task, args),
       scheduleMapSource: (executor, task, tuples, arity, map) => executor.scheduleMapSource(task, tuples, arity, map),
@@ -508,8 +503,8 @@ export abstract class Executor implements AsyncDisposable {
   readonly #backoff = new Set<Item>();
 
   /** One of its work items was cancelled: through one of its futures, or a map item (`future` is then undefined). */
-  #itemCancelled(item: Item, future: Future<unknown>, error: unknown): void {
-    this.#unwatch(future);
+  #itemCancelled(item: Item, future: Future<unknown> | undefined, error: unknown): void {
+    if (future !== undefined) this.#unwatch(future);
     // Single-flight: a follower left (the task is cancelled once none is left).
     if (this.#flights.cancelled(item, future, error)) return;
     this.#cancelled++;
@@ -585,16 +580,14 @@ export abstract class Executor implements AsyncDisposable {
   #begin(item: Item): void {
     item.phase = Phase.RUNNING;
     if (item.attempt++ === 0) {
-      // Through the future, without a call on the item; a map item has none.
-      const future = item.future;
-      if (future !== undefined) internals.start(future);
+      // A task item is its own future; a map item has none.
+      if (item instanceof TaskItem) internals.start(item);
       else (item as MapWorkItem).start();
       if (item.policyState !== undefined) this.#flights.started(item);
       const deadline = this.#policyOf(item)?.deadline;
       if (deadline !== undefined) this.#stateOf(item).deadlineTimer = startTimer(deadline, () => this.#deadlinePassed(item, deadline));
     } else {
-      const future = item.future;
-      if (future !== undefined) internals.newAttempt(future);
+      if (item instanceof TaskItem) internals.newAttempt(item);
       else (item as MapWorkItem).newAttempt();
     }
   }
@@ -617,8 +610,7 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /** No signal watches `future` any more; the last future of a signal takes the listener off. */
-  #unwatch(future: Future<unknown> | undefined): void {
-    if (future === undefined) return;
+  #unwatch(future: Future<unknown>): void {
     const signal = this.#watchOf.get(future);
     if (signal === undefined) return;
     this.#watchOf.delete(future);
@@ -639,7 +631,7 @@ export abstract class Executor implements AsyncDisposable {
     if (state === undefined) return;
     cancelTimer(state.timer);
     state.timer = undefined;
-    this.#unwatch(item.future);
+    if (item instanceof TaskItem) this.#unwatch(item);
     if (state.followers !== undefined) for (const follower of state.followers) this.#unwatch(follower);
     cancelTimer(state.deadlineTimer);
     state.deadlineTimer = undefined;
@@ -651,10 +643,9 @@ export abstract class Executor implements AsyncDisposable {
     this.#retire(item);
     if (fulfilled) this.#completed++;
     else this.#failed++;
-    const future = item.future;
-    if (future === undefined) (item as MapWorkItem).settle(fulfilled, outcome);
-    else if (fulfilled) internals.resolve(future, outcome);
-    else internals.reject(future, outcome);
+    if (!(item instanceof TaskItem)) (item as MapWorkItem).settle(fulfilled, outcome);
+    else if (fulfilled) internals.resolve(item, outcome);
+    else internals.reject(item, outcome);
     if (item.policyState !== undefined) this.#flights.settled(item, fulfilled, outcome);
   }
 

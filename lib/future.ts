@@ -46,8 +46,8 @@ export type DoneCallback<T> = (future: Future<T>) => void;
 
 /** What a future tells the work it follows (an executor's work item). @internal */
 export interface FutureOwner {
-  /** The current attempt, 1-based (0 before the first start). */
-  readonly attempt: number;
+  /** The current attempt, 1-based (0 before the first start); without it, the future's state says (0 or 1). */
+  readonly attempt?: number;
   /** The future was cancelled with `error` (a CancelledError); `wasRunning` says whether it had started. */
   futureCancelled(future: Future<unknown>, wasRunning: boolean, error: unknown): void;
 }

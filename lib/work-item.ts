@@ -50,8 +50,7 @@ export const Phase = {
 export type Phase = (typeof Phase)[keyof typeof Phase];
 
 /** The owners and the map of the items kept for their shapes (see internal/shapes.ts), which never run. */
-const NO_OWNER: ItemOwner = { itemCancelled() {}, restEnded() {} };
-const NO_FUTURE_OWNER: FutureOwner = { attempt: 0, futureCancelled() {} };
+const NO_OWNER: ItemOwner & FutureOwner = { itemCancelled() {}, restEnded() {}, futureCancelled() {} };
 const NO_MAP: MapListener = { itemSettled() {}, itemTaken() {}, sourceEnded() {} };
 
 /**
@@ -100,15 +99,13 @@ export interface WorkItem {
 
 /**
  * What the scheduler keeps for one task: the backend's description of it, the async context it
- * was scheduled in, where it stands, and its future. Per-task options and policies (priority,
+ * was scheduled in, and where it stands (a task item is also the future the caller holds). Per-task options and policies (priority,
  * retry, deadline, breaker permit, single-flight followers...) are kept in `policyState`, which
  * stays `undefined` for the common task that uses none. Two kinds: a {@link TaskItem} (a task
  * of `submit` or `run`, which is its own future) and the items of a `map` call (no future).
  * @internal
  */
 export interface Item extends WorkItem {
-  /** The future the caller holds (single-flight: the task's own, which its followers follow); none for a map item. */
-  readonly future: Future<unknown> | undefined;
   /** The async context to run it in (none when it started inside its `schedule` call). */
   readonly context: Context;
   phase: Phase;
@@ -139,7 +136,7 @@ const FutureOf = Future as unknown as new (owner: FutureOwner) => Future<unknown
 export class TaskItem extends FutureOf implements Item, FutureOwner {
   static {
     // One item kept for good, made as every other one is: see internal/shapes.ts.
-    keepShape(new TaskItem(undefined, undefined, undefined, NO_FUTURE_OWNER));
+    keepShape(new TaskItem(undefined, undefined, undefined, NO_OWNER));
   }
   #task: unknown;
   #args: unknown;
@@ -152,10 +149,6 @@ export class TaskItem extends FutureOf implements Item, FutureOwner {
     this.#task = task;
     this.#args = args;
     this.#context = context;
-  }
-
-  get future(): Future<unknown> {
-    return this;
   }
 
   get task(): unknown {
@@ -238,8 +231,8 @@ abstract class MapHandle implements Item, MapItem {
   task: unknown;
   args: unknown;
   context: Context;
-  /** Its phase (the low two bits) and its attempt (above them): one field. */
-  #progress: number = Phase.QUEUED;
+  phase: Phase = Phase.QUEUED;
+  attempt = 0;
   policyState: ItemState | undefined;
   /** Its executor: hears of a cancellation. */
   readonly owner: ItemOwner;
@@ -258,32 +251,35 @@ abstract class MapHandle implements Item, MapItem {
     this.owner = owner;
   }
 
-  get future(): undefined {
-    return undefined;
-  }
-
-  get phase(): Phase {
-    return (this.#progress & 3) as Phase;
-  }
-
-  set phase(phase: Phase) {
-    this.#progress = (this.#progress & ~3) | phase;
-  }
-
-  get attempt(): number {
-    return this.#progress >> 2;
-  }
-
-  set attempt(attempt: number) {
-    this.#progress = (attempt << 2) | (this.#progress & 3);
-  }
-
   release(): void {
     this.task = this.args = this.context = undefined;
   }
 
-  abstract get signal(): AbortSignal;
-  abstract abortAttempt(reason: unknown): void;
+  /** Made when the task reads its signal, or when an attempt is aborted (a source never runs: it has none). */
+  #controller: AbortController | undefined;
+
+  get signal(): AbortSignal {
+    if (this.#controller === undefined) {
+      this.#controller = new AbortController();
+      if (this.settled === Settled.CANCELLED) this.#controller.abort(this.outcome);
+    }
+    return this.#controller.signal;
+  }
+
+  /** Another attempt starts: the next read of `signal` gives a fresh one. */
+  newAttempt(): void {
+    if (this.settled === Settled.NOT_YET) this.#controller = undefined;
+  }
+
+  abortAttempt(reason: unknown): void {
+    (this.#controller ??= new AbortController()).abort(reason);
+  }
+
+  /** Aborts the signal, if somebody has asked for it, as the item is cancelled with `error`. */
+  protected abortSignal(error: unknown): void {
+    this.#controller?.abort(error);
+  }
+
   abstract cancel(reason?: unknown): boolean;
 
   done(): boolean {
@@ -321,32 +317,12 @@ export class MapWorkItem extends MapHandle {
     // See internal/shapes.ts.
     keepShape(new MapWorkItem(undefined, undefined, undefined, NO_OWNER));
   }
-  /** Made when the task reads its signal, or when an attempt is aborted. */
-  #controller: AbortController | undefined;
-
-  get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.settled === Settled.CANCELLED) this.#controller.abort(this.outcome);
-    }
-    return this.#controller.signal;
-  }
-
   protected notify(listener: MapListener): void {
     listener.itemSettled(this);
   }
 
   /** The first attempt starts (nothing to do: `phase` and `attempt` say it). */
   start(): void {}
-
-  /** Another attempt starts: the next read of `signal` gives a fresh one. */
-  newAttempt(): void {
-    if (this.settled === Settled.NOT_YET) this.#controller = undefined;
-  }
-
-  abortAttempt(reason: unknown): void {
-    (this.#controller ??= new AbortController()).abort(reason);
-  }
 
   /** Settles with the outcome of the last attempt, and tells the map. */
   settle(fulfilled: boolean, outcome: unknown): void {
@@ -360,7 +336,7 @@ export class MapWorkItem extends MapHandle {
     const message = typeof reason === 'string' ? reason : running ? 'Cancelled while running' : 'Cancelled before it started';
     const error = new CancelledError(message, reason === undefined ? undefined : { cause: reason });
     this.end(Settled.CANCELLED, error, () => {
-      this.#controller?.abort(error);
+      this.abortSignal(error);
       this.owner.itemCancelled(this, undefined, error);
     });
     return true;
@@ -393,12 +369,6 @@ export class MapSource extends MapHandle {
     listener.sourceEnded(this);
   }
 
-  /** Never asked: a source is never run, its tasks are (as {@link MapWorkItem}s). */
-  get signal(): AbortSignal {
-    throw new TypeError('A map source never runs');
-  }
-
-  abortAttempt(): void {}
 
   /** How many tasks are not yet taken (0 once settled). */
   get remaining(): number {

@@ -1202,7 +1202,7 @@ describe('TaskPoolExecutor', () => {
         return (item.task as () => unknown)();
       }
       protected override interrupt(item: WorkItem, reason: unknown): void {
-        this.interrupted.push([(item as Item).future!, reason]);
+        this.interrupted.push([item as unknown as Future<unknown>, reason]);
       }
     }
 

@@ -15,10 +15,10 @@
  * made by `newList()` for a like reason.
  */
 
-const kept = new Set<object>();
+const kept = new Set<object | undefined>();
 
-/** Keeps `object`, and so its shape, alive for good. */
-export function keepShape(object: object): void {
+/** Keeps `object`, and so its shape, alive for good (`undefined`: nothing to keep). */
+export function keepShape(object: object | undefined): void {
   kept.add(object);
 }
 

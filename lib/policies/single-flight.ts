@@ -49,13 +49,14 @@ export class SingleFlight {
   }
 
   /**
-   * `future`, a future of `item`, was cancelled. A follower leaves (the last one to leave
-   * cancels the task) and `true` is returned; `false` when it is the task's own future.
+   * `item` was cancelled through `future`. A follower leaves (the last one to leave cancels the
+   * task) and `true` is returned; `false` when it is the task itself (a task item is its own
+   * future; a map item has none).
    */
-  cancelled(item: Item, future: Future<unknown>, error: unknown): boolean {
-    if (future === item.future) return false;
+  cancelled(item: Item, future: Future<unknown> | undefined, error: unknown): boolean {
+    if (future === undefined || future === (item as unknown)) return false;
     const followers = item.policyState?.followers;
-    if (followers?.delete(future) === true && followers.size === 0) item.future!.cancel((error as CancelledError).cause);
+    if (followers?.delete(future) === true && followers.size === 0) item.cancel((error as CancelledError).cause);
     return true;
   }
 

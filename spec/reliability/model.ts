@@ -9,7 +9,7 @@
  */
 import { CancelledError, TaskPoolExecutor, TimeoutError, type ExecutorOptions, type Future, type RunOptions, type TaskContext } from '../../lib/index.js';
 import { internals } from '../../lib/future.js';
-import { MapWorkItem, Settled, type Item, type MapSource, type WorkItem } from '../../lib/work-item.js';
+import { MapWorkItem, Settled, type MapSource, type WorkItem } from '../../lib/work-item.js';
 import type { MapListener } from '../../lib/map.js';
 import type { FakeClock } from './clock.js';
 import type { ReasonKind, TaskKind, TaskSpec, ValueKind } from './program.js';
@@ -216,7 +216,7 @@ export class Probe extends TaskPoolExecutor {
   }
 
   protected override execute(item: WorkItem): unknown {
-    this.#model.starting(item.task, item.args, item instanceof MapWorkItem ? follow(item) : (item as Item).future!);
+    this.#model.starting(item.task, item.args, item instanceof MapWorkItem ? follow(item) : (item as unknown as Future<unknown>));
     return super.execute(item);
   }
 }
