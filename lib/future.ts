@@ -86,9 +86,12 @@ const RUNNING = 1;
 const FULFILLED = 2;
 const REJECTED = 3;
 const CANCELLED = 4;
-/** The state's bits; what a subclass keeps starts above them. */
+/**
+ * The state's bits (`bits & STATE`, exact for any integer below 2 ** 53); what a subclass keeps
+ * is counted in units of `PROGRESS` above them.
+ */
 const STATE = 7;
-const PROGRESS = 3;
+const PROGRESS = 8;
 
 /**
  * What a pending future with done callbacks keeps: its promise's `resolve`, then the callbacks
@@ -145,12 +148,16 @@ export class Future<T> extends Promise<T> {
       start: (future) => {
         const bits = future.#bits;
         if ((bits & STATE) !== PENDING) return false;
-        future.#bits = bits | RUNNING;
+        future.#bits = bits + RUNNING;
         return true;
       },
-      progress: (future) => future.#bits >>> PROGRESS,
+      // Arithmetic rather than shifts above the state's bits, so that no count can overflow 32 bits.
+      progress: (future) => {
+        const bits = future.#bits;
+        return (bits - (bits & STATE)) / PROGRESS;
+      },
       setProgress: (future, progress) => {
-        future.#bits = (progress << PROGRESS) | (future.#bits & STATE);
+        future.#bits = progress * PROGRESS + (future.#bits & STATE);
       },
       resolve: (future, value) => Future.#settle(future, FULFILLED, value),
       reject: (future, error) => Future.#settle(future, REJECTED, error),
@@ -456,7 +463,7 @@ export class Future<T> extends Promise<T> {
     if (current > RUNNING) return false;
     const slot = future.#slot as ((value: unknown) => void) | PendingSlot;
     const resolve = typeof slot === 'function' ? slot : slot[0];
-    future.#bits = (bits & ~STATE) | state;
+    future.#bits = bits - current + state;
     future.#slot = outcome;
     if (state === CANCELLED) {
       future.#controller?.abort(outcome);

@@ -167,20 +167,24 @@ export class TaskItem extends FutureOf implements Item, FutureOwner {
     this.#task = this.#args = this.#context = undefined;
   }
 
+  // Its progress is `attempt * 4 + phase`: arithmetic, so that no attempt count overflows 32 bits.
+
   get phase(): Phase {
     return (internals.progress(this) & 3) as Phase;
   }
 
   set phase(phase: Phase) {
-    internals.setProgress(this, (internals.progress(this) & ~3) | phase);
+    const progress = internals.progress(this);
+    internals.setProgress(this, progress - (progress & 3) + phase);
   }
 
   override get attempt(): number {
-    return internals.progress(this) >> 2;
+    const progress = internals.progress(this);
+    return (progress - (progress & 3)) / 4;
   }
 
   override set attempt(attempt: number) {
-    internals.setProgress(this, (attempt << 2) | (internals.progress(this) & 3));
+    internals.setProgress(this, attempt * 4 + (internals.progress(this) & 3));
   }
 
   get policyState(): ItemState | undefined {

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { CancelledError, Future, FutureState, TimeoutError, settle, wait } from '../lib/index.js';
 import { internals } from '../lib/future.js';
+import { Phase, TaskItem } from '../lib/work-item.js';
 import {
   FIXTURE_VALUE,
   FUTURE_FIXTURES,
@@ -610,5 +611,28 @@ describe('Future', () => {
         expect(() => Future.from(bad as never)).to.throw(TypeError, /Cannot wrap a value in a future as 'promise' must be a promise or thenable: current value is/);
       });
     }
+  });
+
+  describe("a task item's progress, kept in the future's state field", () => {
+    const owner = { futureCancelled(): void {} };
+
+    it('keeps phase, attempt and state apart, and exact beyond 32 bits', async () => {
+      const item = new TaskItem(() => 1, [], undefined, owner);
+      expect([item.state, item.phase, item.attempt]).to.deep.equal(['pending', Phase.QUEUED, 0]);
+      for (const attempt of [1, 2 ** 29, 2 ** 31 + 1, 2 ** 40 + 3]) {
+        item.attempt = attempt;
+        item.phase = Phase.BACKOFF;
+        expect([item.state, item.phase, item.attempt], `attempt ${attempt}`).to.deep.equal(['pending', Phase.BACKOFF, attempt]);
+      }
+      expect(internals.start(item)).to.equal(true);
+      item.phase = Phase.RUNNING;
+      expect([item.state, item.phase, item.attempt]).to.deep.equal(['running', Phase.RUNNING, 2 ** 40 + 3]);
+      item.attempt++;
+      expect(item.attempt).to.equal(2 ** 40 + 4);
+      expect(item.cancel('enough')).to.equal(true);
+      expect([item.state, item.phase, item.attempt, item.cancelled(), item.done()]).to.deep.equal(['cancelled', Phase.RUNNING, 2 ** 40 + 4, true, true]);
+      const outcome = await settle(item);
+      expect(outcome.ok).to.equal(false);
+    });
   });
 });
