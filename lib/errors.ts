@@ -81,6 +81,15 @@ export class CancelledError extends BrandedError {
 }
 
 /**
+ * The error `cancel(reason)` settles with: `reason` is its `cause`, and its message when it is a
+ * string; otherwise the message says whether the task had started. @internal
+ */
+export function cancellation(reason: unknown, running: boolean): CancelledError {
+  const message = typeof reason === 'string' ? reason : running ? 'Cancelled while running' : 'Cancelled before it started';
+  return new CancelledError(message, reason === undefined ? undefined : { cause: reason });
+}
+
+/**
  * A deadline passed: a task's `timeout`, or the `timeout` of `result()`, `exception()`,
  * `map()` or `asCompleted()`. Mirrors Python's `TimeoutError`.
  *

@@ -393,18 +393,17 @@ export abstract class Executor implements AsyncDisposable {
     const item = new TaskItem(task, args, startNow ? undefined : captureContext(), this.#owner);
     // A task with the executor's own policy has no state until it needs one (a retry): see #policyOf.
     if (policy !== this.#defaultPolicy || priority !== 0) item.policyState = this.#newState(policy, priority);
-    const future = item;
     if (startNow) {
       this.#running++;
       this.#begin(item);
       void this.#work(item);
-      return future as Future<T>;
+      return item as Future<T>;
     }
     // Watched first: if the signal refuses the listener, nothing has been queued.
     if (signal !== undefined && key === undefined) {
       // A task with a state is looked up when it retires: one with none was never watched.
       this.#stateOf(item);
-      this.#watch(future, signal);
+      this.#watch(item, signal);
     }
     this.#pending++;
     this.#queue.push(item, priority);
@@ -412,9 +411,9 @@ export abstract class Executor implements AsyncDisposable {
       this.#flights.lead(item, this.#stateOf(item), key);
       return this.#follow<T>(item, signal);
     }
-    if (signal?.aborted) future.cancel(signal.reason);
+    if (signal?.aborted) item.cancel(signal.reason);
     else this.#startWorkers();
-    return future as Future<T>;
+    return item as Future<T>;
   }
 
   /**

@@ -1,5 +1,5 @@
 import pDefer from 'p-defer';
-import { CancelledError, TimeoutError } from './errors.js';
+import { cancellation, TimeoutError } from './errors.js';
 import { reportError } from './internal/report.js';
 import { cancelTimer, startTimer } from './internal/timers.js';
 import { checkFunction, checkTimeout, fail, isSyncIterable, isThenable } from './internal/validate.js';
@@ -360,8 +360,7 @@ export class Future<T> extends Promise<T> {
    */
   cancel(reason?: unknown): boolean {
     if (!this.done()) {
-      const message = typeof reason === 'string' ? reason : this.running() ? 'Cancelled while running' : 'Cancelled before it started';
-      Future.#settle(this as Future<unknown>, CANCELLED, new CancelledError(message, reason === undefined ? undefined : { cause: reason }));
+      Future.#settle(this as Future<unknown>, CANCELLED, cancellation(reason, this.running()));
     }
     return this.cancelled();
   }

@@ -1,4 +1,4 @@
-import { CancelledError } from './errors.js';
+import { cancellation } from './errors.js';
 import { Future, internals, type FutureOwner } from './future.js';
 import type { Context } from './internal/async-context.js';
 import type { MapItem, MapListener } from './map.js';
@@ -141,7 +141,6 @@ export class TaskItem extends FutureOf implements Item, FutureOwner {
   #task: unknown;
   #args: unknown;
   #context: Context;
-  // Its phase (the low two bits) and its attempt (above them) are kept in the future's own state field.
   #policyState: ItemState | undefined;
 
   constructor(task: unknown, args: unknown, context: Context, owner: FutureOwner) {
@@ -167,7 +166,8 @@ export class TaskItem extends FutureOf implements Item, FutureOwner {
     this.#task = this.#args = this.#context = undefined;
   }
 
-  // Its progress is `attempt * 4 + phase`: arithmetic, so that no attempt count overflows 32 bits.
+  // Its phase and attempt are kept in the future's own state field, as `attempt * 4 + phase`
+  // (arithmetic rather than shifts, so that no attempt count overflows 32 bits).
 
   get phase(): Phase {
     return (internals.progress(this) & 3) as Phase;
@@ -247,6 +247,8 @@ abstract class MapHandle implements Item, MapItem {
   position = 0;
   /** Its map, once it has asked: told once, when it settles. */
   #listener: MapListener | undefined;
+  /** Made when the task reads its signal, or when an attempt is aborted (a source never runs: it has none). */
+  #controller: AbortController | undefined;
 
   constructor(task: unknown, args: unknown, context: Context, owner: ItemOwner) {
     this.task = task;
@@ -258,9 +260,6 @@ abstract class MapHandle implements Item, MapItem {
   release(): void {
     this.task = this.args = this.context = undefined;
   }
-
-  /** Made when the task reads its signal, or when an attempt is aborted (a source never runs: it has none). */
-  #controller: AbortController | undefined;
 
   get signal(): AbortSignal {
     if (this.#controller === undefined) {
@@ -336,9 +335,7 @@ export class MapWorkItem extends MapHandle {
   /** As `future.cancel()`: the executor hears of it (as from a future), then the map. */
   cancel(reason?: unknown): boolean {
     if (this.settled !== Settled.NOT_YET) return this.settled === Settled.CANCELLED;
-    const running = this.attempt !== 0;
-    const message = typeof reason === 'string' ? reason : running ? 'Cancelled while running' : 'Cancelled before it started';
-    const error = new CancelledError(message, reason === undefined ? undefined : { cause: reason });
+    const error = cancellation(reason, this.attempt !== 0);
     this.end(Settled.CANCELLED, error, () => {
       this.abortSignal(error);
       this.owner.itemCancelled(this, undefined, error);
@@ -352,6 +349,7 @@ export const MAP_SOURCE: unique symbol = Symbol('map source');
 
 export class MapSource extends MapHandle {
   static {
+    // See internal/shapes.ts.
     keepShape(new MapSource(undefined, [], 1, undefined, NO_OWNER, NO_MAP));
   }
   /** The tasks' arguments, from `next` on those not yet taken: tuples, or with `arity` 1 the arguments themselves. */
@@ -372,7 +370,6 @@ export class MapSource extends MapHandle {
   protected notify(listener: MapListener): void {
     listener.sourceEnded(this);
   }
-
 
   /** How many tasks are not yet taken (0 once settled). */
   get remaining(): number {
@@ -395,8 +392,7 @@ export class MapSource extends MapHandle {
   cancel(reason?: unknown): boolean {
     if (this.settled !== Settled.NOT_YET) return this.settled === Settled.CANCELLED;
     if (this.remaining === 0) return false;
-    const message = typeof reason === 'string' ? reason : 'Cancelled before it started';
-    this.#endRest(Settled.CANCELLED, new CancelledError(message, reason === undefined ? undefined : { cause: reason }));
+    this.#endRest(Settled.CANCELLED, cancellation(reason, false));
     return true;
   }
 

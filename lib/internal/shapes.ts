@@ -11,8 +11,8 @@
  * compiled again at each burst.
  *
  * Each class keeps one object made as every other one is (same constructor, same fields in
- * the same order), which so holds the very shapes the others have. The scheduler's lists are
- * made by `newList()` for a like reason.
+ * the same order), which so holds the very shapes the others have; so does the captured async
+ * context (async-context.ts). The scheduler's lists are made by `newList()` for a like reason.
  */
 
 const kept = new Set<object | undefined>();
