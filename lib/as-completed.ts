@@ -1,8 +1,10 @@
 import { internals, toFutureSet, type Future } from './future.js';
 import { checkOptions, checkTimeout } from './internal/validate.js';
-import { MapResultsIterator } from './map.js';
+import { cancellation } from './errors.js';
+import { MapResultsIterator, type MapItem, type MapListener } from './map.js';
 import type { Result } from './result.js';
 import { resultOf } from './settle.js';
+import { Settled } from './work-item.js';
 
 /**
  * One item of {@link asCompleted}: the future and its outcome as a {@link Result}.
@@ -69,19 +71,50 @@ export function asCompleted<F>(futures: Iterable<F & PromiseLike<unknown>>, opti
 export function asCompleted<T>(futures: Iterable<Future<T> | PromiseLike<T>>, options?: AsCompletedOptions): AsyncIterableIterator<Completion<T>> & AsyncDisposable {
   const action = 'iterate futures as completed';
   const { timeout } = checkOptions(options, { timeout: checkTimeout }, action);
-  // An unordered map over the futures, each seen through a future of its completion: the
-  // map's deadline and `return()` cancel those, never the futures themselves.
-  return new AsCompletedIterator<T>({ submit: completionOf }, [toFutureSet(futures, action)], { timeout, ordered: false }, action);
+  // An unordered map over the futures, each seen through its completion: the map's deadline
+  // and `return()` cancel those, never the futures themselves.
+  return new AsCompletedIterator<T>({ submit: (values) => new CompletionItem(values[0] as Future<T>) }, [toFutureSet(futures, action)], { timeout, ordered: false }, action);
 }
 
-/** Settles with the completion of `values[0]`; drops its callback there once cancelled. */
-function completionOf<T>(values: unknown[]): Future<Completion<T>> {
-  const future = values[0] as Future<T>;
-  const completion = internals.create<Completion<T>>(undefined);
-  const onDone = (): void => void internals.resolve(completion, { future, result: resultOf(future) });
-  future.addDoneCallback(onDone);
-  completion.addDoneCallback(() => internals.removeDoneCallback(future as Future<unknown>, onDone));
-  return completion;
+/**
+ * The completion of one future, as the map sees an item: it settles once the future has.
+ * Cancelling it (the map's deadline, `return()`) only lets go of the future.
+ */
+class CompletionItem<T> implements MapItem {
+  settled: Settled = Settled.NOT_YET;
+  outcome: unknown;
+  position = 0;
+  #map: MapListener | undefined;
+  readonly #future: Future<T>;
+  readonly #onDone = (): void => this.#end(Settled.FULFILLED, { future: this.#future, result: resultOf(this.#future) });
+
+  constructor(future: Future<T>) {
+    this.#future = future;
+    future.addDoneCallback(this.#onDone);
+  }
+
+  done(): boolean {
+    return this.settled !== Settled.NOT_YET;
+  }
+
+  cancel(reason?: unknown): boolean {
+    if (this.done()) return this.settled === Settled.CANCELLED;
+    internals.removeDoneCallback(this.#future as Future<unknown>, this.#onDone);
+    this.#end(Settled.CANCELLED, cancellation(reason, false));
+    return true;
+  }
+
+  whenDone(map: MapListener): void {
+    if (this.done()) map.itemSettled(this);
+    else this.#map = map;
+  }
+
+  #end(settled: Settled, outcome: unknown): void {
+    this.settled = settled;
+    this.outcome = outcome;
+    this.#map?.itemSettled(this);
+    this.#map = undefined;
+  }
 }
 
 class AsCompletedIterator<T> extends MapResultsIterator<Completion<T>> {

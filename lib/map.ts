@@ -1,5 +1,4 @@
 import { TimeoutError } from './errors.js';
-import { Future, internals } from './future.js';
 import { FifoQueue, compactInPlace } from './internal/queue.js';
 import { Settled } from './work-item.js';
 import { cancelTimer, startTimer, type TimerHandle } from './internal/timers.js';
@@ -187,48 +186,14 @@ export interface MapListener {
 
 /** What a map submits its tasks through. @internal */
 export interface MapTasks {
-  /** Submits one task: its handle, or its future. */
-  submit(values: unknown[]): MapItem | Future<unknown>;
+  /** Submits one task: its handle. */
+  submit(values: unknown[]): MapItem;
   /**
    * Submits every task at once (sync inputs, no `bufferSize`): one handle for the tasks not yet
    * started, each task's own handle given to `map.itemTaken` as it starts, in input order.
    * That one handle settles only when the tasks it still holds are cancelled or fail.
    */
   submitAll?(tuples: unknown[], arity: number, map: MapListener): MapItem;
-}
-
-/** A future seen as a {@link MapItem}: for a backend whose `map` submits futures. */
-class FutureItem implements MapItem {
-  readonly #future: Future<unknown>;
-
-  constructor(future: Future<unknown>) {
-    this.#future = future;
-  }
-
-  get settled(): Settled {
-    const state = this.#future.state;
-    if (state === 'fulfilled') return Settled.FULFILLED;
-    if (state === 'rejected') return Settled.REJECTED;
-    return state === 'cancelled' ? Settled.CANCELLED : Settled.NOT_YET;
-  }
-
-  get outcome(): unknown {
-    return internals.outcome(this.#future);
-  }
-
-  position = 0;
-
-  done(): boolean {
-    return this.#future.done();
-  }
-
-  cancel(reason?: unknown): boolean {
-    return this.#future.cancel(reason);
-  }
-
-  whenDone(map: MapListener): void {
-    this.#future.addDoneCallback(() => map.itemSettled(this));
-  }
 }
 
 const MAP_OPTIONS: OptionChecks = { bufferSize: checkPositiveInteger, timeout: checkTimeout, signal: checkSignal, ordered: checkBoolean };
@@ -265,25 +230,12 @@ export function splitMapArguments(rest: unknown[], action: string): { iterables:
 }
 
 /**
- * Runs `submit` over zipped inputs and yields the outcomes in input or completion order,
- * keeping at most `bufferSize` submitted and not yet yielded, for a backend whose `submit`
- * gives futures. `action` names the call in messages ("map over executor 'x'");
- * `assertOpen`, called once the arguments are valid, throws when the executor takes no work.
- * @internal
- */
-export function mapIterables<R>(
-  submit: (values: unknown[]) => Future<R>,
-  iterables: AnyIterable<unknown>[],
-  options: MapOptions | undefined,
-  action: string,
-  assertOpen?: () => void,
-): MapResults<R> {
-  return mapWorkItems({ submit }, iterables, options, action, assertOpen);
-}
-
-/**
- * {@link mapIterables} over items that are their own handles: the `Executor` base's `map`,
- * for every backend; with `tasks.submitAll`, a sync input without `bufferSize` is submitted at once.
+ * Runs the tasks over zipped inputs and yields their outcomes in input or completion order,
+ * keeping at most `bufferSize` submitted and not yet yielded: the `Executor` base's `map`, for
+ * every backend (items that are their own handles); with `tasks.submitAll`, a sync input
+ * without `bufferSize` is submitted at once. `action` names the call in messages ("map over
+ * executor 'x'"); `assertOpen`, called once the arguments are valid, throws when the executor
+ * takes no work. A backend whose `submit` gives futures: map-futures.ts.
  * @internal
  */
 export function mapWorkItems<R>(tasks: MapTasks, iterables: AnyIterable<unknown>[], options: MapOptions | undefined, action: string, assertOpen?: () => void): MapResults<R> {
@@ -792,8 +744,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   #submitOne(values: unknown[]): boolean {
     let item: MapItem;
     try {
-      const submitted = this.#tasks.submit(values);
-      item = submitted instanceof Future ? new FutureItem(submitted) : submitted;
+      item = this.#tasks.submit(values);
     } catch (error) {
       // The executor was shut down (or broke): yield what was submitted, then throw this.
       this.#inputEnded(-1, { error });

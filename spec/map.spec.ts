@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import { CancelledError, ExecutorShutdownError, Future, TimeoutError, isErr, isOk, settle, type Result, type TaskPoolExecutor } from '../lib/index.js';
-import { mapIterables, type AnyIterable, type MapResults, type MapOptions } from '../lib/map.js';
+import type { AnyIterable, MapResults, MapOptions } from '../lib/map.js';
+import { mapIterables } from '../lib/map-futures.js';
 import { getEventListeners } from 'node:events';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
