@@ -198,6 +198,9 @@ export interface MapTasks {
 
 const MAP_OPTIONS: OptionChecks = { bufferSize: checkPositiveInteger, timeout: checkTimeout, signal: checkSignal, ordered: checkBoolean };
 
+/** A plain array's own iteration (taken at load: an array that has another is read through it). */
+const ARRAY_VALUES = Array.prototype[Symbol.iterator];
+
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return value != null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
 }
@@ -306,6 +309,8 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   /** The tuples read by a fill that submits them all at once, until it does. */
   #batch: unknown[] | undefined;
   readonly #iterators: AnyIterator[];
+  /** The one input, when it is an array that its own iterator would read by index: read so. */
+  #array: unknown[] | undefined;
   readonly #async: boolean;
   readonly #bufferSize: number;
   readonly #ordered: boolean;
@@ -356,7 +361,12 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     this.#iterators = iterators;
     try {
       for (const iterable of iterables) {
-        iterators.push(isAsyncIterable(iterable) ? iterable[Symbol.asyncIterator]() : (iterable as Iterable<unknown>)[Symbol.iterator]());
+        if (isAsyncIterable(iterable)) iterators.push(iterable[Symbol.asyncIterator]());
+        else {
+          const iterate = (iterable as Iterable<unknown>)[Symbol.iterator];
+          iterators.push(iterate.call(iterable));
+          if (iterables.length === 1 && iterate === ARRAY_VALUES && Array.isArray(iterable)) this.#array = iterable;
+        }
       }
     } catch (error) {
       this.#closeInputs(-1); // as zip does: close the inputs opened before the one that failed
@@ -643,10 +653,26 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     const tuples: unknown[] = newList();
     this.#batch = tuples;
     const one = arity === 1 ? [undefined] : undefined;
-    for (;;) {
-      const values = this.#read(0, one ?? new Array<unknown>(arity));
-      if (values === undefined) break;
-      tuples.push(one === undefined ? values : values[0]);
+    const array = this.#array;
+    if (array !== undefined) {
+      // As its iterator: the length is read at every step (a getter may change it).
+      let failure: { error: unknown } | undefined;
+      try {
+        for (let index = 0; index < array.length; index++) {
+          const value = array[index];
+          if (this.#inputDone) break;
+          tuples.push(value);
+        }
+      } catch (error) {
+        failure = { error };
+      }
+      if (!this.#inputDone) this.#inputEnded(0, failure);
+    } else {
+      for (;;) {
+        const values = this.#read(0, one ?? new Array<unknown>(arity));
+        if (values === undefined) break;
+        tuples.push(one === undefined ? values : values[0]);
+      }
     }
     this.#batch = undefined;
     if (tuples.length === 0) return;

@@ -239,6 +239,89 @@ describe('map', () => {
     });
   });
 
+  describe('a plain array, read by index as its own iterator would', () => {
+    /** Every property read of `target` through a proxy, as `get:key` (symbols by description). */
+    function logged<T extends object>(target: T): { proxy: T; log: string[] } {
+      const log: string[] = [];
+      const proxy = new Proxy(target, {
+        get(object, key, receiver) {
+          log.push(`get:${typeof key === 'symbol' ? key.description : key}`);
+          return Reflect.get(object, key, receiver) as unknown;
+        },
+      });
+      return { proxy, log };
+    }
+
+    it('reads what for...of reads, in the same order, through a proxy', async () => {
+      const expected = logged([1, 2, 3]);
+      for (const _ of expected.proxy);
+      const input = logged([1, 2, 3]);
+      expect((await drain(pool().map((x: number) => x * 2, input.proxy))).values).to.deep.equal([2, 4, 6]);
+      // Once the map has told what kind of input it is: the reads of the elements.
+      const reads = (log: string[]): string[] => log.slice(log.indexOf('get:length'));
+      expect(reads(input.log)).to.deep.equal(reads(expected.log)).and.to.have.length(7);
+    });
+
+    it('reads elements added while it reads, and gives holes as undefined', async () => {
+      const input: number[] = [0, 1];
+      Object.defineProperty(input, 1, { get: () => (input.push(input.length), 1), enumerable: true, configurable: true });
+      const holes = [1, , 3]; // eslint-disable-line no-sparse-arrays
+      const executor = pool();
+      expect((await drain(executor.map((x: number) => x, input))).values).to.deep.equal([0, 1, 2]);
+      expect((await drain(executor.map((x: number | undefined) => x, holes))).values).to.deep.equal([1, undefined, 3]);
+    });
+
+    it('yields what came before an element that throws, then throws its error', async () => {
+      const error = new Error('element broke');
+      const input = [1, 2, 3];
+      Object.defineProperty(input, 2, {
+        get: () => {
+          throw error;
+        },
+      });
+      expect(await drain(pool().map((x: number) => x * 10, input))).to.deep.equal({ values: [10, 20], threw: true, error });
+    });
+
+    it('stops at an element that aborts the map: that element is submitted and cancelled, the next never read', async () => {
+      const executor = pool();
+      const controller = new AbortController();
+      const reason = new Error('from the input');
+      const input = [1, 2, 3];
+      const read: number[] = [];
+      for (const index of [0, 1, 2]) {
+        Object.defineProperty(input, index, {
+          get: () => {
+            read.push(index);
+            if (index === 1) controller.abort(reason);
+            return index;
+          },
+        });
+      }
+      let calls = 0;
+      const iterator = executor.map(() => calls++, input, { signal: controller.signal });
+      // As over a generator (see 'stops reading an input that aborts the signal while it is being read').
+      expect(read).to.deep.equal([0, 1]);
+      expect(executor.stats).to.include({ cancelled: 1, pending: 0 });
+      expect(calls).to.equal(0);
+      expect(await outcome(iterator.next())).to.deep.equal({ ok: false, error: reason });
+    });
+
+    it("uses an iterator of its own instead, or a subclass's", async () => {
+      const executor = pool();
+      const reversed = [1, 2, 3];
+      reversed[Symbol.iterator] = function* () {
+        yield* [3, 2, 1];
+      } as () => ArrayIterator<number>;
+      expect((await drain(executor.map((x: number) => x, reversed))).values).to.deep.equal([3, 2, 1]);
+      class Evens extends Array<number> {
+        override *[Symbol.iterator](): ArrayIterator<number> {
+          for (let index = 0; index < this.length; index += 2) yield this[index]!;
+        }
+      }
+      expect((await drain(executor.map((x: number) => x, Evens.from([0, 1, 2, 3, 4])))).values).to.deep.equal([0, 2, 4]);
+    });
+  });
+
   describe('bufferSize', () => {
     /** Maps fast tasks while consuming slowly; returns the results and max(calls of fn − yields). */
     async function boundOf(input: AnyIterable<number>, options: MapOptions, fn: (n: number) => unknown) {
