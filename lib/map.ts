@@ -95,10 +95,6 @@ const COMPACT_AT = 1024;
  * its place to its value: a map whose consumer lags behind keeps values, not items.
  */
 class InputOrder {
-  static {
-    // See internal/shapes.ts.
-    keepShape(new InputOrder());
-  }
   /** The item of each position, `undefined` once it fulfilled (its value is then in `#values`). */
   #items: (MapItem | undefined)[] = newList();
   #values: unknown[] = newList();
@@ -134,7 +130,8 @@ class InputOrder {
 
   /** The next item to yield, unless it fulfilled (or there is none). */
   head(): MapItem | undefined {
-    return this.#items[this.#head];
+    // Not read past the end (see FifoQueue.peek).
+    return this.#head < this.#items.length ? this.#items[this.#head] : undefined;
   }
 
   /** Takes the next position: its value, if it fulfilled. */
@@ -166,6 +163,14 @@ class InputOrder {
     this.#items.length = this.#values.length = 0;
     this.#head = 0;
     return items;
+  }
+
+  static {
+    // See internal/shapes.ts: drained, its base has changed (as a map's does at its end).
+    const order = new InputOrder();
+    order.push({ position: 0 } as MapItem);
+    order.drain();
+    keepShape(order);
   }
 }
 
@@ -270,6 +275,9 @@ function newCall<T>(end: Call<T>['end']): Call<T> {
   return call;
 }
 
+// See internal/shapes.ts: a call's shape (an object literal's) lasts as long as one call does.
+keepShape(newCall(undefined));
+
 /** Stands for a `next()` being served at once, until it must wait. */
 const SERVING = {} as Call<unknown>;
 
@@ -297,10 +305,6 @@ const SERVING = {} as Call<unknown>;
  * @internal
  */
 export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDisposable, MapListener {
-  static {
-    // See internal/shapes.ts.
-    keepShape(new MapResultsIterator({ submit: () => undefined as never }, [], {}, 'map over nothing'));
-  }
   readonly #tasks: MapTasks;
   /** The tasks submitted at once: the handle of those not yet started. */
   #source: MapItem | undefined;
@@ -806,5 +810,12 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
         // An input that fails while being closed has nothing left to give.
       }
     });
+  }
+
+  static {
+    // See internal/shapes.ts: ended, the fields that change as a map ends have changed.
+    const iterator = new MapResultsIterator({ submit: () => undefined as never }, [], {}, 'map over nothing');
+    void iterator.return();
+    keepShape(iterator);
   }
 }

@@ -348,10 +348,6 @@ export class MapWorkItem extends MapHandle {
 export const MAP_SOURCE: unique symbol = Symbol('map source');
 
 export class MapSource extends MapHandle {
-  static {
-    // See internal/shapes.ts.
-    keepShape(new MapSource(undefined, [], 1, undefined, NO_OWNER, NO_MAP));
-  }
   /** The tasks' arguments, from `next` on those not yet taken: tuples, or with `arity` 1 the arguments themselves. */
   #tuples: unknown[] | undefined;
   readonly #arity: number;
@@ -413,5 +409,12 @@ export class MapSource extends MapHandle {
     this.#tuples = undefined;
     this.phase = Phase.DONE;
     this.task = this.context = undefined;
+  }
+
+  static {
+    // See internal/shapes.ts: its one task taken, its phase has changed (as a map's source's does at its end).
+    const source = new MapSource(undefined, [undefined], 1, undefined, NO_OWNER, NO_MAP);
+    source.take();
+    keepShape(source);
   }
 }

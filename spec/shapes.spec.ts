@@ -34,6 +34,21 @@ for (let burst = 0; burst < 8; burst++) {
 }
 `;
 
+const FIRST_MAPS = `
+const { TaskPoolExecutor } = await import(${JSON.stringify(INDEX)});
+const mapper = async (i) => i;
+for (const maxWorkers of [16, 1]) {
+  for (let round = 0; round < 2; round++) {
+    const items = Array.from({ length: 20000 }, (_, i) => i);
+    const pool = new TaskPoolExecutor({ maxWorkers });
+    let sum = 0;
+    for await (const value of pool.map(mapper, items)) sum += value;
+    await pool.shutdown();
+    if (sum !== 10000 * 19999) throw new Error('wrong sum ' + sum);
+  }
+}
+`;
+
 function run(args: string[], source: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     // Not under coverage, which V8 compiles differently (captured contexts' shapes are dropped
@@ -60,6 +75,20 @@ describe('the scheduler across garbage collections', function () {
     // `[marking dependent code 0x… <Code TURBOFAN> (0x… <SharedFunctionInfo name>) (opt id N) for deoptimization, reason: weak objects]`
     const thrownAway = [...warm.matchAll(/<SharedFunctionInfo ([^>]*)>\) \(opt id \d+\) for deoptimization, reason: weak objects/g)].map((match) => match[1]);
     expect(thrownAway.filter((name) => HOT.includes(name!))).to.deep.equal([]);
+  });
+
+  it('throws away little as a first map ends: no hot function for a field that changed, none for a read past an end, never the slot loop', async () => {
+    // A field that changes only as a map ends, or a read past the end of a queue, threw away
+    // the optimized code of every function that relied on it, and the next map compiled the
+    // scheduler again (lib/internal/shapes.ts, FifoQueue.peek). Paths first taken at the end
+    // (the last task, the last settlement) still throw away the function they are in, but
+    // not the slot loop (#work), the largest of them.
+    const { code, stdout, stderr } = await run(['--trace-deopt'], FIRST_MAPS);
+    expect(code, stderr).to.equal(0);
+    const fieldChanged = [...stdout.matchAll(/<SharedFunctionInfo ([^>]*)>\) \(opt id \d+\) for deoptimization, reason: code dependencies/g)].map((match) => match[1]);
+    expect(fieldChanged.filter((name) => HOT.includes(name!))).to.deep.equal([]);
+    const bailouts = [...stdout.matchAll(/bailout \(kind: [^,]*, reason: ([^)]*)\): begin\. deoptimizing [^<]*<JSFunction (\S+)/g)].map((match) => `${match[2]}: ${match[1]}`);
+    expect(bailouts.filter((line) => line.startsWith('#work:') || line.endsWith('out of bounds'))).to.deep.equal([]);
   });
 
   it('gives every executor work items of one class', async () => {

@@ -28,10 +28,6 @@ export function compactInPlace(array: unknown[], count: number): void {
 
 /** A first-in, first-out queue with amortised O(1) `push` and `shift`. */
 export class FifoQueue<T> {
-  static {
-    // See shapes.ts.
-    keepShape(new FifoQueue<unknown>());
-  }
   #items: (T | undefined)[] = newList();
   #head = 0;
 
@@ -53,7 +49,8 @@ export class FifoQueue<T> {
 
   /** The oldest item, left in place, or `undefined`. */
   peek(): T | undefined {
-    return this.#items[this.#head];
+    // Not read past the end: optimized code that has only read within bounds is thrown away when it does.
+    return this.#head < this.#items.length ? this.#items[this.#head] : undefined;
   }
 
   /** Removes and returns the oldest item, or `undefined`. */
@@ -87,6 +84,15 @@ export class FifoQueue<T> {
     this.#items.length = 0;
     this.#head = 0;
     return rest;
+  }
+
+  static {
+    // See shapes.ts: emptied, its head has moved (the executor's queue's head moves only once
+    // a map's source leaves it).
+    const queue = new FifoQueue<unknown>();
+    queue.push(undefined);
+    queue.shift();
+    keepShape(queue);
   }
 }
 

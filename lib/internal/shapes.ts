@@ -13,6 +13,12 @@
  * Each class keeps one object made as every other one is (same constructor, same fields in
  * the same order), which so holds the very shapes the others have; so does the captured async
  * context (async-context.ts). The scheduler's lists are made by `newList()` for a like reason.
+ *
+ * A field that changes only as an object's life ends (a map's source when its last task is
+ * taken, a map's input order at its first compaction, the iterator as it ends) is changed on
+ * the kept object too, at load: optimized code relies on a field that has never changed, and
+ * is thrown away when one does ("code dependencies"), which happened at the end of every first
+ * map, and the second one compiled the scheduler again.
  */
 
 const kept = new Set<object | undefined>();
