@@ -57,7 +57,7 @@ const MUTANTS = [
   ['shutdown: cancelFutures cancels nothing', 'lib/executor.ts', 'if (item.phase === Phase.QUEUED) item.cancel();', 'void item;'],
   ['timeout: timer left behind', 'lib/executor.ts', /(#attemptEnded\([\s\S]*?)cancelTimer\(state\.timer\);/, '$1'],
   ['timeout: signal not aborted', 'lib/executor.ts', /(#startTimeout\(item: Item[\s\S]*?)item\.abortAttempt\(error\);/, '$1'],
-  ['onIdle: not resolved when the last task ends', 'lib/executor.ts', /(if \(next === undefined\) \{\s*)this\.#notifyIdle\(\);/, '$1'],
+  ['onIdle: not resolved when the last task ends', 'lib/executor.ts', '    this.#notifyIdle();\n    return undefined;\n  }', '    return undefined;\n  }'],
   ['done callbacks: errors swallowed', 'lib/future.ts', "reportError('a done callback threw', error);", ''],
   ['result(timeout): timer left behind', 'lib/future.ts', /(#waitFor\([\s\S]*?)cancelTimer\(timer\);/, '$1'],
   ['priority: lowest first', 'lib/internal/queue.ts', 'buckets[index]!.priority > priority', 'buckets[index]!.priority < priority'],
@@ -70,7 +70,7 @@ const MUTANTS = [
   ['wait: timer left behind', 'lib/wait.ts', /(const finish = \(\): void => \{\s*)cancelTimer\(timer\);/, '$1'],
   ['wait: FIRST_EXCEPTION on any settlement', 'lib/wait.ts', "(returnWhen === 'FIRST_EXCEPTION' && future.state === 'rejected')", "(returnWhen === 'FIRST_EXCEPTION' && future.state !== 'pending')"],
   ['wait: FIRST_COMPLETED waits for two', 'lib/wait.ts', "returnWhen === 'FIRST_COMPLETED' ||", "(returnWhen === 'FIRST_COMPLETED' && done.size > 1) ||"],
-  ['asCompleted: a settled future dropped', 'lib/as-completed.ts', 'future.addDoneCallback(onDone);', 'void onDone;'],
+  ['asCompleted: a settled future dropped', 'lib/as-completed.ts', 'future.addDoneCallback(this.#onDone);', 'void this.#onDone;'],
   ['map (unordered): a settled result dropped', 'lib/map.ts', /(\} else if \(this\.#unsettled\.delete\(item\)\) \{\s*)this\.#queue\.push\(item\);/, '$1'],
   // The policies.
   ['rate limit: fixed windows instead of a sliding one', 'lib/policies/rate-limit.ts', /\n {2}delay\(now: number\): number \{[\s\S]*\n\}\n?$/, `\n  ${FIXED_WINDOW}\n`, POLICIES],
