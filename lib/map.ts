@@ -205,6 +205,8 @@ const MAP_OPTIONS: OptionChecks = { bufferSize: checkPositiveInteger, timeout: c
 
 /** A plain array's own iteration (taken at load: an array that has another is read through it). */
 const ARRAY_VALUES = Array.prototype[Symbol.iterator];
+/** Stands for the iterator of an array read by index: at its end already. */
+const READ: Iterator<unknown> = ARRAY_VALUES.call([]);
 
 function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
   return value != null && typeof (value as AsyncIterable<unknown>)[Symbol.asyncIterator] === 'function';
@@ -368,8 +370,11 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
         if (isAsyncIterable(iterable)) iterators.push(iterable[Symbol.asyncIterator]());
         else {
           const iterate = (iterable as Iterable<unknown>)[Symbol.iterator];
-          iterators.push(iterate.call(iterable));
-          if (iterables.length === 1 && iterate === ARRAY_VALUES && Array.isArray(iterable)) this.#array = iterable;
+          // Read by index (#fillAll): no iterator of its own, which would keep the array.
+          if (iterables.length === 1 && iterate === ARRAY_VALUES && Array.isArray(iterable) && this.#readsAll()) {
+            this.#array = iterable;
+            iterators.push(READ);
+          } else iterators.push(iterate.call(iterable));
         }
       }
     } catch (error) {
@@ -635,7 +640,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   /** Submits more work while the buffer allows and the inputs give their items at once. */
   #fill(): void {
     this.#filling = true;
-    if (this.#tasks.submitAll !== undefined && !this.#async && this.#bufferSize === Infinity) this.#fillAll(this.#tasks);
+    if (this.#readsAll()) this.#fillAll(this.#tasks);
     else {
       while (!this.#inputDone && !this.#pulling && this.#count < this.#bufferSize) {
         const values = this.#read(0, new Array<unknown>(this.#iterators.length));
@@ -644,6 +649,11 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     }
     this.#filling = false;
     this.#idle();
+  }
+
+  /** Whether the inputs are read to their end and every task submitted at once (#fillAll). */
+  #readsAll(): boolean {
+    return this.#tasks.submitAll !== undefined && !this.#async && this.#bufferSize === Infinity;
   }
 
   /**
@@ -659,6 +669,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     const one = arity === 1 ? [undefined] : undefined;
     const array = this.#array;
     if (array !== undefined) {
+      this.#array = undefined;
       // As its iterator: the length is read at every step (a getter may change it).
       let failure: { error: unknown } | undefined;
       try {

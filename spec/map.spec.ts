@@ -306,6 +306,26 @@ describe('map', () => {
       expect(await outcome(iterator.next())).to.deep.equal({ ok: false, error: reason });
     });
 
+    it('does not keep the array once it has read it, while the results are still being read', async () => {
+      const executor = pool({ maxWorkers: 2 });
+      const task = instrumented();
+      let input: WeakRef<number[]> | undefined;
+      // The array lives in its own call, so that no local of this test holds it.
+      const start = (): MapResults<unknown> => {
+        const array = Array.from({ length: 100 }, (_, index) => index);
+        input = new WeakRef(array);
+        return executor.map(task.fn, array);
+      };
+      const results = start();
+      await flush();
+      setFlagsFromString('--expose-gc');
+      const gc = runInNewContext('gc') as () => void;
+      gc();
+      await flush(1);
+      expect(input!.deref(), 'the input array').to.equal(undefined);
+      await results[Symbol.asyncDispose]();
+    });
+
     it("uses an iterator of its own instead, or a subclass's", async () => {
       const executor = pool();
       const reversed = [1, 2, 3];
