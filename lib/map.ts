@@ -805,6 +805,8 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     this.#inputDone = true;
     this.#inputError = failure;
     this.#closeInputs(index);
+    // Nothing is read any more: what the iterators hold (a generator its arguments) is let go.
+    this.#iterators.length = 0;
     // Tuples read by this fill are about to be submitted: the deadline still applies to them.
     if (!this.#unfinished && !this.#batch?.length) cancelTimer(this.#timer);
     this.#wake();
