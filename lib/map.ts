@@ -315,7 +315,7 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
   /** The tuples read by a fill that submits them all at once, until it does. */
   #batch: unknown[] | undefined;
   readonly #iterators: AnyIterator[];
-  /** The one input, when it is an array that its own iterator would read by index: read so. */
+  /** The one input, when it is an array read all at once by index (#fillAll), until it is read. */
   #array: unknown[] | undefined;
   readonly #async: boolean;
   readonly #bufferSize: number;
