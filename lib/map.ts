@@ -651,6 +651,19 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     this.#idle();
   }
 
+  /**
+   * Reads a plain array as its iterator would: the length at every step (a getter may change
+   * it), until the map stops. A method of its own, so that the long loop over a large array is
+   * compiled alone, without the submission around it.
+   */
+  #copy(array: readonly unknown[], tuples: unknown[]): void {
+    for (let index = 0; index < array.length; index++) {
+      const value = array[index];
+      if (this.#inputDone) return;
+      tuples.push(value);
+    }
+  }
+
   /** Whether the inputs are read to their end and every task submitted at once (#fillAll). */
   #readsAll(): boolean {
     return this.#tasks.submitAll !== undefined && !this.#async && this.#bufferSize === Infinity;
@@ -670,14 +683,9 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
     const array = this.#array;
     if (array !== undefined) {
       this.#array = undefined;
-      // As its iterator: the length is read at every step (a getter may change it).
       let failure: { error: unknown } | undefined;
       try {
-        for (let index = 0; index < array.length; index++) {
-          const value = array[index];
-          if (this.#inputDone) break;
-          tuples.push(value);
-        }
+        this.#copy(array, tuples);
       } catch (error) {
         failure = { error };
       }
