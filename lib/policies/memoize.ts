@@ -25,7 +25,8 @@ export interface MemoizeOptions<A extends unknown[] = unknown[]> {
    */
   ttl: number;
   /**
-   * How many keys are kept at most; past it the least recently used goes (a positive integer).
+   * How many fulfilled results are kept at most; past it the least recently used goes (a
+   * positive integer). Calls in flight are not counted, and always shared.
    * @default no limit
    */
   maxSize?: number;
@@ -38,9 +39,15 @@ export interface MemoizeOptions<A extends unknown[] = unknown[]> {
 
 interface Entry {
   readonly promise: Promise<unknown>;
-  /** When the fulfilled value expires; `Infinity` while the call is in flight. */
+  /** When the fulfilled value expires. */
   expires: number;
 }
+
+/**
+ * `A` as given by `fn` alone: `key`'s parameters are typed from it, never the other way (a
+ * `key: (a, b) => ...` would otherwise make an optional `b` of `fn` required).
+ */
+type FromFn<A> = [A][A extends unknown ? 0 : never];
 
 const ACTION = 'memoize a function';
 
@@ -52,7 +59,8 @@ const SWEEP = 2;
  * fulfilled result for `ttl` ms. A rejection is never cached (the next call calls `fn` again).
  * The wrapper always returns a promise: a synchronous throw becomes a rejection. It starts no
  * timer: an entry expires when it is next looked at (each call also drops a few expired
- * entries), and `maxSize` bounds how many are kept.
+ * entries), and `maxSize` bounds how many fulfilled results are kept (a call in flight is
+ * shared whatever `maxSize` is, and enters the cache as it fulfils).
  *
  * @typeParam A - `fn`'s parameters, kept as they are (optional ones stay optional).
  * @typeParam R - what `fn` returns; the wrapper returns `Promise<Awaited<R>>`.
@@ -68,20 +76,25 @@ const SWEEP = 2;
  * const [a, b] = await Promise.all([cachedPrice('sku-1'), cachedPrice('sku-1')]); // one fetchPrice call
  * ```
  */
-export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options: MemoizeOptions<A>): (...args: A) => Promise<Awaited<R>> {
+export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options: MemoizeOptions<FromFn<A>>): (...args: A) => Promise<Awaited<R>> {
   checkFunction(fn, ACTION, 'fn');
   checkRequired(options, 'an object', ACTION, 'options');
   const { ttl, maxSize = Infinity, key } = checkOptions(options, { ttl: checkTimeout, maxSize: checkPositiveInteger, key: checkFunction }, ACTION);
   checkRequired(ttl, 'a non-negative number of milliseconds', ACTION, 'ttl');
+  /** Fulfilled results, least recently used first. */
   const cache = new Map<unknown, Entry>();
+  /** Calls in flight. */
+  const flights = new Map<unknown, Promise<unknown>>();
 
   return function memoized(this: unknown, ...args: A): Promise<Awaited<R>> {
     let cacheKey: unknown;
     try {
-      cacheKey = key === undefined ? args[0] : key(...args);
+      cacheKey = key === undefined ? args[0] : (key as (...args: A) => unknown)(...args);
     } catch (error) {
       return Promise.reject(error);
     }
+    const flight = flights.get(cacheKey);
+    if (flight !== undefined) return flight as Promise<Awaited<R>>;
     const time = now();
     const cached = cache.get(cacheKey);
     if (cached !== undefined) {
@@ -104,16 +117,14 @@ export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options: 
     } catch (error) {
       promise = Promise.reject(error);
     }
-    const entry: Entry = { promise, expires: Infinity };
-    cache.set(cacheKey, entry);
-    if (cache.size > maxSize) cache.delete(cache.keys().next().value);
-    const forget = (): void => {
-      if (cache.get(cacheKey) === entry) cache.delete(cacheKey);
-    };
+    flights.set(cacheKey, promise);
+    const land = (): boolean => flights.delete(cacheKey);
     promise.then(() => {
-      if (ttl === 0) forget();
-      else entry.expires = now() + ttl;
-    }, forget);
+      land();
+      if (ttl === 0) return;
+      cache.set(cacheKey, { promise, expires: now() + ttl });
+      if (cache.size > maxSize) cache.delete(cache.keys().next().value);
+    }, land);
     return promise;
   };
 }

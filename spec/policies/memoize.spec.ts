@@ -100,28 +100,36 @@ describe('policies: memoize', () => {
     ]);
   });
 
-  it('drops the least recently used keys past maxSize', async () => {
+  it('keeps at most maxSize fulfilled results, dropping the least recently used', async () => {
     const { fn, calls } = controlled();
     const cached = memoize(fn, { ttl: 10_000, maxSize: 2 });
-    const a = cached('a');
-    cached('b');
+    const [a, b, c] = [cached('a'), cached('b'), cached('c')];
+    calls[0]!.gate.resolve('A');
+    calls[1]!.gate.resolve('B');
+    await flush();
+    expect(cached('a')).to.equal(a); // now the most recently used
+    calls[2]!.gate.resolve('C');
+    await flush(); // c comes in: b goes
     expect(cached('a')).to.equal(a);
-    cached('c');
-    expect(calls.map(({ args }) => args[0])).to.deep.equal(['a', 'b', 'c']);
-    expect(cached('a')).to.equal(a);
-    cached('b');
+    expect(cached('c')).to.equal(c);
+    expect(cached('b')).to.not.equal(b);
     expect(calls.map(({ args }) => args[0])).to.deep.equal(['a', 'b', 'c', 'b']);
   });
 
-  it('does not let an evicted call in flight remove its successor', async () => {
+  it('shares every call in flight, whatever maxSize is; a failed one frees its key', async () => {
     const { fn, calls } = controlled();
     const cached = memoize(fn, { ttl: 10_000, maxSize: 1 });
-    cached('a');
-    cached('b');
-    const again = cached('a');
+    const a = cached('a');
+    const b = cached('b');
+    expect(cached('a')).to.equal(a);
+    expect(cached('b')).to.equal(b);
+    expect(calls).to.have.length(2);
     calls[0]!.gate.reject(new Error('old call'));
-    await flush();
+    await a.catch(() => undefined);
+    const again = cached('a');
+    expect(again).to.not.equal(a);
     expect(cached('a')).to.equal(again);
+    expect(calls).to.have.length(3);
   });
 
   it('always returns a promise: a synchronous throw, of fn or of key, becomes a rejection', async () => {

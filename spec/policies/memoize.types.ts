@@ -25,6 +25,12 @@ export function memoizeTypes(): void {
       return `${sku}:${currency}`;
     },
   });
+  // A key that names fn's optional parameter keeps it optional.
+  const keyed = memoize(fetchPrice, { ttl: 1, key: (sku, currency) => `${sku}:${currency ?? 'EUR'}` });
+  assertType<Equal<typeof keyed, (sku: string, currency?: 'EUR' | 'USD') => Promise<number>>>();
+  void keyed('a');
+  const withDefault = memoize(async (n: number, unit = 'ms') => `${n}${unit}`, { ttl: 1, key: (n, unit) => `${n}${unit}` });
+  void withDefault(1);
   // @ts-expect-error ttl is required
   memoize(fetchPrice, { maxSize: 3 });
   // @ts-expect-error option objects are closed
