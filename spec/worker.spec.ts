@@ -120,6 +120,27 @@ describe('WorkerPoolExecutor', () => {
       expect(kept.byteLength).to.equal(1);
     });
 
+    it('refuses transfer on a task that may be retried (a retry would get the moved buffer empty), and takes it on one that may not', async () => {
+      const { executor } = workerPool({ maxWorkers: 1, retry: { attempts: 3 } });
+      const buffer = new Uint8Array([1, 2, 3]).buffer;
+      const message =
+        "Cannot run a task on executor '" +
+        executor.name +
+        "' as 'transfer' cannot be given to a task that may be retried ('retry.attempts' is 3): what it lists moves to the worker of the first attempt, and a retry would get it emptied; copy the data instead (no 'transfer'), or give this task 'retry: { attempts: 1 }'";
+      expect(() => executor.run('sum', [buffer], { transfer: [buffer] })).to.throw(TypeError).with.property('message', message);
+      expect(() => executor.run('sum', [buffer], { transfer: [buffer], retry: { attempts: 2 } })).to.throw(TypeError, "('retry.attempts' is 2)");
+      expect(buffer.byteLength).to.equal(3);
+      expect(executor.stats.pending).to.equal(0);
+      // Nothing listed, or a task that makes one attempt: accepted.
+      expect(await executor.run('sum', [buffer], { transfer: [] })).to.equal(6);
+      expect(await executor.run('sum', [buffer], { transfer: [buffer], retry: { attempts: 1 } })).to.equal(6);
+      expect(buffer.byteLength).to.equal(0);
+      const plain = workerPool({ maxWorkers: 1 }).executor;
+      const other = new Uint8Array([4]).buffer;
+      expect(() => plain.run('sum', [other], { transfer: [other], retry: { attempts: 2 } })).to.throw(TypeError, "('retry.attempts' is 2)");
+      expect(await plain.run('sum', [other], { transfer: [other] })).to.equal(4);
+    });
+
     it("leaves the worker's parentPort to the task module", async () => {
       const { executor } = workerPool({ maxWorkers: 1 });
       expect(await executor.submit('chatter')).to.equal('done');

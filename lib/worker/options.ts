@@ -67,7 +67,9 @@ export interface WorkerRunOptions extends RunOptions {
   /**
    * Objects to transfer rather than copy (`ArrayBuffer`s, `MessagePort`s...), as in
    * `postMessage(value, transfer)`. They are transferred when the task starts: a cancelled
-   * task that never started leaves them usable.
+   * task that never started leaves them usable. Not on a task that may be retried (a retry
+   * would be sent them emptied): `run()` throws a `TypeError` when its `retry`, or the
+   * executor's, allows more than one attempt.
    */
   transfer?: readonly TransferListItem[];
 }

@@ -174,6 +174,8 @@ export class WorkerPoolExecutor<M extends object = UntypedTaskModule> extends Ex
   #lastId = 0;
   #exitWaiters: (() => void)[] = [];
   #brokenError: BrokenExecutorError | undefined = undefined;
+  /** The calls its `retry` option allows a task (1: no retry). */
+  readonly #attempts: number;
 
   /**
    * @param options - see {@link WorkerPoolExecutorOptions}; `filename` is required.
@@ -182,6 +184,7 @@ export class WorkerPoolExecutor<M extends object = UntypedTaskModule> extends Ex
    */
   constructor(options: WorkerPoolExecutorOptions) {
     super(options, defaultMaxWorkers(), EXTRA_OPTIONS);
+    this.#attempts = options?.retry?.attempts ?? 1;
     const { filename, minWorkers, idleTimeout, workerOptions } = checkWorkerOptions(options, this.maxWorkers);
     this.filename = filename;
     this.#minWorkers = minWorkers;
@@ -218,7 +221,8 @@ export class WorkerPoolExecutor<M extends object = UntypedTaskModule> extends Ex
    * @param args - its arguments, as an array.
    * @param options - `{ timeout, signal, priority, transfer }`.
    * @returns the task's future.
-   * @throws {TypeError} for a bad `name`, `args` that is not an array, or bad options.
+   * @throws {TypeError} for a bad `name`, `args` that is not an array, or bad options; for a
+   *   non-empty `transfer` on a task that may be retried (a retry would be sent it emptied).
    * @throws {RangeError} for a negative `timeout` or a non-finite `priority`.
    * @throws {ExecutorShutdownError} after `shutdown()`; `BrokenExecutorError` once broken.
    * @example
@@ -236,6 +240,15 @@ export class WorkerPoolExecutor<M extends object = UntypedTaskModule> extends Ex
       const { transfer, ...rest } = options;
       if (transfer === undefined) return this.schedule(name, copy, rest);
       if (!Array.isArray(transfer)) throw new TypeError(`Cannot ${action} as 'transfer' must be an array of transferable objects: current value is ${describe(transfer)}`);
+      // What is transferred moves to the worker of the first attempt: a retry would be sent it emptied.
+      const retry = rest.retry;
+      const attempts = retry === undefined ? this.#attempts : (retry as { attempts?: unknown } | null)?.attempts ?? 1;
+      if (transfer.length > 0 && typeof attempts === 'number' && attempts > 1) {
+        throw new TypeError(
+          `Cannot ${action} as 'transfer' cannot be given to a task that may be retried ('retry.attempts' is ${attempts}): ` +
+            "what it lists moves to the worker of the first attempt, and a retry would get it emptied; copy the data instead (no 'transfer'), or give this task 'retry: { attempts: 1 }'",
+        );
+      }
       return this.schedule(name, new Transfer(copy, [...transfer]), rest);
     }
     return this.schedule(name, copy, options);
