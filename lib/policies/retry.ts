@@ -124,7 +124,9 @@ export interface RetryOptions {
    */
   backoff?: number | BackoffOptions | BackoffFunction;
   /**
-   * Whether a failure is retried, given the error and the attempt that just failed.
+   * Whether a failure is retried, given the error and the attempt that just failed. Called
+   * synchronously; it must return a boolean (anything else is reported as a `TypeError`, and
+   * the task is not retried).
    * @default every failure except a `CancelledError` and a `BrokenCircuitError`
    */
   retryIf?: (error: unknown, attempt: number) => boolean;
@@ -215,10 +217,14 @@ export class RetryPolicy {
    * Whether attempt `attempt` (1-based, the one that just failed with `error`) is followed by
    * another: only when attempts remain and `retryIf(error, attempt)` says so.
    *
-   * @throws what `retryIf` throws.
+   * @throws what `retryIf` throws; a `TypeError` when it returns anything but a boolean (a
+   *   promise, say: it is called synchronously), so that the task is not retried.
    */
   shouldRetry(error: unknown, attempt: number): boolean {
-    return attempt < this.attempts && this.#retryIf(error, attempt) === true;
+    if (attempt >= this.attempts) return false;
+    const verdict = this.#retryIf(error, attempt);
+    if (typeof verdict !== 'boolean') throw new TypeError(`'retryIf' must return a boolean: it returned ${describe(verdict)}`);
+    return verdict;
   }
 
   /**

@@ -319,7 +319,10 @@ export interface ServeQueueOptions<H extends object = Record<string, Handler>> e
     /** The window, in milliseconds. */
     readonly interval: number;
   };
-  /** Whether a failed attempt is retried (when attempts are left). @default every failure except a cancellation */
+  /**
+   * Whether a failed attempt is retried (when attempts are left); it must return a boolean
+   * (anything else is reported, and the job is not retried). @default every failure except a cancellation
+   */
   retryIf?: (error: unknown, attempt: number) => boolean;
   /** Called before each retry's wait. */
   onRetry?: (info: RetryInfo) => void;

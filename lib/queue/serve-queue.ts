@@ -359,7 +359,9 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
         let delay = 0;
         if (!isCancel && !isDeadline && attempt < attempts && !(error instanceof TypeError && error.message.includes('has no handler named'))) {
           try {
-            retrying = retryIf(error, attempt) === true;
+            const verdict = retryIf(error, attempt);
+            if (typeof verdict !== 'boolean') throw new TypeError(`'retryIf' must return a boolean: it returned ${describe(verdict)}`);
+            retrying = verdict;
           } catch (problem) {
             console.error(`taskpool worker: retryIf threw for job '${id}':`, problem);
           }

@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { BrokenCircuitError, CancelledError, TimeoutError } from '../../lib/index.js';
+import { BrokenCircuitError, CancelledError, settle, TaskPoolExecutor, TimeoutError } from '../../lib/index.js';
+import { capturingConsoleError } from '../fixtures.js';
 import { checkRetry, isRetryable, RetryPolicy, type RetryOptions } from '../../lib/policies/retry.js';
 
 const ACTION = 'run a task';
@@ -98,6 +99,29 @@ describe('policies: retry', () => {
 
     it('retries a cancellation when retryIf says so', () => {
       expect(policy({ attempts: 2, retryIf: () => true }).shouldRetry(new CancelledError(), 1)).to.equal(true);
+    });
+
+    it('throws a TypeError when retryIf gives anything but a boolean (an async retryIf, say), and the executor then reports it and does not retry', async () => {
+      const error = new Error('x');
+      expect(() => policy({ attempts: 2, retryIf: () => 1 as never }).shouldRetry(error, 1)).to.throw(TypeError, "'retryIf' must return a boolean: it returned 1");
+      expect(() => policy({ attempts: 2, retryIf: (async () => true) as never }).shouldRetry(error, 1)).to.throw(TypeError, "'retryIf' must return a boolean: it returned Promise {}");
+      expect(policy({ attempts: 1, retryIf: () => 1 as never }).shouldRetry(error, 1)).to.equal(false);
+      const pool = new TaskPoolExecutor({ name: 'strict', retry: { attempts: 3, backoff: 0, retryIf: (async () => true) as never } });
+      let calls = 0;
+      const reports = await capturingConsoleError(async () => {
+        const outcome = await settle(
+          pool.submit(() => {
+            calls++;
+            throw error;
+          }),
+        );
+        expect(!outcome.ok && outcome.error).to.equal(error);
+      });
+      await pool.shutdown();
+      expect(calls).to.equal(1);
+      expect(reports).to.have.length(1);
+      expect(reports[0]![0]).to.equal("taskpool: the retry policy of a task on executor 'strict' threw, so the task is not retried:");
+      expect(String(reports[0]![1])).to.equal("TypeError: 'retryIf' must return a boolean: it returned Promise {}");
     });
 
     it('exposes onRetry for the scheduler', () => {

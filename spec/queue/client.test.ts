@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import { CancelledError, ExecutorShutdownError, TimeoutError, settle, wait, asCompleted } from '../../lib/index.js';
 import { QueueExecutor, serveQueue, type TaskContext } from '../../lib/queue/index.js';
 import { decode, encode } from '../../lib/queue/codec.js';
+import { capturingConsoleError } from '../fixtures.js';
 import { gate, type Gate } from '../helpers.js';
 import { freePort } from './redis.js';
 import { queueName, useQueueHarness } from './harness.js';
@@ -353,6 +354,26 @@ describe('taskpool/queue: QueueExecutor and serveQueue', () => {
       const error = (await pool.run('flaky', [9], { retry: { attempts: 2, backoff: 0 } }).exception()) as Error;
       expect(error.message).to.equal('attempt 2');
       expect(runs).to.equal(5);
+    });
+
+    it('does not retry when retryIf gives no boolean (an async retryIf), and reports why', async () => {
+      const queue = queueName();
+      let runs = 0;
+      const handlers = {
+        failing: () => {
+          runs++;
+          throw new Error('down');
+        },
+      };
+      await h.serve({ queue, handlers, retryIf: (async () => true) as never });
+      const pool = h.client<typeof handlers>({ queue });
+      const reports = await capturingConsoleError(async () => {
+        const error = (await pool.run('failing', [], { retry: { attempts: 3, backoff: 0 } }).exception()) as Error;
+        expect(error.message).to.equal('down');
+      });
+      expect(runs).to.equal(1);
+      const report = reports.find((args) => String(args[0]).includes('retryIf threw'));
+      expect(String(report?.[1])).to.equal("TypeError: 'retryIf' must return a boolean: it returned Promise {}");
     });
 
     it('stops at a deadline over all attempts', async () => {
