@@ -1,6 +1,6 @@
 import { BrokenExecutorError, ExecutorShutdownError, TimeoutError } from './errors.js';
 import { reportError } from './internal/report.js';
-import { CircuitBreaker } from './policies/circuit-breaker.js';
+import { isCircuitBreaker, type CircuitBreaker } from './policies/circuit-breaker.js';
 import { checkRateLimit, RateLimiter } from './policies/rate-limit.js';
 import { checkRetry, RetryPolicy } from './policies/retry.js';
 import { SingleFlight } from './policies/single-flight.js';
@@ -19,7 +19,7 @@ import { checkBoolean, checkFiniteNumber, checkOptions, checkPositiveInteger, ch
 const RUN_OPTIONS: OptionChecks = { signal: checkSignal, timeout: checkTimeout, priority: checkFiniteNumber, retry: checkRetry, deadline: checkTimeout, key: checkString };
 
 function checkBreaker(value: unknown, action: string, name: string): void {
-  if (!(value instanceof CircuitBreaker)) fail(TypeError, 'a CircuitBreaker', action, name, value);
+  if (!isCircuitBreaker(value)) fail(TypeError, 'a CircuitBreaker', action, name, value);
 }
 const SHUTDOWN_OPTIONS: OptionChecks = { wait: checkBoolean, cancelFutures: checkBoolean };
 /** Cancelled items may pile up in the queue before it is compacted. */

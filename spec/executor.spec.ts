@@ -1083,7 +1083,7 @@ describe('TaskPoolExecutor', () => {
       expect(() => new TaskPoolExecutor(4 as never)).to.throw(TypeError, /'options' must be an object: current value is 4/);
     });
 
-    for (const [bad, shown] of [[42, '42'], ['f', '"f"'], [null, 'null'], [undefined, 'undefined'], [{}, '{}'], [Promise.resolve(), '{}']] as const) {
+    for (const [bad, shown] of [[42, '42'], ['f', '"f"'], [null, 'null'], [undefined, 'undefined'], [{}, '{}'], [Promise.resolve(), 'Promise {}']] as const) {
       it(`rejects a task ${shown} with a TypeError`, () => {
         const executor = pool({ name: 'checks' });
         expect(() => executor.submit(bad as never)).to.throw(TypeError, `Cannot submit to executor 'checks' as 'fn' must be a function: current value is ${shown}`);

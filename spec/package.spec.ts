@@ -91,6 +91,18 @@ describe('package', () => {
     expect(!outcome.ok && outcome.error).to.be.instanceOf(cjs.CancelledError);
   });
 
+  it('lets an executor of one build take a CircuitBreaker made by the other, and refuse through it', async () => {
+    const breaker = new esm.CircuitBreaker({ consecutiveFailures: 1, halfOpenAfter: 60_000 });
+    const pool = track(new cjs.TaskPoolExecutor({ maxWorkers: 1, breaker }));
+    const failed = await cjs.settle(pool.submit(() => Promise.reject(new Error('down'))));
+    expect(!failed.ok && (failed.error as Error).message).to.equal('down');
+    expect(breaker.state).to.equal('open');
+    const refused = await cjs.settle(pool.submit(() => 1));
+    expect(!refused.ok && refused.error).to.be.instanceOf(cjs.BrokenCircuitError);
+    expect(() => new cjs.TaskPoolExecutor({ breaker: { state: 'closed' } as never })).to.throw(TypeError, "'breaker' must be a CircuitBreaker: current value is {\"state\":\"closed\"}");
+    await pool.shutdown();
+  });
+
   it('bundles p-defer: no built file imports it', async () => {
     const files = await scripts(join(root, 'dist'));
     expect(files).to.include(join(root, 'dist', 'index.js'));

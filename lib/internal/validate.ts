@@ -1,16 +1,21 @@
 /** Argument checks shared by every public entry point. Messages follow one pattern:
  * "Cannot <action> as '<name>' must be <requirement>: current value is <value>". */
 
-/** Renders a value for an error message: strings quoted, everything else as it prints. */
+/**
+ * Renders a value for an error message: strings quoted, an object as JSON, preceded by its
+ * class when it has one (`Promise {}`, not `{}`), everything else as it prints.
+ */
 export function describe(value: unknown): string {
   if (typeof value === 'function') return `function ${value.name || '(anonymous)'}`;
   if (typeof value === 'bigint') return `${value}n`;
-  if (typeof value !== 'object' && typeof value !== 'string') return String(value);
-  const tag = Object.prototype.toString.call(value);
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (typeof value !== 'object' || value === null) return String(value);
   try {
-    return JSON.stringify(value) ?? tag;
+    const json = JSON.stringify(value) ?? Object.prototype.toString.call(value);
+    const name: unknown = Array.isArray(value) ? '' : value.constructor?.name;
+    return typeof name === 'string' && name !== '' && name !== 'Object' ? `${name} ${json}` : json;
   } catch {
-    return tag;
+    return Object.prototype.toString.call(value);
   }
 }
 

@@ -108,6 +108,17 @@ const OPTIONS = {
 
 const ACTION = 'create CircuitBreaker';
 
+/** What every breaker carries, in the ESM and the CommonJS build alike (see {@link isCircuitBreaker}). */
+const BREAKER: unique symbol = Symbol.for('taskpool.CircuitBreaker') as never;
+
+/**
+ * Whether `value` is a {@link CircuitBreaker} of this package, from either build (ESM or
+ * CommonJS): an executor of one build takes a breaker made by the other. @internal
+ */
+export function isCircuitBreaker(value: unknown): value is CircuitBreaker {
+  return typeof value === 'object' && value !== null && (value as { [BREAKER]?: unknown })[BREAKER] === true;
+}
+
 /**
  * A circuit breaker, given to an executor as its `breaker` option (or to `run()`); one
  * instance may be shared by several executors, which then see the same service health.
@@ -147,6 +158,11 @@ export class CircuitBreaker {
   #failures = 0;
   readonly #listeners = new Set<CircuitStateListener>();
   readonly #wakers = new Set<() => void>();
+
+  /** @internal See {@link isCircuitBreaker}. */
+  get [BREAKER](): true {
+    return true;
+  }
 
   /**
    * @param options - see {@link CircuitBreakerOptions}.
@@ -279,7 +295,7 @@ export class CircuitBreaker {
    * @internal
    */
   refusal(executorName: string, now: number): BrokenCircuitError {
-    const remaining = Math.max(0, this.#openedAt + this.#halfOpenAfter - now);
+    const remaining = Math.ceil(Math.max(0, this.#openedAt + this.#halfOpenAfter - now));
     return new BrokenCircuitError(`Cannot start a task on executor '${executorName}' as its circuit breaker is open: it lets a probe through in ${remaining} ms`);
   }
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { BrokenCircuitError, CancelledError, CircuitBreaker, CircuitState, TimeoutError, type CircuitBreakerOptions } from '../../lib/index.js';
+import { BrokenCircuitError, CancelledError, CircuitBreaker, CircuitState, TaskPoolExecutor, TimeoutError, type CircuitBreakerOptions } from '../../lib/index.js';
 import { FakeClock } from '../reliability/clock.js';
 
 type Change = [string, string];
@@ -50,6 +50,15 @@ describe('policies: circuit breaker', () => {
 
     it('accepts both conditions together', () => {
       expect(new CircuitBreaker({ consecutiveFailures: 3, failureRatio: 0.5, minimumThroughput: 4, window: 1_000, halfOpenAfter: 0 }).state).to.equal('closed');
+    });
+
+    it("an executor refuses a breaker that is not one, naming what it got: an object of another class by its class", () => {
+      class Breaker {
+        state = 'closed';
+      }
+      expect(() => new TaskPoolExecutor({ name: 'b', breaker: new Breaker() as never }))
+        .to.throw(TypeError)
+        .with.property('message', "Cannot create TaskPoolExecutor as 'breaker' must be a CircuitBreaker: current value is Breaker {\"state\":\"closed\"}");
     });
 
     it('rejects a listener that is no function', () => {
