@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { now } from '../../lib/internal/timers.js';
 import { checkRateLimit, RateLimiter } from '../../lib/policies/rate-limit.js';
 
 const ACTION = 'create TaskPoolExecutor';
@@ -27,6 +28,30 @@ describe('policies: rate limit', () => {
     it('RateLimiter.from checks before it builds', () => {
       expect(() => RateLimiter.from({ limit: 1 }, ACTION)).to.throw(TypeError, "'rateLimit.interval'");
       expect(RateLimiter.from({ limit: 3, interval: 10 }, ACTION)).to.include({ limit: 3, interval: 10 });
+    });
+  });
+
+  describe('its clock', () => {
+    it("reads time on Date.now's scale to a fraction of a millisecond, so no window is a millisecond short", () => {
+      let fractional = false;
+      for (let i = 0; i < 1_000 && !fractional; i++) fractional = !Number.isInteger(now());
+      expect(fractional, 'a reading with a fraction of a millisecond').to.equal(true);
+      expect(Math.abs(now() - Date.now())).to.be.below(1_000);
+      // A start at 100.9 ms: at 110.0 ms (110 in whole milliseconds, 10 after 100) the next waits 0.9 ms more.
+      const limiter = new RateLimiter({ limit: 1, interval: 10 });
+      limiter.take(100.9);
+      expect(limiter.delay(110)).to.be.closeTo(0.9, 1e-9);
+    });
+
+    it('follows Date.now once it is replaced (a fake clock)', () => {
+      const original = Date.now;
+      Date.now = () => 42;
+      try {
+        expect(now()).to.equal(42);
+      } finally {
+        Date.now = original;
+      }
+      expect(now()).to.not.equal(42);
     });
   });
 
