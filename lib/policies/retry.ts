@@ -9,7 +9,7 @@
  * @module
  */
 import { BrokenCircuitError, CancelledError } from '../errors.js';
-import { check, checkFunction, checkOptions, checkPositiveInteger, describe, fail, type Check } from '../internal/validate.js';
+import { check, checkFunction, checkOptions, describe, fail, type Check } from '../internal/validate.js';
 import { checkMilliseconds } from './check.js';
 
 /**
@@ -36,12 +36,12 @@ export type Jitter = 'full' | 'equal' | 'decorrelated' | 'none';
 export interface BackoffOptions {
   /**
    * Milliseconds before the second attempt (before jitter).
-   * @default 100
+   * @default 100, or `max` when `max` alone is given and is smaller
    */
   initial?: number;
   /**
    * The longest wait in milliseconds, jitter included. At least `initial`.
-   * @default 30_000
+   * @default 30_000, or `initial` when `initial` alone is given and is larger
    */
   max?: number;
   /**
@@ -113,7 +113,8 @@ export interface RetryInfo {
  */
 export interface RetryOptions {
   /**
-   * How many times the task is called at most, the first call included (1: no retry).
+   * How many times the task is called at most, the first call included (1: no retry);
+   * `Infinity` retries until a `deadline`, a cancellation or `retryIf` stops it.
    * @default 1
    */
   attempts?: number;
@@ -151,7 +152,10 @@ const checkBackoff: Check = (value, action, name) => {
   if (max < initial) fail(RangeError, `at least '${name}.initial' (${initial})`, action, `${name}.max`, max);
 };
 
-const RETRY_OPTIONS = { attempts: checkPositiveInteger, backoff: checkBackoff, retryIf: checkFunction, onRetry: checkFunction };
+/** `retry.attempts`: a positive integer, or `Infinity` (retry until a `deadline`, a cancellation or `retryIf` stops it). @internal */
+export const checkAttempts: Check = (value, action, name) => check(value, 'number', 'a positive integer or Infinity', action, name, (attempts: number) => attempts === Infinity || (Number.isSafeInteger(attempts) && attempts > 0));
+
+const RETRY_OPTIONS = { attempts: checkAttempts, backoff: checkBackoff, retryIf: checkFunction, onRetry: checkFunction };
 
 /**
  * Checks a `retry` option: an object with only the keys of {@link RetryOptions}, each valid.
@@ -159,7 +163,7 @@ const RETRY_OPTIONS = { attempts: checkPositiveInteger, backoff: checkBackoff, r
  * called with the name `'retry'`.
  *
  * @throws {TypeError} for a value of the wrong type or an unknown key; `RangeError` for a
- *   value out of range (`attempts` not a positive integer, a negative delay, `factor` below 1,
+ *   value out of range (`attempts` neither a positive integer nor `Infinity`, a negative delay, `factor` below 1,
  *   `max` below `initial`).
  */
 export const checkRetry: Check = (value, action, name) => void checkOptions(value as object, RETRY_OPTIONS, action, name);
@@ -169,9 +173,14 @@ export function isRetryable(error: unknown): boolean {
   return !(error instanceof CancelledError) && !(error instanceof BrokenCircuitError);
 }
 
-/** The backoff options with the defaults in place of those left out. */
-function withDefaults({ initial = 100, max = 30_000, factor = 2, jitter = 'full' }: BackoffOptions = {}): Required<BackoffOptions> {
-  return { initial, max, factor, jitter };
+/**
+ * The backoff options with the defaults in place of those left out. A default gives way to the
+ * other bound when that one alone is given: `{ max: 50 }` starts at 50, `{ initial: 40_000 }`
+ * may wait 40 s. The queue's workers read a job's backoff with it too. @internal
+ */
+export function withDefaults({ initial, max, factor = 2, jitter = 'full' }: BackoffOptions = {}): Required<BackoffOptions> {
+  initial ??= Math.min(100, max ?? 100);
+  return { initial, max: max ?? Math.max(30_000, initial), factor, jitter };
 }
 
 /**

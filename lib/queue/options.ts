@@ -2,7 +2,8 @@
 import { createRequire } from 'node:module';
 import type { ExecutorOptions } from '../executor.js';
 import type { AnyIterable } from '../map.js';
-import { checkFiniteNumber, checkPositiveInteger, checkSignal, checkString, checkTimeout, describe, fail, type OptionChecks } from '../internal/validate.js';
+import { checkFiniteNumber, checkSignal, checkString, checkTimeout, describe, fail, type OptionChecks } from '../internal/validate.js';
+import { checkAttempts } from '../policies/retry.js';
 
 /**
  * What a handler receives after its arguments, on the worker.
@@ -371,7 +372,7 @@ function checkRetry(value: unknown, action: string, name: string): void {
   const { attempts, backoff, ...rest } = value as Record<string, unknown>;
   const extra = Object.keys(rest);
   if (extra.length > 0) throw new TypeError(`Cannot ${action} as '${name}' has an unknown key ${describe(extra[0])}: the known keys are 'attempts', 'backoff'`);
-  if (attempts !== undefined) checkPositiveInteger(attempts, action, `${name}.attempts`);
+  if (attempts !== undefined) checkAttempts(attempts, action, `${name}.attempts`);
   if (backoff === undefined || typeof backoff === 'number') {
     if (typeof backoff === 'number') checkTimeout(backoff, action, `${name}.backoff`);
     return;

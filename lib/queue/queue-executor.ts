@@ -452,7 +452,8 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
       // Every job has a BullMQ priority, 0 included: BullMQ takes the jobs without one before all the others.
       const opts: Record<string, unknown> = { jobId: id, priority: PRIORITY_ZERO - 2 * priority, removeOnComplete: this.#removeAfter, removeOnFail: this.#removeAfter };
       if (retry?.attempts !== undefined && retry.attempts > 1) {
-        opts.attempts = retry.attempts;
+        // JSON has no Infinity: as many attempts as a job can count.
+        opts.attempts = Math.min(retry.attempts, Number.MAX_SAFE_INTEGER);
         opts.backoff = { type: 'taskpool', delay: 0 };
         data.b = retry.backoff ?? {};
       }

@@ -6,6 +6,7 @@
  */
 import { CancelledError, TimeoutError } from '../errors.js';
 import { checkFunction, checkOptions, checkPositiveInteger, checkTimeout, describe, fail, type OptionChecks } from '../internal/validate.js';
+import { withDefaults } from '../policies/retry.js';
 import { cancelledMessage, decode, decodeReason, encode, failureMessage } from './codec.js';
 import { cancelChannel, cancelKey, cancels, createRedis, parseCancel, type CancelNote, type JobData, type RedisClient } from './keys.js';
 import { checkConnection, checkQueueName, connectionOptions, loadBullMQ, showConnection, type Handler, type ServeQueueOptions, type TaskContext } from './options.js';
@@ -166,7 +167,7 @@ function retryByDefault(error: unknown): boolean {
 function backoffDelay(backoff: JobData['b'], attempt: number, previous: number | undefined): number {
   if (backoff === undefined) return 0;
   if (typeof backoff === 'number') return backoff;
-  const { initial = 100, max = 30_000, factor = 2, jitter = 'full' } = backoff;
+  const { initial, max, factor, jitter } = withDefaults(backoff);
   const d = Math.min(max, initial * factor ** (attempt - 1));
   switch (jitter) {
     case 'none':

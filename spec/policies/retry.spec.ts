@@ -22,9 +22,9 @@ describe('policies: retry', () => {
       [5, TypeError, "Cannot run a task as 'retry' must be an object: current value is 5"],
       [null, TypeError, "Cannot run a task as 'retry' must be an object: current value is null"],
       [{ attempt: 2 }, TypeError, `Cannot run a task as 'retry' has an unknown key "attempt": the known keys are 'attempts', 'backoff', 'retryIf', 'onRetry'`],
-      [{ attempts: 0 }, RangeError, "Cannot run a task as 'retry.attempts' must be a positive integer: current value is 0"],
-      [{ attempts: 1.5 }, RangeError, "Cannot run a task as 'retry.attempts' must be a positive integer: current value is 1.5"],
-      [{ attempts: '3' }, TypeError, `Cannot run a task as 'retry.attempts' must be a positive integer: current value is "3"`],
+      [{ attempts: 0 }, RangeError, "Cannot run a task as 'retry.attempts' must be a positive integer or Infinity: current value is 0"],
+      [{ attempts: 1.5 }, RangeError, "Cannot run a task as 'retry.attempts' must be a positive integer or Infinity: current value is 1.5"],
+      [{ attempts: '3' }, TypeError, `Cannot run a task as 'retry.attempts' must be a positive integer or Infinity: current value is "3"`],
       [{ backoff: -1 }, RangeError, "Cannot run a task as 'retry.backoff' must be a non-negative finite number of milliseconds: current value is -1"],
       [{ backoff: Infinity }, RangeError, "Cannot run a task as 'retry.backoff' must be a non-negative finite number of milliseconds: current value is Infinity"],
       [{ backoff: 'fast' }, TypeError, `Cannot run a task as 'retry.backoff' must be a number of milliseconds, an object or a function: current value is "fast"`],
@@ -36,7 +36,6 @@ describe('policies: retry', () => {
       [{ backoff: { initial: '5' } }, TypeError, `Cannot run a task as 'retry.backoff.initial' must be a non-negative finite number of milliseconds: current value is "5"`],
       [{ backoff: { factor: 0.5 } }, RangeError, "Cannot run a task as 'retry.backoff.factor' must be a finite number of 1 or more: current value is 0.5"],
       [{ backoff: { initial: 500, max: 100 } }, RangeError, "Cannot run a task as 'retry.backoff.max' must be at least 'retry.backoff.initial' (500): current value is 100"],
-      [{ backoff: { initial: 40_000 } }, RangeError, "Cannot run a task as 'retry.backoff.max' must be at least 'retry.backoff.initial' (40000): current value is 30000"],
       [{ backoff: { delay: 5 } }, TypeError, `Cannot run a task as 'retry.backoff' has an unknown key "delay": the known keys are 'initial', 'max', 'factor', 'jitter'`],
       [{ retryIf: true }, TypeError, "Cannot run a task as 'retry.retryIf' must be a function: current value is true"],
       [{ onRetry: 'log' }, TypeError, `Cannot run a task as 'retry.onRetry' must be a function: current value is "log"`],
@@ -50,7 +49,7 @@ describe('policies: retry', () => {
     }
 
     it('accepts every documented form', () => {
-      for (const value of [{}, { attempts: 3 }, { backoff: 0 }, { backoff: 250 }, { backoff: () => 1 }, { backoff: {} }, { backoff: { initial: 0, max: 0 } }]) {
+      for (const value of [{}, { attempts: 3 }, { backoff: 0 }, { backoff: 250 }, { backoff: () => 1 }, { backoff: {} }, { backoff: { initial: 0, max: 0 } }, { backoff: { max: 50 } }, { backoff: { initial: 40_000 } }]) {
         expect(() => checkRetry(value, ACTION, 'retry')).not.to.throw();
       }
       expect(() => checkRetry({ attempts: undefined, backoff: { jitter: undefined } }, ACTION, 'retry')).not.to.throw();
@@ -95,6 +94,15 @@ describe('policies: retry', () => {
         [error, 1],
         [error, 2],
       ]);
+    });
+
+    it('takes attempts: Infinity, retrying until something else stops it', async () => {
+      expect(policy({ attempts: Infinity }).shouldRetry(new Error('x'), 1_000_000)).to.equal(true);
+      const pool = new TaskPoolExecutor({ retry: { attempts: Infinity, backoff: 0 } });
+      let calls = 0;
+      expect(await pool.submit(() => (++calls < 6 ? Promise.reject(new Error(`call ${calls}`)) : calls))).to.equal(6);
+      expect(policy({ attempts: Infinity, retryIf: (_, attempt) => attempt < 3 }).shouldRetry(new Error('x'), 3)).to.equal(false);
+      await pool.shutdown();
     });
 
     it('retries a cancellation when retryIf says so', () => {
@@ -142,6 +150,17 @@ describe('policies: retry', () => {
       expect([1, 2, 3, 10].map((attempt) => retry.delay(attempt, undefined, undefined))).to.deep.equal([50, 100, 200, 15_000]);
       const top = policy({ attempts: 20 }, () => 0.999_999);
       expect(top.delay(20, undefined, undefined)).to.be.closeTo(30_000, 0.1);
+    });
+
+    it('lets a default bound give way to the other one given alone: { max: 50 } starts at 50, { initial: 40_000 } waits 40 s', () => {
+      const capped = policy({ attempts: 5, backoff: { max: 50, jitter: 'none' } });
+      expect([1, 2, 3].map((attempt) => capped.delay(attempt, undefined, undefined))).to.deep.equal([50, 50, 50]);
+      const small = policy({ attempts: 5, backoff: { max: 500, jitter: 'none' } });
+      expect([1, 2, 3, 4].map((attempt) => small.delay(attempt, undefined, undefined))).to.deep.equal([100, 200, 400, 500]);
+      const slow = policy({ attempts: 5, backoff: { initial: 40_000, jitter: 'none' } });
+      expect([1, 2].map((attempt) => slow.delay(attempt, undefined, undefined))).to.deep.equal([40_000, 40_000]);
+      const late = policy({ attempts: 5, backoff: { initial: 20_000, jitter: 'none' } });
+      expect([1, 2].map((attempt) => late.delay(attempt, undefined, undefined))).to.deep.equal([20_000, 30_000]);
     });
 
     it("'none' grows by factor up to max", () => {

@@ -354,6 +354,9 @@ describe('taskpool/queue: QueueExecutor and serveQueue', () => {
       const error = (await pool.run('flaky', [9], { retry: { attempts: 2, backoff: 0 } }).exception()) as Error;
       expect(error.message).to.equal('attempt 2');
       expect(runs).to.equal(5);
+      // As many attempts as it takes (JSON has no Infinity: the job counts up to 2 ** 53 - 1).
+      expect(await pool.run('flaky', [4], { retry: { attempts: Infinity, backoff: 0 } })).to.equal(4);
+      expect(runs).to.equal(9);
     });
 
     it('does not retry when retryIf gives no boolean (an async retryIf), and reports why', async () => {
