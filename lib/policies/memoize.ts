@@ -43,11 +43,6 @@ interface Entry {
   expires: number;
 }
 
-/**
- * `A` as given by `fn` alone: `key`'s parameters are typed from it, never the other way (a
- * `key: (a, b) => ...` would otherwise make an optional `b` of `fn` required).
- */
-type FromFn<A> = [A][A extends unknown ? 0 : never];
 
 const ACTION = 'memoize a function';
 
@@ -62,7 +57,10 @@ const SWEEP = 2;
  * entries), and `maxSize` bounds how many fulfilled results are kept (a call in flight is
  * shared whatever `maxSize` is, and enters the cache as it fulfils).
  *
- * @typeParam A - `fn`'s parameters, kept as they are (optional ones stay optional).
+ * @typeParam A - `fn`'s parameters, kept as they are (optional ones stay optional), and inferred
+ *   from `fn` alone: the `key` option is typed from them, never the other way (written
+ *   `[A][A extends unknown ? 0 : never]`, so that `key: (a, b) => ...` cannot make an optional
+ *   `b` of `fn` required).
  * @typeParam R - what `fn` returns; the wrapper returns `Promise<Awaited<R>>`.
  * @param fn - the function to memoize, sync or async.
  * @param options - `{ ttl, maxSize?, key? }`: see {@link MemoizeOptions}.
@@ -76,7 +74,7 @@ const SWEEP = 2;
  * const [a, b] = await Promise.all([cachedPrice('sku-1'), cachedPrice('sku-1')]); // one fetchPrice call
  * ```
  */
-export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options: MemoizeOptions<FromFn<A>>): (...args: A) => Promise<Awaited<R>> {
+export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options: MemoizeOptions<[A][A extends unknown ? 0 : never]>): (...args: A) => Promise<Awaited<R>> {
   checkFunction(fn, ACTION, 'fn');
   checkRequired(options, 'an object', ACTION, 'options');
   const { ttl, maxSize = Infinity, key } = checkOptions(options, { ttl: checkTimeout, maxSize: checkPositiveInteger, key: checkFunction }, ACTION);
