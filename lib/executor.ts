@@ -708,7 +708,7 @@ export abstract class Executor implements AsyncDisposable {
         }
         this.#stateOf(item).permit = permit;
       }
-      limiter?.take(now());
+      limiter?.reserve();
       this.#pending--;
       this.#begin(item);
       return item;
@@ -718,7 +718,10 @@ export abstract class Executor implements AsyncDisposable {
     return undefined;
   }
 
-  /** Holds every queued task until `delay` ms have passed (rate limit) or, without one, until the breaker wakes us. */
+  /**
+   * Holds every queued task until `delay` ms have passed (rate limit; `Infinity`: until a task
+   * let through is called, see #work) or, without one, until the breaker wakes us.
+   */
   #closeGate(delay: number | undefined): void {
     if (delay === undefined) this.#gateWait = this.#breaker!.subscribeWake(this.#reopenGate);
     else {
@@ -760,7 +763,8 @@ export abstract class Executor implements AsyncDisposable {
         let outcome: unknown;
         try {
           const context = item.context;
-          outcome = context === undefined || context === home ? this.execute(item) : context.runInAsyncScope(this.execute, this, item);
+          if (this.#limiter !== undefined) outcome = this.#callCounted(item, home);
+          else outcome = context === undefined || context === home ? this.execute(item) : context.runInAsyncScope(this.execute, this, item);
           if (isThenable(outcome)) outcome = await outcome;
         } catch (error) {
           fulfilled = false;
@@ -772,11 +776,27 @@ export abstract class Executor implements AsyncDisposable {
         if (item.phase === Phase.RUNNING && item.attempt === attempt) this.#attemptEnded(item, fulfilled, outcome);
       } else {
         this.#running--;
+        if (this.#limiter?.release()) this.#openGate();
       }
       const next = this.#takeNext();
       if (next === undefined) return;
       this.#running++;
       item = next;
+    }
+  }
+
+  /**
+   * Calls the task of an executor with a rate limit, then counts the start: once the call has
+   * been made (or has thrown), so that a start is never counted before the task's own code runs
+   * (a start counted early could let the next one in less than `interval` after it). A gate that
+   * waited for this start opens.
+   */
+  #callCounted(item: Item, home: Context | undefined): unknown {
+    const context = item.context;
+    try {
+      return context === undefined || context === home ? this.execute(item) : context.runInAsyncScope(this.execute, this, item);
+    } finally {
+      if (this.#limiter!.start(now())) this.#reopenGate();
     }
   }
 

@@ -42,6 +42,14 @@ const FIXED_WINDOW = `#windowStart = -1;
     }
     this.#count++;
   }
+  reserve() {}
+  start(now) {
+    this.take(now);
+    return false;
+  }
+  release() {
+    return false;
+  }
 }`;
 
 /**
@@ -75,7 +83,18 @@ const MUTANTS = [
   // The policies.
   ['rate limit: fixed windows instead of a sliding one', 'lib/policies/rate-limit.ts', /\n {2}delay\(now: number\): number \{[\s\S]*\n\}\n?$/, `\n  ${FIXED_WINDOW}\n`, POLICIES],
   ['rate limit: a cancelled queued task uses a start', 'lib/executor.ts', 'this.#queuedCancelled--;\n        continue;', 'this.#queuedCancelled--;\n        limiter?.take(now());\n        continue;', POLICIES],
-  ['rate limit: retries are not counted as starts', 'lib/executor.ts', 'limiter?.take(now());', 'if (item.attempt === 0) limiter?.take(now());', POLICIES],
+  ['rate limit: retries are not counted as starts', 'lib/executor.ts', 'if (this.#limiter!.start(now())) this.#reopenGate();', 'if (item.attempt === 1 ? this.#limiter!.start(now()) : this.#limiter!.release()) this.#reopenGate();', POLICIES],
+  [
+    'rate limit: a start counted as the task is let through, not as it is called',
+    'lib/executor.ts',
+    [
+      ['limiter?.reserve();', 'limiter?.take(now());'],
+      ['if (this.#limiter!.start(now())) this.#reopenGate();', ''],
+      ['if (this.#limiter?.release()) this.#openGate();', ''],
+    ],
+    null,
+    CONTRACT_POLICIES,
+  ],
   ['breaker: a cancelled attempt counts as a failure', 'lib/executor.ts', 'this.#leave(item, phase, undefined, error);', "this.#leave(item, phase, 'failure', error);", POLICIES],
   ['breaker: a task starts while it is open', 'lib/policies/circuit-breaker.ts', "if (this.#state === 'open') return 'refuse';", "if (this.#state === 'open') return 'start';", POLICIES],
   ['breaker: two probes at once while half-open', 'lib/policies/circuit-breaker.ts', "if (this.#probeInFlight) return 'wait';", '', POLICIES],

@@ -3,7 +3,10 @@
  *
  * The window slides: the limiter remembers the last `limit` start times, and a new start is
  * allowed once the oldest of them is `interval` ms old. Unlike fixed buckets (p-queue's
- * `interval`/`intervalCap`), there is no double burst at a bucket boundary.
+ * `interval`/`intervalCap`), there is no double burst at a bucket boundary. A start is the
+ * moment the task is called, not the moment the scheduler lets it through: a task let through
+ * is called a little later (never synchronously inside `submit`), and until then it holds a
+ * place in the window whose time is not yet known.
  *
  * @module
  */
@@ -43,8 +46,10 @@ export const checkRateLimit: Check = (value, action, name) => {
 
 /**
  * A sliding-window limiter over task starts, kept by an executor and shared by its tasks.
- * The scheduler asks {@link RateLimiter.delay} before it starts a task (or a retry) and calls
- * {@link RateLimiter.take} when it does; a task held back waits `delay` ms in the queue.
+ * The scheduler asks {@link RateLimiter.delay} before it lets a task (or a retry) through,
+ * calls {@link RateLimiter.reserve} when it does, then {@link RateLimiter.start} as the task is
+ * called (or {@link RateLimiter.release} when it never is); a task held back waits `delay` ms
+ * in the queue.
  *
  * Memory: one number per start in the window, at most `limit` (grown as starts happen).
  *
@@ -56,6 +61,8 @@ export class RateLimiter {
   /** The last `limit` start times, a ring: `#starts[#oldest]` is the oldest once full. */
   readonly #starts: number[] = [];
   #oldest = 0;
+  /** Tasks let through and not yet called: each will start, at a time not yet known. */
+  #reserved = 0;
 
   /** @param options - checked beforehand with {@link checkRateLimit}. */
   constructor(options: RateLimitOptions) {
@@ -74,16 +81,42 @@ export class RateLimiter {
   }
 
   /**
-   * Milliseconds from `now` until a start is allowed: 0 when one is allowed now. A start at
-   * `now + delay(now)` keeps every window of `interval` ms at `limit` starts or fewer.
+   * Milliseconds from `now` until a task may be let through: 0 when one may be now, `Infinity`
+   * while every place in the window is held by a task let through and not yet called (wait for
+   * a {@link RateLimiter.start} or {@link RateLimiter.release}). The tasks let through start at
+   * `now` or later, so a new one needs the window to hold at most `limit - reserved - 1` of the
+   * starts made: the `limit - reserved`-th newest must be `interval` ms old.
    */
   delay(now: number): number {
-    if (this.#starts.length < this.limit) return 0;
-    return Math.max(0, this.#starts[this.#oldest]! + this.interval - now);
+    const free = this.limit - this.#reserved;
+    if (free <= 0) return Infinity;
+    const starts = this.#starts;
+    const count = starts.length;
+    if (count < free) return 0;
+    return Math.max(0, starts[(this.#oldest + count - free) % count]! + this.interval - now);
+  }
+
+  /** A task is let through (when {@link RateLimiter.delay} is 0): it holds a place until it is called. */
+  reserve(): void {
+    this.#reserved++;
   }
 
   /**
-   * Records a start at `now`. Call it only when {@link RateLimiter.delay} is 0 at `now`;
+   * A task let through is called at `now`. Returns whether every place had been held (a
+   * scheduler waiting on `Infinity` should ask {@link RateLimiter.delay} again).
+   */
+  start(now: number): boolean {
+    this.take(now);
+    return this.#reserved-- === this.limit;
+  }
+
+  /** A task let through will never be called (cancelled first): its place is free again. As {@link RateLimiter.start}, returns whether every place had been held. */
+  release(): boolean {
+    return this.#reserved-- === this.limit;
+  }
+
+  /**
+   * Records a start at `now` (of a task not reserved: {@link RateLimiter.start} records those);
    * `now` never goes below the last start (a clock that steps back counts as standing still).
    */
   take(now: number): void {

@@ -515,6 +515,30 @@ export function policiesContract(adapter: PoliciesAdapter): void {
         await harness.started(3);
       });
 
+      it('counts a start as the task is called, not as the scheduler lets it through', async () => {
+        const harness = adapter.create({ rateLimit: { limit: 1, interval: 1_000 } });
+        harness.gated(0);
+        // A second passes before task 0 is called (it never is inside the submit that queued it).
+        clock.advance(1_000);
+        harness.gated(1);
+        await harness.started(0);
+        await settleDown();
+        expect(harness.hasStarted(1)).to.equal(false);
+        await advance(999);
+        expect(harness.hasStarted(1)).to.equal(false);
+        await advance(1);
+        await harness.started(1);
+      });
+
+      it('a task let through and cancelled before it is called uses no start', async () => {
+        const harness = adapter.create({ rateLimit: { limit: 1, interval: 1_000 } });
+        const first = harness.gated(0);
+        expect(first.cancel()).to.equal(true);
+        harness.gated(1);
+        await harness.started(1);
+        expect(harness.hasStarted(0)).to.equal(false);
+      });
+
       it('counts retries as starts', async () => {
         const harness = adapter.create({ rateLimit: { limit: 1, interval: 1_000 } });
         const future = harness.attempts([0, 1], { retry: { attempts: 2, backoff: 10 } });

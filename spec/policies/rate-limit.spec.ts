@@ -31,6 +31,25 @@ describe('policies: rate limit', () => {
     });
   });
 
+  describe('places held by tasks let through', () => {
+    it('counts a task let through as a start to come, at its call or never', () => {
+      const limiter = new RateLimiter({ limit: 2, interval: 100 });
+      limiter.take(0);
+      limiter.reserve(); // it starts at 10 or later
+      expect(limiter.delay(10)).to.equal(90); // the window would hold 0, it, and one more
+      expect(limiter.start(30)).to.equal(false);
+      expect(limiter.delay(30)).to.equal(70); // starts at 0 and 30: the one at 0 leaves at 100
+      const full = new RateLimiter({ limit: 2, interval: 100 });
+      full.reserve();
+      full.reserve();
+      expect(full.delay(0)).to.equal(Infinity); // every place held, at times not known yet
+      expect(full.release()).to.equal(true); // cancelled before its call: no start; ask again
+      expect(full.delay(0)).to.equal(0);
+      expect(full.start(5)).to.equal(false);
+      expect(full.delay(5)).to.equal(0);
+    });
+  });
+
   describe('its clock', () => {
     it("reads time on Date.now's scale to a fraction of a millisecond, so no window is a millisecond short", () => {
       let fractional = false;
