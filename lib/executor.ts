@@ -776,7 +776,11 @@ export abstract class Executor implements AsyncDisposable {
         if (item.phase === Phase.RUNNING && item.attempt === attempt) this.#attemptEnded(item, fulfilled, outcome);
       } else {
         this.#running--;
-        if (this.#limiter?.release()) this.#openGate();
+        // Its place in the rate window is free again: the gate's timer was set while it held it.
+        if (this.#limiter !== undefined) {
+          this.#limiter.release();
+          this.#openGate();
+        }
       }
       const next = this.#takeNext();
       if (next === undefined) return;
@@ -786,17 +790,23 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   /**
-   * Calls the task of an executor with a rate limit, then counts the start: once the call has
-   * been made (or has thrown), so that a start is never counted before the task's own code runs
-   * (a start counted early could let the next one in less than `interval` after it). A gate that
-   * waited for this start opens.
+   * Calls the task of an executor with a rate limit and counts the start: at the time read just
+   * before `execute`, inside the task's own async context (entering it the first time takes a
+   * while, and a start counted before that could let the next one in less than `interval`
+   * after the task's code ran), recorded once the call returns or throws. A gate that waited
+   * for this start opens.
    */
   #callCounted(item: Item, home: Context | undefined): unknown {
     const context = item.context;
+    return context === undefined || context === home ? this.#executeCounted(item) : context.runInAsyncScope(this.#executeCounted, this, item);
+  }
+
+  #executeCounted(item: Item): unknown {
+    const calledAt = now();
     try {
-      return context === undefined || context === home ? this.execute(item) : context.runInAsyncScope(this.execute, this, item);
+      return this.execute(item);
     } finally {
-      if (this.#limiter!.start(now())) this.#reopenGate();
+      if (this.#limiter!.start(calledAt)) this.#reopenGate();
     }
   }
 

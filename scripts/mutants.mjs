@@ -47,9 +47,7 @@ const FIXED_WINDOW = `#windowStart = -1;
     this.take(now);
     return false;
   }
-  release() {
-    return false;
-  }
+  release() {}
 }`;
 
 /**
@@ -83,14 +81,15 @@ const MUTANTS = [
   // The policies.
   ['rate limit: fixed windows instead of a sliding one', 'lib/policies/rate-limit.ts', /\n {2}delay\(now: number\): number \{[\s\S]*\n\}\n?$/, `\n  ${FIXED_WINDOW}\n`, POLICIES],
   ['rate limit: a cancelled queued task uses a start', 'lib/executor.ts', 'this.#queuedCancelled--;\n        continue;', 'this.#queuedCancelled--;\n        limiter?.take(now());\n        continue;', POLICIES],
-  ['rate limit: retries are not counted as starts', 'lib/executor.ts', 'if (this.#limiter!.start(now())) this.#reopenGate();', 'if (item.attempt === 1 ? this.#limiter!.start(now()) : this.#limiter!.release()) this.#reopenGate();', POLICIES],
+  ['rate limit: retries are not counted as starts', 'lib/executor.ts', 'if (this.#limiter!.start(calledAt)) this.#reopenGate();', 'if (item.attempt === 1 ? this.#limiter!.start(calledAt) : (this.#limiter!.release(), true)) this.#reopenGate();', POLICIES],
+  ['rate limit: a place freed by a task cancelled before its call waits for an old timer', 'lib/executor.ts', 'this.#limiter.release();\n          this.#openGate();', 'this.#limiter.release();', CONTRACT_POLICIES],
   [
     'rate limit: a start counted as the task is let through, not as it is called',
     'lib/executor.ts',
     [
       ['limiter?.reserve();', 'limiter?.take(now());'],
-      ['if (this.#limiter!.start(now())) this.#reopenGate();', ''],
-      ['if (this.#limiter?.release()) this.#openGate();', ''],
+      ['if (this.#limiter!.start(calledAt)) this.#reopenGate();', ''],
+      ['this.#limiter.release();\n          this.#openGate();', ''],
     ],
     null,
     CONTRACT_POLICIES,

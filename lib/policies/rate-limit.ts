@@ -110,9 +110,12 @@ export class RateLimiter {
     return this.#reserved-- === this.limit;
   }
 
-  /** A task let through will never be called (cancelled first): its place is free again. As {@link RateLimiter.start}, returns whether every place had been held. */
-  release(): boolean {
-    return this.#reserved-- === this.limit;
+  /**
+   * A task let through will never be called (cancelled first): its place is free again, and a
+   * new {@link RateLimiter.delay} may be shorter than the one asked while it held it.
+   */
+  release(): void {
+    this.#reserved--;
   }
 
   /**

@@ -539,6 +539,17 @@ export function policiesContract(adapter: PoliciesAdapter): void {
         expect(harness.hasStarted(0)).to.equal(false);
       });
 
+      it('a place freed that way is taken at once, not when a timer set while it was held fires', async () => {
+        const harness = adapter.create({ rateLimit: { limit: 2, interval: 1_000 } });
+        harness.gated(0);
+        const second = harness.gated(1);
+        harness.gated(2);
+        expect(second.cancel()).to.equal(true);
+        await harness.started(0);
+        await harness.started(2);
+        expect(harness.hasStarted(1)).to.equal(false);
+      });
+
       it('counts retries as starts', async () => {
         const harness = adapter.create({ rateLimit: { limit: 1, interval: 1_000 } });
         const future = harness.attempts([0, 1], { retry: { attempts: 2, backoff: 10 } });
