@@ -232,8 +232,10 @@ function later(callback: () => void): void {
  */
 export function splitMapArguments(rest: unknown[], action: string): { iterables: AnyIterable<unknown>[]; options: MapOptions | undefined } {
   const last = rest.at(-1);
-  // A last argument that is undefined (or none), or an object that is not iterable, is the options.
-  const hasOptions = last === undefined || (typeof last === 'object' && last !== null && !isIterable(last));
+  // A last argument that is an object but not iterable is the options; so is `undefined` after
+  // an input (options left out), but not alone: `map(fn, undefined)` is an input that is missing
+  // (Python's `executor.map(fn, None)` raises too), not a map over nothing.
+  const hasOptions = last === undefined ? rest.length !== 1 : typeof last === 'object' && last !== null && !isIterable(last);
   const iterables = hasOptions ? rest.slice(0, -1) : rest;
   iterables.forEach((iterable, index) => isIterable(iterable) || fail(TypeError, 'an iterable or async iterable', action, `iterables[${index}]`, iterable));
   return { iterables: iterables as AnyIterable<unknown>[], options: hasOptions ? (last as MapOptions | undefined) : undefined };

@@ -1232,7 +1232,6 @@ describe('map', () => {
       const mapOnly = executor.map as unknown as (fn: unknown, ...rest: unknown[]) => MapResults<number>;
       expect(await drain(mapOnly(counted))).to.deep.equal({ values: [], threw: false });
       expect(await drain(mapOnly(counted, { bufferSize: 2 }))).to.deep.equal({ values: [], threw: false });
-      expect(await drain(mapOnly(counted, undefined))).to.deep.equal({ values: [], threw: false });
       expect(await drain(mapOnly(counted, { timeout: 10, ordered: false }))).to.deep.equal({ values: [], threw: false });
       expect(calls).to.equal(0);
       expect(executor.stats.completed).to.equal(0);
@@ -1256,6 +1255,14 @@ describe('map', () => {
       expect(() => mapOnly(fn, { bufferSize: 0 })).to.throw(RangeError, /'bufferSize' must be a positive integer: current value is 0/);
       await executor.shutdown();
       expect(() => mapOnly(fn)).to.throw(ExecutorShutdownError);
+    });
+
+    it('takes undefined alone for a missing input, as Python takes None, and after an input for options left out', async () => {
+      const executor = pool();
+      const maybeItems = undefined as unknown as number[];
+      expect(() => executor.map(fn, maybeItems)).to.throw(TypeError, "Cannot map over executor '" + executor.name + "' as 'iterables[0]' must be an iterable or async iterable: current value is undefined");
+      expect(executor.stats.pending).to.equal(0);
+      expect(await drain(executor.map(async (n: number) => n * 2, [1, 2], undefined))).to.deep.equal({ values: [2, 4], threw: false });
     });
 
     it('names a non-iterable input by its position', () => {
