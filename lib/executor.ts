@@ -471,7 +471,7 @@ export abstract class Executor implements AsyncDisposable {
   protected assertOpen(): void {
     if (this.#broken !== undefined) throw this.#broken;
     if (this.#shutdown) {
-      throw new ExecutorShutdownError(`Cannot submit to executor '${this.name}' as it has been shut down`);
+      throw new ExecutorShutdownError(`Cannot submit to executor '${this.name}' as it has been shut down: submit before shutdown(), or create a new executor`);
     }
   }
 

@@ -141,13 +141,12 @@ describe('TaskPoolExecutor', () => {
       expect(await outer).to.equal(8);
     });
 
-    it('throws ExecutorShutdownError after shutdown, naming the executor', async () => {
+    it('throws ExecutorShutdownError after shutdown, naming the executor and what to do instead', async () => {
       const executor = pool({ name: 'fetchers' });
       await executor.shutdown();
-      expect(() => executor.submit(() => 1)).to.throw(
-        ExecutorShutdownError,
-        "Cannot submit to executor 'fetchers' as it has been shut down",
-      );
+      expect(() => executor.submit(() => 1))
+        .to.throw(ExecutorShutdownError)
+        .with.property('message', "Cannot submit to executor 'fetchers' as it has been shut down: submit before shutdown(), or create a new executor");
     });
 
     it('names itself after its class by default', () => {

@@ -390,7 +390,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
   }
 
   #assertOpen(): void {
-    if (this.#shutdown) throw new ExecutorShutdownError(`Cannot submit to executor '${this.name}' as it has been shut down`);
+    if (this.#shutdown) throw new ExecutorShutdownError(`Cannot submit to executor '${this.name}' as it has been shut down: submit before shutdown(), or create a new executor`);
   }
 
   #checkName(name: unknown, action: string): asserts name is string {
