@@ -36,12 +36,13 @@ export type Jitter = 'full' | 'equal' | 'decorrelated' | 'none';
 export interface BackoffOptions {
   /**
    * Milliseconds before the second attempt (before jitter).
-   * @default 100, or `max` when `max` alone is given and is smaller
+   * @default 100
    */
   initial?: number;
   /**
-   * The longest wait in milliseconds, jitter included. At least `initial`.
-   * @default 30_000, or `initial` when `initial` alone is given and is larger
+   * The longest wait in milliseconds, jitter included. At least `initial` when both are given
+   * (with one left out, the delay is simply capped: `{ initial: 40_000 }` waits 30 s).
+   * @default 30_000
    */
   max?: number;
   /**
@@ -148,8 +149,9 @@ const checkBackoff: Check = (value, action, name) => {
   if (typeof value === 'function') return;
   if (typeof value !== 'object' || value === null) fail(TypeError, 'a number of milliseconds, an object or a function', action, name, value);
   checkOptions(value, BACKOFF_OPTIONS, action, name);
-  const { initial, max } = withDefaults(value as BackoffOptions);
-  if (max < initial) fail(RangeError, `at least '${name}.initial' (${initial})`, action, `${name}.max`, max);
+  // Both given, max below initial is a mistake; with one left out, the delay is capped (d = min(max, ...)).
+  const { initial, max } = value as BackoffOptions;
+  if (initial !== undefined && max !== undefined && max < initial) fail(RangeError, `at least '${name}.initial' (${initial})`, action, `${name}.max`, max);
 };
 
 /** `retry.attempts`: a positive integer, or `Infinity` (retry until a `deadline`, a cancellation or `retryIf` stops it). @internal */
@@ -173,14 +175,9 @@ export function isRetryable(error: unknown): boolean {
   return !(error instanceof CancelledError) && !(error instanceof BrokenCircuitError);
 }
 
-/**
- * The backoff options with the defaults in place of those left out. A default gives way to the
- * other bound when that one alone is given: `{ max: 50 }` starts at 50, `{ initial: 40_000 }`
- * may wait 40 s. The queue's workers read a job's backoff with it too. @internal
- */
-export function withDefaults({ initial, max, factor = 2, jitter = 'full' }: BackoffOptions = {}): Required<BackoffOptions> {
-  initial ??= Math.min(100, max ?? 100);
-  return { initial, max: max ?? Math.max(30_000, initial), factor, jitter };
+/** The backoff options with the defaults in place of those left out; the queue's workers read a job's backoff with it too. @internal */
+export function withDefaults({ initial = 100, max = 30_000, factor = 2, jitter = 'full' }: BackoffOptions = {}): Required<BackoffOptions> {
+  return { initial, max, factor, jitter };
 }
 
 /**
