@@ -541,7 +541,7 @@ export abstract class Executor implements AsyncDisposable {
   }
 
   #newState(policy: TaskPolicy | undefined, priority: number): ItemState {
-    return { policy, priority, timer: undefined, previousDelay: undefined, deadlineTimer: undefined, permit: undefined, key: undefined, followers: undefined };
+    return { policy, priority, timer: undefined, previousDelay: undefined, deadlineTimer: undefined, permit: undefined, key: undefined, followers: undefined, failure: undefined };
   }
 
   /** The policies' state of an item, made on first need. */
@@ -703,7 +703,7 @@ export abstract class Executor implements AsyncDisposable {
           // A refused start is an attempt that failed without running: it takes no slot and no rate.
           this.#pending--;
           this.#begin(item);
-          this.#attemptFailed(item, breaker.refusal(this.name, now()));
+          this.#attemptFailed(item, breaker.refusal(this.name, now(), item.policyState?.failure));
           continue;
         }
         this.#stateOf(item).permit = permit;
@@ -866,7 +866,9 @@ export abstract class Executor implements AsyncDisposable {
     item.phase = Phase.BACKOFF;
     this.#retrying++;
     this.#backoff.add(item);
-    this.#stateOf(item).timer = startTimer(delay, () => this.#backoffEnded(item));
+    const state = this.#stateOf(item);
+    state.failure = error;
+    state.timer = startTimer(delay, () => this.#backoffEnded(item));
   }
 
   /** The backoff is over: the item queues again, ahead of the tasks of its priority. */

@@ -32,6 +32,8 @@ export interface ItemState {
   /** Single-flight: the key, and the callers' futures that follow this task. */
   key: string | undefined;
   followers: Set<Future<unknown>> | undefined;
+  /** The error of the attempt before, while the task waits to retry: the cause of a start an open breaker refuses. */
+  failure: unknown;
 }
 
 /** Where a work item is in its life. @internal */

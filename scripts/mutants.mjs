@@ -95,6 +95,7 @@ const MUTANTS = [
     CONTRACT_POLICIES,
   ],
   ['breaker: a cancelled attempt counts as a failure', 'lib/executor.ts', 'this.#leave(item, phase, undefined, error);', "this.#leave(item, phase, 'failure', error);", POLICIES],
+  ['breaker: a retry it refuses loses the error before', 'lib/executor.ts', 'breaker.refusal(this.name, now(), item.policyState?.failure)', 'breaker.refusal(this.name, now())', CONTRACT_POLICIES],
   ['breaker: a task starts while it is open', 'lib/policies/circuit-breaker.ts', "if (this.#state === 'open') return 'refuse';", "if (this.#state === 'open') return 'start';", POLICIES],
   ['breaker: two probes at once while half-open', 'lib/policies/circuit-breaker.ts', "if (this.#probeInFlight) return 'wait';", '', POLICIES],
   ['retry: a task cancelled in its backoff wait is called again', 'lib/executor.ts', 'this.#cancelled++;\n    const phase = item.phase;', 'if (item.phase === Phase.BACKOFF) return;\n    this.#cancelled++;\n    const phase = item.phase;', POLICIES],

@@ -290,13 +290,17 @@ export class CircuitBreaker {
   }
 
   /**
-   * The error a refused task rejects with, naming the executor and when a probe may go through.
+   * The error a refused task rejects with, naming the executor and when a probe may go through;
+   * `cause`, for a retry refused, is the error of the attempt before.
    *
    * @internal
    */
-  refusal(executorName: string, now: number): BrokenCircuitError {
+  refusal(executorName: string, now: number, cause?: unknown): BrokenCircuitError {
     const remaining = Math.ceil(Math.max(0, this.#openedAt + this.#halfOpenAfter - now));
-    return new BrokenCircuitError(`Cannot start a task on executor '${executorName}' as its circuit breaker is open: it lets a probe through in ${remaining} ms`);
+    return new BrokenCircuitError(
+      `Cannot start a task on executor '${executorName}' as its circuit breaker is open: it lets a probe through in ${remaining} ms`,
+      cause === undefined ? undefined : { cause },
+    );
   }
 
   /**

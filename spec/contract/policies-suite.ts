@@ -451,6 +451,24 @@ export function policiesContract(adapter: PoliciesAdapter): void {
         expect(harness.hasStarted(2)).to.equal(false);
       });
 
+      it('a retry refused by an open breaker rejects with a BrokenCircuitError whose cause is the error before', async () => {
+        const breaker = new CircuitBreaker({ consecutiveFailures: 1, halfOpenAfter: 60_000 });
+        const harness = adapter.create({ breaker });
+        const future = harness.attempts([0, 1], { retry: { attempts: 2, backoff: 10 } });
+        await harness.started(0);
+        harness.fail(0);
+        await settleDown();
+        expect(breaker.state).to.equal('open');
+        await advance(10);
+        const error = (await rejectionOf(future)) as BrokenCircuitError;
+        expect(error).to.be.instanceOf(BrokenCircuitError);
+        expect((error.cause as Error).message).to.equal('task 0 failed');
+        expect(future.attempt).to.equal(2);
+        expect(harness.hasStarted(1)).to.equal(false);
+        // A first start refused has no error before it.
+        expect(((await rejectionOf(harness.attempts([2]))) as Error).cause).to.equal(undefined);
+      });
+
       it('deadline bounds every attempt and wait: the running attempt aborts with the TimeoutError the future rejects with', async () => {
         const harness = adapter.create();
         const future = harness.attempts([0, 1, 2], { retry: { attempts: 3, backoff: 100 }, deadline: 150 });

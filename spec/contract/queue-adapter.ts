@@ -173,6 +173,7 @@ export function queuePoliciesAdapter(h: Harness): PoliciesAdapter & { dispose():
       'shutdown({ cancelFutures: true }) cancels the retries waiting out a backoff': RETRY_COVERED,
       'shutdown({ wait: true }) waits for retries to finish': RETRY_COVERED,
       'does not retry a BrokenCircuitError by default': NO_BREAKER,
+      'a retry refused by an open breaker rejects with a BrokenCircuitError whose cause is the error before': NO_BREAKER,
       'deadline bounds every attempt and wait: the running attempt aborts with the TimeoutError the future rejects with': `${WORKER_CLOCK} (spec/queue/client.test.ts: a deadline over all attempts)`,
       'deadline ends a backoff wait at once': WORKER_CLOCK,
       'slides: never more than limit starts in any window of interval ms': RATE_LIMIT,
