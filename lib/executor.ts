@@ -763,7 +763,7 @@ export abstract class Executor implements AsyncDisposable {
         let outcome: unknown;
         try {
           const context = item.context;
-          if (this.#limiter !== undefined) outcome = this.#callCounted(item, home);
+          if (this.#limiter !== undefined) outcome = this.#callCounted(item, context, home);
           else outcome = context === undefined || context === home ? this.execute(item) : context.runInAsyncScope(this.execute, this, item);
           if (isThenable(outcome)) outcome = await outcome;
         } catch (error) {
@@ -796,8 +796,7 @@ export abstract class Executor implements AsyncDisposable {
    * after the task's code ran), recorded once the call returns or throws. A gate that waited
    * for this start opens.
    */
-  #callCounted(item: Item, home: Context | undefined): unknown {
-    const context = item.context;
+  #callCounted(item: Item, context: Context, home: Context | undefined): unknown {
     return context === undefined || context === home ? this.#executeCounted(item) : context.runInAsyncScope(this.#executeCounted, this, item);
   }
 

@@ -43,7 +43,6 @@ interface Entry {
   expires: number;
 }
 
-
 const ACTION = 'memoize a function';
 
 /** How many least recently used entries each call looks at to drop expired ones. */
@@ -116,7 +115,7 @@ export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options: 
       promise = Promise.reject(error);
     }
     flights.set(cacheKey, promise);
-    const land = (): boolean => flights.delete(cacheKey);
+    const land = (): void => void flights.delete(cacheKey);
     promise.then(() => {
       land();
       if (ttl === 0) return;
