@@ -98,18 +98,8 @@ export class FifoQueue<T> {
 
 /** One FIFO per priority; `shift()` takes from the highest priority first, ties in FIFO order. */
 export class PriorityQueue<T> {
-  static {
-    // See shapes.ts.
-    keepShape(PriorityQueue.#withBucket());
-  }
   /** Buckets sorted by priority, highest first. */
   #buckets: { priority: number; queue: FifoQueue<T> }[] = [];
-
-  static #withBucket(): PriorityQueue<unknown> {
-    const queue = new PriorityQueue<unknown>();
-    queue.#bucket(0);
-    return queue;
-  }
 
   /** Appends `item` behind the others of the same priority. */
   push(item: T, priority = 0): void {
@@ -156,5 +146,12 @@ export class PriorityQueue<T> {
     const all = this.#buckets.flatMap((bucket) => bucket.queue.drain());
     this.#buckets = [];
     return all;
+  }
+
+  static {
+    // See shapes.ts: with a bucket.
+    const queue = new PriorityQueue<unknown>();
+    queue.#bucket(0);
+    keepShape(queue);
   }
 }
