@@ -103,10 +103,6 @@ class InputOrder {
   /** The position of the arrays' first element. */
   #base = 0;
 
-  get size(): number {
-    return this.#items.length - this.#head;
-  }
-
   push(item: MapItem): void {
     item.position = this.#base + this.#items.length;
     this.#items.push(item);
@@ -507,8 +503,9 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
           this.#held = true;
           return { value: order.shift() as R, done: false };
         }
-        // Ordered, the tasks the source still holds come after every started one.
-        const head = this.#ordered ? (order.head() ?? (order.size === 0 && this.#source?.done() ? this.#source : undefined)) : this.#queue.peek();
+        // Ordered, the tasks the source still holds come after every started one (the head is
+        // not a value here: without an item, no position is left).
+        const head = this.#ordered ? (order.head() ?? this.#source) : this.#queue.peek();
         if (head !== undefined && head.done()) {
           if (!this.#ordered) this.#queue.shift();
           else if (head !== this.#source) order.shift();
