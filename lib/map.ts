@@ -451,11 +451,10 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
       if (call.end !== undefined) {
         // `return()` or `throw()`: the iterator ends; the calls after it wait until it has settled.
         this.#end();
-        const next = (): void => {
+        call.end().then(call.resolve, call.reject).then(() => {
           calls.shift();
           this.#serve();
-        };
-        call.end().then(call.resolve, call.reject).then(next);
+        });
         return;
       }
       try {
@@ -709,10 +708,10 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
       return;
     }
     if (this.#closed) {
-      // Stopped while reading (its signal aborted): what was read is cancelled, as if submitted one by one.
+      // Stopped while reading (its signal aborted): what was read is cancelled, as if submitted
+      // one by one, as #close cancels (nothing has gone into #queue since: the map is closed).
       source.cancel();
-      for (const item of this.#order.drain()) item.cancel();
-      for (const item of this.#unsettled) item.cancel();
+      for (const item of [...this.#order.drain(), ...this.#queue.drain(), ...this.#unsettled]) item.cancel();
       this.#unsettled.clear();
       return;
     }
@@ -781,7 +780,6 @@ export class MapResultsIterator<R> implements AsyncIterableIterator<R>, AsyncDis
         values[index] = (step as IteratorResult<unknown>).value;
         return true;
       }
-      failure = undefined;
     } catch (error) {
       failure = { error };
     }
