@@ -144,20 +144,23 @@ export class CircuitBreaker {
   readonly #isFailure: ((error: unknown) => boolean) | undefined;
 
   #state: CircuitState = 'closed';
-  /** When the breaker last opened. */
-  #openedAt = 0;
+  /** When the state last changed (while open: when the breaker opened). */
+  #changedAt = 0;
   /** Failures in a row while closed. */
   #failuresInARow = 0;
   /** Successful probes in a row while half-open. */
   #probeSuccesses = 0;
   #probeInFlight = false;
-  /** End times and outcomes (1 = failed) of the calls in the ratio's window, oldest first from `#head`. */
-  #times: number[] = [];
-  #failed: number[] = [];
+  /**
+   * The calls in the ratio's window, oldest first from `#head`: for each, its end time then its
+   * outcome (1 = failed).
+   */
+  #calls: number[] = [];
   #head = 0;
+  /** The failed calls in the window. */
   #failures = 0;
-  readonly #listeners = new Set<CircuitStateListener>();
-  readonly #wakers = new Set<() => void>();
+  readonly #listeners: Callbacks = new Set();
+  readonly #wakers: Callbacks = new Set();
 
   /** @internal See {@link isCircuitBreaker}. */
   get [BREAKER](): true {
@@ -174,11 +177,11 @@ export class CircuitBreaker {
     checkRequired(options, 'an object', ACTION, 'options');
     const checked = checkOptions(options, OPTIONS, ACTION);
     const { consecutiveFailures, failureRatio, minimumThroughput, window, halfOpenAfter } = checked;
-    checkRequired(halfOpenAfter, 'a non-negative finite number of milliseconds', ACTION, 'halfOpenAfter');
+    // Required: left out, it fails its check.
+    checkMilliseconds(halfOpenAfter, ACTION, 'halfOpenAfter');
     if (consecutiveFailures === undefined && failureRatio === undefined) fail(TypeError, 'given', ACTION, "consecutiveFailures' or 'failureRatio", undefined);
     if (failureRatio === undefined) {
-      if (minimumThroughput !== undefined) fail(TypeError, "given only with 'failureRatio'", ACTION, 'minimumThroughput', minimumThroughput);
-      if (window !== undefined) fail(TypeError, "given only with 'failureRatio'", ACTION, 'window', window);
+      for (const name of ['minimumThroughput', 'window'] as const) if (checked[name] !== undefined) fail(TypeError, "given only with 'failureRatio'", ACTION, name, checked[name]);
     }
     this.#consecutiveFailures = consecutiveFailures ?? Infinity;
     this.#failureRatio = failureRatio ?? Infinity;
@@ -217,10 +220,7 @@ export class CircuitBreaker {
    */
   onStateChange(listener: CircuitStateListener): () => void {
     checkFunction(listener, 'listen to a CircuitBreaker', 'listener');
-    // A wrapper per subscription: the same function subscribed twice is called twice.
-    const subscription: CircuitStateListener = (state, previous) => listener(state, previous);
-    this.#listeners.add(subscription);
-    return () => void this.#listeners.delete(subscription);
+    return subscribe(this.#listeners, listener);
   }
 
   /**
@@ -252,8 +252,8 @@ export class CircuitBreaker {
     if (permit === 'probe') {
       this.#probeInFlight = false;
       if (this.#state !== 'half-open') return this.#wake();
-      if (outcome === 'failure') return this.#open(now);
-      if (outcome === 'success' && ++this.#probeSuccesses >= this.#successThreshold) return this.#close();
+      if (outcome === 'failure') return this.#transition('open', now);
+      if (outcome === 'success' && ++this.#probeSuccesses >= this.#successThreshold) return this.#transition('closed', now);
       return this.#wake();
     }
     // A call that started while closed and ends after the breaker changed state: only the
@@ -266,10 +266,10 @@ export class CircuitBreaker {
     }
     this.#failuresInARow++;
     this.#record(now, 1);
-    const calls = this.#times.length - this.#head;
+    const calls = (this.#calls.length - this.#head) / 2;
     const tripped =
       this.#failuresInARow >= this.#consecutiveFailures || (calls >= this.#minimumThroughput && this.#failures / calls >= this.#failureRatio);
-    if (tripped) this.#open(now);
+    if (tripped) this.#transition('open', now);
   }
 
   /**
@@ -279,10 +279,8 @@ export class CircuitBreaker {
    * @internal
    */
   classify(error: unknown): CircuitOutcome {
-    if (error instanceof CancelledError) return 'ignore';
-    if (this.#isFailure === undefined) return 'failure';
     try {
-      return this.#isFailure(error) === false ? 'ignore' : 'failure';
+      return error instanceof CancelledError || this.#isFailure?.(error) === false ? 'ignore' : 'failure';
     } catch (thrown) {
       reportError("the 'isFailure' of a CircuitBreaker threw", thrown);
       return 'failure';
@@ -296,7 +294,7 @@ export class CircuitBreaker {
    * @internal
    */
   refusal(executorName: string, now: number, cause?: unknown): BrokenCircuitError {
-    const remaining = Math.ceil(Math.max(0, this.#openedAt + this.#halfOpenAfter - now));
+    const remaining = Math.ceil(Math.max(0, this.#changedAt + this.#halfOpenAfter - now));
     return new BrokenCircuitError(
       `Cannot start a task on executor '${executorName}' as its circuit breaker is open: it lets a probe through in ${remaining} ms`,
       cause === undefined ? undefined : { cause },
@@ -311,74 +309,70 @@ export class CircuitBreaker {
    * @internal
    */
   subscribeWake(wake: () => void): () => void {
-    const subscription = (): void => wake();
-    this.#wakers.add(subscription);
-    return () => void this.#wakers.delete(subscription);
+    return subscribe(this.#wakers, wake);
   }
 
   #halfOpenIfDue(now: number): void {
-    if (this.#state === 'open' && now - this.#openedAt >= this.#halfOpenAfter) {
-      this.#probeSuccesses = 0;
-      this.#transition('half-open');
-    }
-  }
-
-  #open(now: number): void {
-    this.#openedAt = now;
-    this.#resetCounts();
-    this.#transition('open');
-  }
-
-  #close(): void {
-    this.#resetCounts();
-    this.#transition('closed');
-  }
-
-  #resetCounts(): void {
-    this.#failuresInARow = 0;
-    this.#probeSuccesses = 0;
-    this.#times = [];
-    this.#failed = [];
-    this.#head = 0;
-    this.#failures = 0;
+    if (this.#state === 'open' && now - this.#changedAt >= this.#halfOpenAfter) this.#transition('half-open', now);
   }
 
   /** Adds a call that ended at `now` to the ratio's window and drops those older than it. */
   #record(now: number, failed: 0 | 1): void {
     if (this.#failureRatio === Infinity) return;
-    this.#times.push(now);
-    this.#failed.push(failed);
+    const calls = this.#calls;
+    calls.push(now, failed);
     this.#failures += failed;
     const since = now - this.#window;
-    while (this.#times[this.#head]! <= since) this.#failures -= this.#failed[this.#head++]!;
-    if (this.#head > 1_024 && this.#head * 2 > this.#times.length) {
-      this.#times = this.#times.slice(this.#head);
-      this.#failed = this.#failed.slice(this.#head);
+    while (calls[this.#head]! <= since) {
+      this.#failures -= calls[this.#head + 1]!;
+      this.#head += 2;
+    }
+    if (this.#head > 2_048 && this.#head * 2 > calls.length) {
+      calls.splice(0, this.#head);
       this.#head = 0;
     }
   }
 
-  #transition(state: CircuitState): void {
+  /**
+   * Moves to `state` (always a change: each caller checks the state it leaves) at `now`. The
+   * counts start again from zero: each state counts only its own calls.
+   */
+  #transition(state: CircuitState, now: number): void {
     const previous = this.#state;
-    if (previous === state) return;
     this.#state = state;
-    for (const listener of [...this.#listeners]) {
-      try {
-        listener(state, previous);
-      } catch (error) {
-        reportError('a CircuitBreaker state listener threw', error);
-      }
-    }
+    this.#changedAt = now;
+    this.#failuresInARow = 0;
+    this.#probeSuccesses = 0;
+    this.#calls = [];
+    this.#head = 0;
+    this.#failures = 0;
+    callEach(this.#listeners, 'state listener', state, previous);
     this.#wake();
   }
 
   #wake(): void {
-    for (const wake of [...this.#wakers]) {
-      try {
-        wake();
-      } catch (error) {
-        reportError('a CircuitBreaker waker threw', error);
-      }
+    callEach(this.#wakers, 'waker');
+  }
+}
+
+/** Listeners or wakers: each is called with the new state and the one before (wakers ignore them). */
+type Callbacks = Set<(state: CircuitState, previous: CircuitState) => void>;
+
+/** Adds `callback` to `callbacks` until the returned function is called. */
+function subscribe(callbacks: Callbacks, callback: (state: CircuitState, previous: CircuitState) => void): () => void {
+  // A wrapper per subscription: the same function subscribed twice is called twice.
+  const subscription: CircuitStateListener = (state, previous) => callback(state, previous);
+  callbacks.add(subscription);
+  return () => void callbacks.delete(subscription);
+}
+
+/** Calls each of `callbacks` (a copy: one may unsubscribe another), reporting those that throw. */
+function callEach(callbacks: Callbacks, what: string, state?: CircuitState, previous?: CircuitState): void {
+  for (const callback of [...callbacks]) {
+    try {
+      callback(state!, previous!);
+    } catch (error) {
+      reportError(`a CircuitBreaker ${what} threw`, error);
     }
   }
 }
