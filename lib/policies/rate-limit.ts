@@ -11,7 +11,7 @@
  * @module
  */
 import { checkOptions, checkPositiveInteger, type Check } from '../internal/validate.js';
-import { checkPositiveMilliseconds, checkRequired } from './check.js';
+import { checkPositiveMilliseconds } from './check.js';
 
 /**
  * The `rateLimit` option of an executor: at most `limit` starts in any `interval` ms. Retries
@@ -29,7 +29,8 @@ export interface RateLimitOptions {
   interval: number;
 }
 
-const RATE_LIMIT_OPTIONS = { limit: checkPositiveInteger, interval: checkPositiveMilliseconds };
+/** The keys of a `rateLimit` option: both values are checked after, as both are required. */
+const RATE_LIMIT_OPTIONS = { limit: undefined, interval: undefined };
 
 /**
  * Checks a `rateLimit` option: an object with exactly the keys of {@link RateLimitOptions},
@@ -40,8 +41,9 @@ const RATE_LIMIT_OPTIONS = { limit: checkPositiveInteger, interval: checkPositiv
  */
 export const checkRateLimit: Check = (value, action, name) => {
   const { limit, interval } = checkOptions(value as Partial<RateLimitOptions>, RATE_LIMIT_OPTIONS, action, name);
-  checkRequired(limit, 'a positive integer', action, `${name}.limit`);
-  checkRequired(interval, 'a positive finite number of milliseconds', action, `${name}.interval`);
+  // Both required: one left out fails its check as any other value of the wrong type.
+  checkPositiveInteger(limit, action, `${name}.limit`);
+  checkPositiveMilliseconds(interval, action, `${name}.interval`);
 };
 
 /**
@@ -61,6 +63,8 @@ export class RateLimiter {
   /** The last `limit` start times, a ring: `#starts[#oldest]` is the oldest once full. */
   readonly #starts: number[] = [];
   #oldest = 0;
+  /** The newest start time. */
+  #newest = -Infinity;
   /** Tasks let through and not yet called: each will start, at a time not yet known. */
   #reserved = 0;
 
@@ -123,13 +127,13 @@ export class RateLimiter {
    * `now` never goes below the last start (a clock that steps back counts as standing still).
    */
   take(now: number): void {
+    const time = (this.#newest = Math.max(now, this.#newest));
     const starts = this.#starts;
     if (starts.length < this.limit) {
-      starts.push(Math.max(now, starts.at(-1) ?? now));
-      return;
+      starts.push(time);
+    } else {
+      starts[this.#oldest] = time;
+      this.#oldest = (this.#oldest + 1) % this.limit;
     }
-    const newest = starts[(this.#oldest + this.limit - 1) % this.limit]!;
-    starts[this.#oldest] = Math.max(now, newest);
-    this.#oldest = (this.#oldest + 1) % this.limit;
   }
 }
