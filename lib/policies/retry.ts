@@ -138,7 +138,7 @@ export interface RetryOptions {
 
 const JITTERS: readonly string[] = ['full', 'equal', 'decorrelated', 'none'];
 
-const checkJitter: Check = (value, action, name) => check(value, 'string', "one of 'full', 'equal', 'decorrelated', 'none'", action, name, (jitter: string) => JITTERS.includes(jitter));
+const checkJitter: Check = (value, action, name) => check(value, 'string', `one of '${JITTERS.join("', '")}'`, action, name, (jitter: string) => JITTERS.includes(jitter));
 
 const checkFactor: Check = (value, action, name) => check(value, 'number', 'a finite number of 1 or more', action, name, (factor: number) => factor >= 1 && factor < Infinity);
 
@@ -149,9 +149,10 @@ const checkBackoff: Check = (value, action, name) => {
   if (typeof value === 'function') return;
   if (typeof value !== 'object' || value === null) fail(TypeError, 'a number of milliseconds, an object or a function', action, name, value);
   checkOptions(value, BACKOFF_OPTIONS, action, name);
-  // Both given, max below initial is a mistake; with one left out, the delay is capped (d = min(max, ...)).
-  const { initial, max } = value as BackoffOptions;
-  if (initial !== undefined && max !== undefined && max < initial) fail(RangeError, `at least '${name}.initial' (${initial})`, action, `${name}.max`, max);
+  // Both given, max below initial is a mistake. With one left out, the delay is capped (d = min(max, ...)):
+  // the comparison, with `undefined`, is false.
+  const { initial, max } = value as { initial: number; max: number };
+  if (max < initial) fail(RangeError, `at least '${name}.initial' (${initial})`, action, `${name}.max`, max);
 };
 
 /** `retry.attempts`: a positive integer, or `Infinity` (retry until a `deadline`, a cancellation or `retryIf` stops it). @internal */
