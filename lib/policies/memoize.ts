@@ -37,11 +37,8 @@ export interface MemoizeOptions<A extends unknown[] = unknown[]> {
   key?: (...args: A) => unknown;
 }
 
-interface Entry {
-  readonly promise: Promise<unknown>;
-  /** When the fulfilled value expires. */
-  expires: number;
-}
+/** A fulfilled result and when it expires. */
+type Entry = readonly [promise: Promise<unknown>, expires: number];
 
 const ACTION = 'memoize a function';
 
@@ -96,17 +93,17 @@ export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options: 
     const cached = cache.get(cacheKey);
     if (cached !== undefined) {
       cache.delete(cacheKey);
-      if (time < cached.expires) {
+      if (time < cached[1]) {
         // Most recently used: to the end of the Map's order.
         cache.set(cacheKey, cached);
-        return cached.promise as Promise<Awaited<R>>;
+        return cached[0] as Promise<Awaited<R>>;
       }
     }
     // A few of the least recently used entries go, when expired.
     let looked = 0;
     for (const [oldKey, entry] of cache) {
       if (looked++ === SWEEP) break;
-      if (entry.expires <= time) cache.delete(oldKey);
+      if (entry[1] <= time) cache.delete(oldKey);
     }
     let promise: Promise<Awaited<R>>;
     try {
@@ -119,7 +116,7 @@ export function memoize<A extends unknown[], R>(fn: (...args: A) => R, options: 
     promise.then(() => {
       land();
       if (ttl === 0) return;
-      cache.set(cacheKey, { promise, expires: now() + ttl });
+      cache.set(cacheKey, [promise, now() + ttl]);
       if (cache.size > maxSize) cache.delete(cache.keys().next().value);
     }, land);
     return promise;
