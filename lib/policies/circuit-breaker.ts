@@ -250,8 +250,8 @@ export class CircuitBreaker {
    */
   release(permit: 'start' | 'probe', outcome: CircuitOutcome, now: number): void {
     if (permit === 'probe') {
+      // Still half-open: only the probe in flight, this one, can move the breaker on from there.
       this.#probeInFlight = false;
-      if (this.#state !== 'half-open') return this.#wake();
       if (outcome === 'failure') return this.#transition('open', now);
       if (outcome === 'success' && ++this.#probeSuccesses >= this.#successThreshold) return this.#transition('closed', now);
       return this.#wake();
@@ -259,13 +259,10 @@ export class CircuitBreaker {
     // A call that started while closed and ends after the breaker changed state: only the
     // probes decide a half-open breaker, and an open one has already decided.
     if (this.#state !== 'closed' || outcome === 'ignore') return;
-    if (outcome === 'success') {
-      this.#failuresInARow = 0;
-      this.#record(now, 0);
-      return;
-    }
-    this.#failuresInARow++;
-    this.#record(now, 1);
+    const failed = outcome === 'failure' ? 1 : 0;
+    this.#failuresInARow = failed ? this.#failuresInARow + 1 : 0;
+    this.#record(now, failed);
+    if (!failed) return;
     const calls = (this.#calls.length - this.#head) / 2;
     const tripped =
       this.#failuresInARow >= this.#consecutiveFailures || (calls >= this.#minimumThroughput && this.#failures / calls >= this.#failureRatio);
