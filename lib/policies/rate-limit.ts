@@ -75,16 +75,6 @@ export class RateLimiter {
   }
 
   /**
-   * Checks `options` (named `name` in messages) and builds the limiter.
-   *
-   * @throws {TypeError | RangeError} as {@link checkRateLimit}.
-   */
-  static from(options: unknown, action: string, name = 'rateLimit'): RateLimiter {
-    checkRateLimit(options, action, name);
-    return new RateLimiter(options as RateLimitOptions);
-  }
-
-  /**
    * Milliseconds from `now` until a task may be let through: 0 when one may be now, `Infinity`
    * while every place in the window is held by a task let through and not yet called (wait for
    * a {@link RateLimiter.start} or {@link RateLimiter.release}). The tasks let through start at

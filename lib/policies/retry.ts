@@ -211,16 +211,6 @@ export class RetryPolicy {
   }
 
   /**
-   * Checks `options` (named `name` in messages) and builds the policy.
-   *
-   * @throws {TypeError | RangeError} as {@link checkRetry}.
-   */
-  static from(options: unknown, action: string, name = 'retry'): RetryPolicy {
-    checkRetry(options, action, name);
-    return new RetryPolicy(options as RetryOptions);
-  }
-
-  /**
    * Whether attempt `attempt` (1-based, the one that just failed with `error`) is followed by
    * another: only when attempts remain and `retryIf(error, attempt)` says so.
    *

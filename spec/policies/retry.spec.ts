@@ -54,11 +54,6 @@ describe('policies: retry', () => {
       }
       expect(() => checkRetry({ attempts: undefined, backoff: { jitter: undefined } }, ACTION, 'retry')).not.to.throw();
     });
-
-    it('RetryPolicy.from checks before it builds', () => {
-      expect(() => RetryPolicy.from({ attempts: -1 }, ACTION)).to.throw(RangeError, "'retry.attempts'");
-      expect(RetryPolicy.from({ attempts: 3 }, ACTION).attempts).to.equal(3);
-    });
   });
 
   describe('shouldRetry', () => {
