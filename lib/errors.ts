@@ -82,10 +82,14 @@ export class CancelledError extends BrandedError {
 
 /**
  * The error `cancel(reason)` settles with: `reason` is its `cause`, and its message when it is a
- * string; otherwise the message says whether the task had started. @internal
+ * string; otherwise the message names the executor, when there is one, and says whether the
+ * task had started. @internal
  */
-export function cancellation(reason: unknown, running: boolean): CancelledError {
-  const message = typeof reason === 'string' ? reason : running ? 'Cancelled while running' : 'Cancelled before it started';
+export function cancellation(reason: unknown, running: boolean, executor?: string): CancelledError {
+  const message =
+    typeof reason === 'string'
+      ? reason
+      : `${executor === undefined ? 'Cancelled' : `Task on executor '${executor}' cancelled`} ${running ? 'while running' : 'before it started'}`;
   return new CancelledError(message, reason === undefined ? undefined : { cause: reason });
 }
 

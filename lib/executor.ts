@@ -67,6 +67,10 @@ class ItemOwnerOf implements ItemOwner, FutureOwner {
     friend.restEnded(this.#executor, count, cancelled);
   }
 
+  get executorName(): string {
+    return this.#executor.name;
+  }
+
   /** A task's own future (its item) was cancelled. */
   futureCancelled(future: Future<unknown>, _wasRunning: boolean, error: unknown): void {
     friend.itemCancelled(this.#executor, future as TaskItem, future, error);

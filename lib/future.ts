@@ -48,6 +48,8 @@ export type DoneCallback<T> = (future: Future<T>) => void;
 export interface FutureOwner {
   /** The current attempt, 1-based (0 before the first start); without it, the future's state says (0 or 1). */
   readonly attempt?: number;
+  /** The name of the executor the task runs on, for the messages of its errors. */
+  readonly executorName?: string;
   /** The future was cancelled with `error` (a CancelledError); `wasRunning` says whether it had started. */
   futureCancelled(future: Future<unknown>, wasRunning: boolean, error: unknown): void;
 }
@@ -346,7 +348,8 @@ export class Future<T> extends Promise<T> {
    * - already cancelled: `true`; fulfilled or rejected: `false`, nothing changes.
    *
    * A cancelled future always rejects with a {@link CancelledError}: `reason`, when given,
-   * becomes its `cause` (and its message, when it is a string), as asyncio's `cancel(msg)`. The
+   * becomes its `cause` (and its message, when it is a string), as asyncio's `cancel(msg)`;
+   * otherwise the message names the executor of the task and says whether it had started. The
    * task's signal aborts with that same error.
    *
    * @param reason - why; kept as the error's `cause`.
@@ -360,7 +363,7 @@ export class Future<T> extends Promise<T> {
    */
   cancel(reason?: unknown): boolean {
     if (!this.done()) {
-      Future.#settle(this as Future<unknown>, CANCELLED, cancellation(reason, this.running()));
+      Future.#settle(this as Future<unknown>, CANCELLED, cancellation(reason, this.running(), this.#owner?.executorName));
     }
     return this.cancelled();
   }
@@ -371,7 +374,8 @@ export class Future<T> extends Promise<T> {
    * @param timeout - how many milliseconds to wait; the task is NOT cancelled when they pass.
    * @returns a promise of the value.
    * @throws (rejects) the task's error; the cancellation reason ({@link CancelledError}); a
-   *   {@link TimeoutError} when `timeout` passes first. `RangeError`/`TypeError` (thrown) for
+   *   {@link TimeoutError} when `timeout` passes first (its message names the executor, and
+   *   says that the task goes on). `RangeError`/`TypeError` (thrown) for
    *   a bad `timeout`.
    * @example
    * ```ts
@@ -444,7 +448,9 @@ export class Future<T> extends Promise<T> {
         ? undefined
         : startTimer(timeout, () => {
             internals.removeDoneCallback(future, onDone);
-            settled.reject(new TimeoutError(`Timed out after ${timeout} ms waiting for a ${future.state} future`));
+            const executor = future.#owner?.executorName;
+            const what = executor === undefined ? 'future' : `task on executor '${executor}': it goes on (cancel() stops it)`;
+            settled.reject(new TimeoutError(`Timed out after ${timeout} ms waiting for a ${future.state} ${what}`));
           });
     future.addDoneCallback(onDone);
     return settled.promise;

@@ -201,6 +201,11 @@ export class TaskItem extends FutureOf implements Item, FutureOwner {
     internals.abortAttempt(this, reason);
   }
 
+  /** The executor's name, for the messages of its single-flight followers' errors. */
+  get executorName(): string | undefined {
+    return internals.owner(this)?.executorName;
+  }
+
   /** A single-flight follower of this task was cancelled: its executor hears of it. */
   futureCancelled(follower: Future<unknown>, _wasRunning: boolean, error: unknown): void {
     (internals.owner(this) as unknown as ItemOwner).itemCancelled(this, follower, error);
@@ -223,6 +228,8 @@ export type Settled = (typeof Settled)[keyof typeof Settled];
 
 /** What work items tell their executor. @internal */
 export interface ItemOwner {
+  /** The name of the executor, for the messages of its items' errors. */
+  readonly executorName?: string;
   /** An item was cancelled: through its future (`future`), or a map item (no future). */
   itemCancelled(item: Item, future: Future<unknown> | undefined, error: unknown): void;
   /** `count` queued tasks of a map source were cancelled, or failed. */
@@ -337,7 +344,7 @@ export class MapWorkItem extends MapHandle {
   /** As `future.cancel()`: the executor hears of it (as from a future), then the map. */
   cancel(reason?: unknown): boolean {
     if (this.settled !== Settled.NOT_YET) return this.settled === Settled.CANCELLED;
-    const error = cancellation(reason, this.attempt !== 0);
+    const error = cancellation(reason, this.attempt !== 0, this.owner.executorName);
     this.end(Settled.CANCELLED, error, () => {
       this.abortSignal(error);
       this.owner.itemCancelled(this, undefined, error);
@@ -390,7 +397,7 @@ export class MapSource extends MapHandle {
   cancel(reason?: unknown): boolean {
     if (this.settled !== Settled.NOT_YET) return this.settled === Settled.CANCELLED;
     if (this.remaining === 0) return false;
-    this.#endRest(Settled.CANCELLED, cancellation(reason, false));
+    this.#endRest(Settled.CANCELLED, cancellation(reason, false, this.owner.executorName));
     return true;
   }
 

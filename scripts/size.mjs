@@ -5,7 +5,7 @@
  * loads) is re-bundled in memory with rollup, minified with terser, and gzipped (level 9, as
  * size-limit and bundlephobia do). Other entry points are measured for information.
  * Reports the core against its target (8 kB = 8192 bytes, `--target=BYTES`), and fails when it
- * exceeds its ceiling (12,650 bytes, or `--budget=BYTES`): while the core is over its target, the
+ * exceeds its ceiling (12,750 bytes, or `--budget=BYTES`): while the core is over its target, the
  * ceiling keeps it from growing further. The last line is `size: N passed, N failed` (the
  * ceiling check, and the presence of every entry's file).
  * Build first (`npm run build`).
@@ -32,10 +32,12 @@ const TARGET = argument('target', 8192);
  * that counts a start when the task is called rather than when it is let through; 18 B for an
  * ExecutorShutdownError that says what to do instead; 34 B for a retry refused by an open
  * breaker that keeps the error before as its cause. Then lowered to what a pass over the map,
- * the queue and the policies for redundancy left (12,614 B, from 12,809 B), plus a small margin.
+ * the queue and the policies for redundancy left (12,614 B, from 12,809 B), plus a small margin;
+ * then raised by 100 B for messages that name the executor, as API.md asks of every message: a
+ * cancelled task's CancelledError, and the TimeoutError of `result(timeout)` (12,713 B).
  * For scale: before the policies (and the scheduler they needed) the core weighed 6,098 B.
  */
-const BUDGET = argument('budget', 12_650);
+const BUDGET = argument('budget', 12_750);
 const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 
 /** The ESM file of an `exports` entry: its `import` condition (or the entry itself when a string). */

@@ -332,7 +332,7 @@ describe('TaskPoolExecutor', () => {
     });
 
     it("aborts the running task's signal with the future's CancelledError, the reason as its cause", async () => {
-      const executor = pool({ maxWorkers: 2 });
+      const executor = pool({ maxWorkers: 2, name: 'api' });
       const seen: unknown[] = [];
       const forever = (context: { signal: AbortSignal }) =>
         new Promise((_, reject) => {
@@ -347,8 +347,8 @@ describe('TaskPoolExecutor', () => {
       await flush();
       plain.cancel();
       withReason.cancel(reason);
-      expect(seen[0]).to.be.instanceOf(CancelledError).and.include({ message: 'Cancelled while running' }).and.not.have.property('cause');
-      expect(seen[1]).to.be.instanceOf(CancelledError).and.include({ message: 'Cancelled while running', cause: reason });
+      expect(seen[0]).to.be.instanceOf(CancelledError).and.include({ message: "Task on executor 'api' cancelled while running" }).and.not.have.property('cause');
+      expect(seen[1]).to.be.instanceOf(CancelledError).and.include({ message: "Task on executor 'api' cancelled while running", cause: reason });
       expect(await rejectionOf(plain)).to.equal(seen[0]);
       expect(await rejectionOf(withReason)).to.equal(seen[1]);
       await executor.onIdle();
@@ -553,7 +553,7 @@ describe('TaskPoolExecutor', () => {
       await executor.onIdle();
       expect(started).to.equal(false);
       const error = await future.exception().catch((e: unknown) => e);
-      expect(error).to.be.instanceOf(CancelledError).and.include({ message: 'Cancelled before it started', cause: reason });
+      expect(error).to.be.instanceOf(CancelledError).and.include({ message: `Task on executor '${executor.name}' cancelled before it started`, cause: reason });
     });
 
     it("cancels a running task when its signal aborts: the task signal aborts with the future's CancelledError", async () => {

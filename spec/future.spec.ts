@@ -238,12 +238,14 @@ describe('Future', () => {
     });
 
     it('rejects with a TimeoutError when the timeout passes first, without cancelling the task', async () => {
-      const executor = pool();
+      const executor = pool({ name: 'slow' });
       const forever = gate<string>();
       const future = executor.submit(() => forever.promise);
       const error = await rejectionOf(future.result(1));
       expect(error).to.be.instanceOf(TimeoutError);
-      expect((error as Error).message).to.match(/1 ms.*running/);
+      expect((error as Error).message).to.equal("Timed out after 1 ms waiting for a running task on executor 'slow': it goes on (cancel() stops it)");
+      const plain = Future.from(forever.promise);
+      expect(((await rejectionOf(plain.result(1))) as Error).message).to.equal('Timed out after 1 ms waiting for a running future');
       expect(await rejectionOf(future.exception(0))).to.be.instanceOf(TimeoutError);
       expect(future.state).to.equal('running');
       expect(future.signal.aborted).to.equal(false);

@@ -128,7 +128,7 @@ describe('map tasks (no futures)', () => {
     });
 
     it('shutdown({ cancelFutures }) cancels the queued tasks: the started ones are yielded, then a CancelledError', async () => {
-      const executor = pool({ maxWorkers: 2 });
+      const executor = pool({ maxWorkers: 2, name: 'mapper' });
       const task = instrumented();
       const iterator = executor.map(task.fn, range(5));
       await flush();
@@ -139,7 +139,7 @@ describe('map tasks (no futures)', () => {
       const results = await drain(iterator);
       expect(results.values).to.deep.equal([0, 1]);
       expect(results.error).to.be.instanceOf(CancelledError);
-      expect((results.error as Error).message).to.equal('Cancelled before it started');
+      expect((results.error as Error).message).to.equal("Task on executor 'mapper' cancelled before it started");
       await shutdown;
       expect(task.started).to.deep.equal([0, 1]);
       expect(executor.stats).to.include({ completed: 2, cancelled: 3 });

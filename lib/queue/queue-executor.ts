@@ -78,6 +78,8 @@ class Tracked implements FutureOwner {
     /** Its id was made from a `key`. */
     readonly keyed: boolean,
     readonly onCancelled: CancelledListener,
+    /** The client's name, for the messages of its futures' errors. */
+    readonly executorName: string,
   ) {}
 
   futureCancelled(future: Future<unknown>, wasRunning: boolean, reason: unknown): void {
@@ -399,7 +401,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
 
   /** A job to follow (not registered yet). */
   #track(id: string, name: string, add: Tracked['add'], attempts: number | undefined, timeout: number | undefined, deadline: number | undefined, keyed = false): Tracked {
-    return new Tracked(id, name, add, attempts, timeout, deadline, keyed, this.#onFutureCancelled);
+    return new Tracked(id, name, add, attempts, timeout, deadline, keyed, this.#onFutureCancelled, this.name);
   }
 
   /** A new future following the job: pending, or running once the job has started. */

@@ -254,7 +254,7 @@ export async function serveQueue<H extends object>(options: ServeQueueOptions<H>
     if (running.cancelled !== undefined || !cancels(note, running.timestamp)) return;
     const reason = decodeReason(note.reason);
     running.cancelled = { reason };
-    running.abort(new CancelledError('Cancelled by a client of the queue', reason === undefined ? undefined : { cause: reason }));
+    running.abort(new CancelledError(`Cancelled by a client of queue '${queue}'`, reason === undefined ? undefined : { cause: reason }));
   };
 
   /** Cancels heard lately, for jobs that start just after (kept a minute, at most 10,000). */

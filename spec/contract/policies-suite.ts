@@ -724,12 +724,13 @@ export function policiesContract(adapter: PoliciesAdapter): void {
       });
 
       it('cancelling a follower cancels only that follower', async () => {
-        const harness = adapter.create();
+        const harness = adapter.create({ name: 'flights' });
         const first = harness.gated(0, { key: 'k' });
         const second = harness.gated(0, { key: 'k' });
         await harness.started(0);
         expect(first.cancel()).to.equal(true);
         expect(first.state).to.equal('cancelled');
+        expect(await rejectionOf(first)).to.be.instanceOf(CancelledError).and.include({ message: "Task on executor 'flights' cancelled while running" });
         expect(second.state).to.equal('running');
         if (!adapter.preemptive) expect(harness.abortReason(0)).to.equal(undefined);
         harness.release(0);

@@ -193,7 +193,7 @@ export function executorContract(adapter: ContractAdapter): void {
       });
 
       it("cancel(reason) rejects with a CancelledError: the reason is its cause (and message), the task's signal aborts with it, settle gives Err with it", async () => {
-        const harness = adapter.create({ maxWorkers: 1 });
+        const harness = adapter.create({ maxWorkers: 1, name: 'cancelling' });
         const running = harness.gated(0);
         const queued = harness.gated(1, { signal: new AbortController().signal });
         const blocker = harness.gated(2);
@@ -207,7 +207,7 @@ export function executorContract(adapter: ContractAdapter): void {
         const reason = { why: 'user' };
         expect(queued.cancel(reason)).to.equal(true);
         const queuedError = await rejectionOf(queued);
-        expect(queuedError).to.be.instanceOf(CancelledError).and.include({ message: 'Cancelled before it started', cause: reason });
+        expect(queuedError).to.be.instanceOf(CancelledError).and.include({ message: "Task on executor 'cancelling' cancelled before it started", cause: reason });
         expect(queued.signal.reason).to.equal(queuedError);
         expect(await queued.exception().catch((e: unknown) => e)).to.equal(queuedError);
         freeSlot(adapter, harness, 0);

@@ -252,7 +252,7 @@ describe('taskpool/queue: QueueExecutor and serveQueue', () => {
       const aborted = new Promise<unknown>((resolve) => signal.addEventListener('abort', () => resolve(signal.reason), { once: true }));
       attached.cancel('user pressed stop');
       const reason = await aborted;
-      expect(reason).to.be.instanceOf(CancelledError);
+      expect(reason).to.be.instanceOf(CancelledError).and.include({ message: `Cancelled by a client of queue '${queue}'` });
       expect((reason as Error).cause).to.equal('user pressed stop');
       // The submitting client's future settles as cancelled too, with the other client's reason.
       const seen = (await future.then(
