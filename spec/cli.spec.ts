@@ -459,6 +459,33 @@ describe('taskpool command', () => {
       expect(processRuns(1)).to.equal(true);
     });
 
+    it("ends every slot's shell when its stdin ends before the slots have opened their pipes, its fd 3 still read", async () => {
+      // Its end comes first (as when taskpool is killed and its end of stdin closes before that of
+      // fd 3): the first stage's `q` to a pipe no slot has opened yet is lost, and the slot that
+      // opens it later, its `open` read, waited for ever before the `quit` file.
+      const shell = spawn('/bin/sh', ['-c', HELPER, 'sh', dir.path, '3'], { stdio: ['pipe', 'ignore', 'inherit', 'pipe'], detached: true });
+      let status = '';
+      const group = shell.pid!;
+      const groupGone = (): boolean => {
+        try {
+          process.kill(-group, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      };
+      shell.stdio[3]!.on('data', (chunk: Buffer) => (status += String(chunk)));
+      const closed = new Promise((resolve) => shell.once('close', resolve));
+      shell.stdin!.destroy();
+      try {
+        await waitFor(groupGone, 'the shells to end');
+        await closed;
+        expect(status.match(/open/g), 'every slot opened its pipe and said so').to.have.length(3);
+      } finally {
+        if (!groupGone()) process.kill(-group, 'SIGKILL');
+      }
+    }).timeout(10_000);
+
     it("ends the slots' shells when taskpool is gone before it has opened their pipes (killed at start)", async () => {
       const shell = spawn('/bin/sh', ['-c', HELPER, 'sh', dir.path, '3'], { stdio: ['pipe', 'ignore', 'inherit', 'pipe'], detached: true });
       let status = '';

@@ -38,7 +38,9 @@ import { claimDirectory, releaseDirectory } from './cli-tempdir.js';
  * and waits for taskpool's `go` (written once taskpool has opened the pipe) before it opens
  * the pipe for reading only, whose end it then reads when taskpool is gone. The first stage
  * reads the shell's stdin, which only taskpool writes: at its end (taskpool has closed it, or
- * is gone), it writes `q` to each slot's pipe, which ends a slot still waiting for `go`.
+ * is gone), it writes `q` to each slot's pipe, which ends a slot still waiting for `go`. A
+ * `q` written before its slot has opened the pipe is lost with the pipe's last reader: so the
+ * first stage makes the file `quit` first, and a slot that finds it once open ends at once.
  */
 export const HELPER = `d=$1
 n=$2
@@ -53,6 +55,7 @@ NL='
 slot() {
   exec <>"$d/$1.in" >/dev/null 2>"$d/$1.msg"
   echo open >&3
+  [ -e "$d/quit" ] && exit 0
   IFS= read -r go
   [ "$go" = go ] || exit 0
   exec <"$d/$1.in"
@@ -73,6 +76,7 @@ slot() {
 }
 watch() {
   while read -r line; do :; done
+  : >"$d/quit"
   i=1
   while [ "$i" -le "$n" ]; do
     echo q 1<>"$d/$i.in"
