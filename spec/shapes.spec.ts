@@ -77,7 +77,12 @@ describe('the scheduler across garbage collections', function () {
     expect(thrownAway.filter((name) => HOT.includes(name!))).to.deep.equal([]);
   });
 
-  it('throws away little as a first map ends: no hot function for a field that changed, none for a read past an end, never the slot loop', async () => {
+  it('throws away little as a first map ends: no hot function for a field that changed, none for a read past an end, never the slot loop', async function () {
+    // When V8 optimizes the slot loop depends on the machine's load: now and then, with other
+    // test files running beside it, it does so before a path of the end has run once, and
+    // throws that code away as the end comes. A second run tells that chance from a change
+    // that makes it happen every time.
+    this.retries(1);
     // A field that changes only as a map ends, or a read past the end of a queue, threw away
     // the optimized code of every function that relied on it, and the next map compiled the
     // scheduler again (lib/internal/shapes.ts, FifoQueue.peek). Paths first taken at the end
