@@ -459,12 +459,11 @@ describe('taskpool command', () => {
       expect(processRuns(1)).to.equal(true);
     });
 
-    it("ends every slot's shell when its stdin ends before the slots have opened their pipes, its fd 3 still read", async () => {
-      // Its end comes first (as when taskpool is killed and its end of stdin closes before that of
-      // fd 3): the first stage's `q` to a pipe no slot has opened yet is lost, and the slot that
-      // opens it later, its `open` read, waited for ever before the `quit` file.
+    /** The helper shell with 3 slots in `dir`, as taskpool starts it: `status` is what it said on fd 3. */
+    function startHelper(): { shell: ReturnType<typeof spawn>; status: () => string; groupGone: () => boolean; kill: () => void } {
       const shell = spawn('/bin/sh', ['-c', HELPER, 'sh', dir.path, '3'], { stdio: ['pipe', 'ignore', 'inherit', 'pipe'], detached: true });
       let status = '';
+      shell.stdio[3]!.on('data', (chunk: Buffer) => (status += String(chunk)));
       const group = shell.pid!;
       const groupGone = (): boolean => {
         try {
@@ -474,39 +473,35 @@ describe('taskpool command', () => {
           return true;
         }
       };
-      shell.stdio[3]!.on('data', (chunk: Buffer) => (status += String(chunk)));
+      return { shell, status: () => status, groupGone, kill: () => groupGone() || process.kill(-group, 'SIGKILL') };
+    }
+
+    it("ends every slot's shell when its stdin ends before the slots have opened their pipes, its fd 3 still read", async () => {
+      // Its end comes first (as when taskpool is killed and its end of stdin closes before that of
+      // fd 3): the first stage's `q` to a pipe no slot has opened yet is lost, and the slot that
+      // opens it later, its `open` read, waited for ever before the `quit` file.
+      const { shell, status, groupGone, kill } = startHelper();
       const closed = new Promise((resolve) => shell.once('close', resolve));
       shell.stdin!.destroy();
       try {
         await waitFor(groupGone, 'the shells to end');
         await closed;
-        expect(status.match(/open/g), 'every slot opened its pipe and said so').to.have.length(3);
+        expect(status().match(/open/g), 'every slot opened its pipe and said so').to.have.length(3);
       } finally {
-        if (!groupGone()) process.kill(-group, 'SIGKILL');
+        kill();
       }
     }).timeout(10_000);
 
     it("ends the slots' shells when taskpool is gone before it has opened their pipes (killed at start)", async () => {
-      const shell = spawn('/bin/sh', ['-c', HELPER, 'sh', dir.path, '3'], { stdio: ['pipe', 'ignore', 'inherit', 'pipe'], detached: true });
-      let status = '';
-      const group = shell.pid!;
-      const groupGone = (): boolean => {
-        try {
-          process.kill(-group, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      };
-      shell.stdio[3]!.on('data', (chunk: Buffer) => (status += String(chunk)));
+      const { shell, status, groupGone, kill } = startHelper();
       try {
-        await waitFor(() => status.includes('ready'), "the shells' pipes");
+        await waitFor(() => status().includes('ready'), "the shells' pipes");
         // taskpool would open the pipes now; gone instead, its ends of the shell's stdin and fd 3 close.
         shell.stdin!.destroy();
         shell.stdio[3]!.destroy();
         await waitFor(groupGone, 'the shells to end', 3_000);
       } finally {
-        if (!groupGone()) process.kill(-group, 'SIGKILL');
+        kill();
       }
       // Its own waits say how long it may take (shells start slowly on a loaded machine), not mocha's 2 s.
     }).timeout(10_000);
