@@ -173,6 +173,11 @@ export class ExecutorShutdownError extends BrandedError {
   }
 }
 
+/** The error of a submit to executor `name` after its `shutdown()`. @internal */
+export function submittedAfterShutdown(name: string): ExecutorShutdownError {
+  return new ExecutorShutdownError(`Cannot submit to executor '${name}' as it has been shut down: submit before shutdown(), or create a new executor`);
+}
+
 /**
  * The executor can no longer run tasks (for example a worker could not start). Every queued
  * future fails with it. Mirrors Python's `BrokenExecutor`.

@@ -1,4 +1,4 @@
-import { BrokenExecutorError, ExecutorShutdownError, TimeoutError } from './errors.js';
+import { BrokenExecutorError, submittedAfterShutdown, TimeoutError } from './errors.js';
 import { reportError } from './internal/report.js';
 import { isCircuitBreaker, type CircuitBreaker } from './policies/circuit-breaker.js';
 import { checkRateLimit, RateLimiter } from './policies/rate-limit.js';
@@ -475,7 +475,7 @@ export abstract class Executor implements AsyncDisposable {
   protected assertOpen(): void {
     if (this.#broken !== undefined) throw this.#broken;
     if (this.#shutdown) {
-      throw new ExecutorShutdownError(`Cannot submit to executor '${this.name}' as it has been shut down: submit before shutdown(), or create a new executor`);
+      throw submittedAfterShutdown(this.name);
     }
   }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { randomUUID } from 'node:crypto';
-import { CancelledError, ExecutorShutdownError, TimeoutError } from '../errors.js';
+import { CancelledError, submittedAfterShutdown, TimeoutError } from '../errors.js';
 import { Executor, type ExecutorStats, type ShutdownOptions } from '../executor.js';
 import { internals, type Future, type FutureOwner } from '../future.js';
 import { splitMapArguments, type MapOptions, type MapResults } from '../map.js';
@@ -291,7 +291,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
    * @param name - a handler registered by the workers.
    * @param iterables - one iterable per argument, then optionally {@link MapOptions}.
    * @returns an async iterator of the results.
-   * @throws {TypeError} for a bad name, input or options; {@link ExecutorShutdownError} after shutdown.
+   * @throws {TypeError} for a bad name, input or options; {@link taskpool!ExecutorShutdownError} after shutdown.
    * @example
    * ```ts
    * for await (const n of pool.map('fib', inputs, { bufferSize: 1_000 })) total += n;
@@ -316,7 +316,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
    * @param id - the job's id.
    * @returns the job's future; it rejects with an `Error` when no job has that id (never
    *   added, or removed after the retention of finished jobs).
-   * @throws {TypeError} when `id` is not a non-empty string; {@link ExecutorShutdownError} after shutdown.
+   * @throws {TypeError} when `id` is not a non-empty string; {@link taskpool!ExecutorShutdownError} after shutdown.
    * @example
    * ```ts
    * const id = pool.submit('fib', 30).id;
@@ -392,7 +392,7 @@ export class QueueExecutor<H extends object = UntypedHandlers> extends Executor 
   }
 
   #assertOpen(): void {
-    if (this.#shutdown) throw new ExecutorShutdownError(`Cannot submit to executor '${this.name}' as it has been shut down: submit before shutdown(), or create a new executor`);
+    if (this.#shutdown) throw submittedAfterShutdown(this.name);
   }
 
   #checkName(name: unknown, action: string): asserts name is string {
